@@ -1,0 +1,287 @@
+//! Expectations: what a step's `expect:` may say, and how an actual result is checked against it.
+//!
+//! Every expectation is a mapping of optional checks, all of which must hold:
+//! `expect: {equals: A}`, `expect: {len: 3, distinct: true}`, `expect: {error: empty-ring}`,
+//! `expect: {snapshot: ring-tokens}`. An empty `expect` is refused when the case is loaded: a
+//! step that checks nothing cannot fail, so it would prove nothing.
+
+use serde::{Deserialize, Serialize};
+
+use crate::render::inline;
+use crate::snapshot::Snapshots;
+
+/// A result that does not meet its expectation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mismatch {
+    pub expected: String,
+    pub actual: String,
+}
+
+impl Mismatch {
+    pub fn new(expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Self {
+            expected: expected.into(),
+            actual: actual.into(),
+        }
+    }
+}
+
+/// What every expectation type offers the loader and the runner.
+pub trait Expectation {
+    /// Refuses expectations that check nothing or contradict themselves.
+    fn validate(&self) -> Result<(), String>;
+    /// The snapshot this expectation compares with, if any.
+    fn snapshot(&self) -> Option<&str>;
+    /// The expectation as written, for reports: `{equals: A}`.
+    fn describe(&self) -> String;
+}
+
+/// Shows an operation's result: the value, or `error: …` with the error's own words.
+pub fn show_result<T: Serialize, E: Serialize + std::fmt::Display>(r: &Result<T, E>) -> String {
+    match r {
+        Ok(v) => inline(v),
+        Err(e) => format!("error {} ({e})", inline(e)),
+    }
+}
+
+fn check_error<T: Serialize, E: PartialEq + Serialize + std::fmt::Display>(
+    expected: &Option<E>,
+    actual: &Result<T, E>,
+) -> Result<(), Mismatch> {
+    match (expected, actual) {
+        (Some(want), Err(got)) if want == got => Ok(()),
+        (Some(want), _) => Err(Mismatch::new(
+            format!("error {}", inline(want)),
+            show_result(actual),
+        )),
+        (None, Err(_)) => Err(Mismatch::new("a result, not an error", show_result(actual))),
+        (None, Ok(_)) => Ok(()),
+    }
+}
+
+fn check_snapshot<T: Serialize>(
+    name: &Option<String>,
+    value: &T,
+    snapshots: &mut Snapshots,
+) -> Result<(), Mismatch> {
+    match name {
+        Some(name) => snapshots.check(name, value),
+        None => Ok(()),
+    }
+}
+
+/// Expectation on an operation that returns one value.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect<T, E> {
+    /// The exact value.
+    pub equals: Option<T>,
+    /// The operation must fail with exactly this error.
+    pub error: Option<E>,
+    /// The value must match this recorded snapshot (`tests/snapshots/<stage>/<name>.snap`).
+    pub snapshot: Option<String>,
+}
+
+impl<T: Serialize, E: Serialize> Expectation for Expect<T, E> {
+    fn validate(&self) -> Result<(), String> {
+        let checks = [
+            self.equals.is_some(),
+            self.error.is_some(),
+            self.snapshot.is_some(),
+        ];
+        require_a_check(&checks, self.error.is_some())
+    }
+
+    fn snapshot(&self) -> Option<&str> {
+        self.snapshot.as_deref()
+    }
+
+    fn describe(&self) -> String {
+        inline(self)
+    }
+}
+
+fn require_a_check(checks: &[bool], has_error: bool) -> Result<(), String> {
+    let n = checks.iter().filter(|c| **c).count();
+    if n == 0 {
+        return Err(
+            "`expect` checks nothing; give at least one check (equals, error, snapshot, …)".into(),
+        );
+    }
+    if has_error && n > 1 {
+        return Err("`expect` has `error` and other checks; an error has no value to check".into());
+    }
+    Ok(())
+}
+
+impl<T, E> Expect<T, E>
+where
+    T: PartialEq + Serialize,
+    E: PartialEq + Serialize + std::fmt::Display,
+{
+    pub fn check(&self, actual: &Result<T, E>, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        check_error(&self.error, actual)?;
+        let Ok(value) = actual else { return Ok(()) };
+        if let Some(want) = &self.equals
+            && want != value
+        {
+            return Err(Mismatch::new(inline(want), inline(value)));
+        }
+        check_snapshot(&self.snapshot, value, snapshots)
+    }
+}
+
+/// Expectation on an operation that returns a list.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListExpect<T, E> {
+    /// The exact list, in order.
+    pub equals: Option<Vec<T>>,
+    /// The list's length.
+    pub len: Option<usize>,
+    /// `true`: no item appears twice.
+    pub distinct: Option<bool>,
+    /// Items that must appear somewhere in the list.
+    pub contains: Option<Vec<T>>,
+    /// Items that must not appear in the list.
+    pub excludes: Option<Vec<T>>,
+    /// The operation must fail with exactly this error.
+    pub error: Option<E>,
+    /// The list must match this recorded snapshot.
+    pub snapshot: Option<String>,
+}
+
+impl<T: Serialize, E: Serialize> Expectation for ListExpect<T, E> {
+    fn validate(&self) -> Result<(), String> {
+        let checks = [
+            self.equals.is_some(),
+            self.len.is_some(),
+            self.distinct.is_some(),
+            self.contains.is_some(),
+            self.excludes.is_some(),
+            self.error.is_some(),
+            self.snapshot.is_some(),
+        ];
+        require_a_check(&checks, self.error.is_some())
+    }
+
+    fn snapshot(&self) -> Option<&str> {
+        self.snapshot.as_deref()
+    }
+
+    fn describe(&self) -> String {
+        inline(self)
+    }
+}
+
+impl<T, E> ListExpect<T, E>
+where
+    T: PartialEq + Serialize,
+    E: PartialEq + Serialize + std::fmt::Display,
+{
+    /// Every item this expectation names, for checking them against the case's setup.
+    pub fn named_items(&self) -> impl Iterator<Item = &T> {
+        [&self.equals, &self.contains, &self.excludes]
+            .into_iter()
+            .flatten()
+            .flatten()
+    }
+
+    pub fn check(
+        &self,
+        actual: &Result<Vec<T>, E>,
+        snapshots: &mut Snapshots,
+    ) -> Result<(), Mismatch> {
+        check_error(&self.error, actual)?;
+        let Ok(list) = actual else { return Ok(()) };
+        if let Some(want) = &self.equals
+            && want != list
+        {
+            let at = want.iter().zip(list).position(|(a, b)| a != b);
+            let note = match at {
+                Some(i) => format!(" (first difference at index {i})"),
+                None => format!(" (lengths {} and {})", want.len(), list.len()),
+            };
+            return Err(Mismatch::new(
+                inline(want),
+                format!("{}{note}", inline(list)),
+            ));
+        }
+        if let Some(len) = self.len
+            && len != list.len()
+        {
+            return Err(Mismatch::new(
+                format!("a list of length {len}"),
+                format!("length {}: {}", list.len(), inline(list)),
+            ));
+        }
+        if let Some(distinct) = self.distinct {
+            let repeated = list
+                .iter()
+                .enumerate()
+                .find(|(i, item)| list[..*i].contains(item));
+            match (distinct, repeated) {
+                (true, Some((i, item))) => {
+                    return Err(Mismatch::new(
+                        "no item twice",
+                        format!("{} ({} again at index {i})", inline(list), inline(item)),
+                    ));
+                }
+                (false, None) => {
+                    return Err(Mismatch::new("some item twice", inline(list)));
+                }
+                _ => {}
+            }
+        }
+        if let Some(items) = &self.contains
+            && let Some(missing) = items.iter().find(|i| !list.contains(i))
+        {
+            return Err(Mismatch::new(
+                format!("a list containing {}", inline(missing)),
+                inline(list),
+            ));
+        }
+        if let Some(items) = &self.excludes
+            && let Some(present) = items.iter().find(|i| list.contains(i))
+        {
+            return Err(Mismatch::new(
+                format!("a list without {}", inline(present)),
+                inline(list),
+            ));
+        }
+        check_snapshot(&self.snapshot, list, snapshots)
+    }
+}
+
+/// Bounds on a number: `{at_least: 0.2, at_most: 0.3}`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Between {
+    pub at_least: Option<f64>,
+    pub at_most: Option<f64>,
+}
+
+impl Between {
+    pub fn validate(&self) -> Result<(), String> {
+        match (self.at_least, self.at_most) {
+            (None, None) => Err("a bound needs `at_least`, `at_most` or both".into()),
+            (Some(lo), Some(hi)) if lo > hi => Err(format!("empty bound: {lo} > {hi}")),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn holds(&self, x: f64) -> bool {
+        self.at_least.is_none_or(|lo| x >= lo) && self.at_most.is_none_or(|hi| x <= hi)
+    }
+}
+
+impl std::fmt::Display for Between {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.at_least, self.at_most) {
+            (Some(lo), Some(hi)) => write!(f, "between {lo} and {hi}"),
+            (Some(lo), None) => write!(f, "at least {lo}"),
+            (None, Some(hi)) => write!(f, "at most {hi}"),
+            (None, None) => write!(f, "anything"),
+        }
+    }
+}

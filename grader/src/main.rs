@@ -1,0 +1,35 @@
+//! The Mini-Dynamo grader.
+//!
+//! `cargo grade` loads the YAML cases under `tests/cases`, runs each in its own child process
+//! against the learner's code (or the reference, per stage), and reports per stage, track and
+//! case. It is a binary only: its tests drive it the way users do, through the command line.
+//!
+//! # Layout
+//! - [`cli`]: commands and options; the top-level flow of a run.
+//! - [`case`]: case files (the shape every case shares) and where the course keeps them.
+//! - [`stages`]: one module per stage: its case types and how to run them.
+//! - [`expect`], [`snapshot`], [`render`]: checking results and showing them.
+//! - [`runner`] (parent) and [`child`]: one process per case, with deadline and caps.
+//! - [`report`]: the human and JSON reports.
+//! - [`implementation`], [`implementations`], [`mutants`]: who serves each stage.
+//! - [`diag`]: located errors for bad case files.
+
+mod case;
+mod child;
+mod cli;
+mod diag;
+mod expect;
+mod implementation;
+mod implementations;
+mod mutants;
+mod outcome;
+mod render;
+mod report;
+mod runner;
+mod snapshot;
+mod stage;
+mod stages;
+
+fn main() {
+    std::process::exit(cli::main());
+}

@@ -1,0 +1,170 @@
+//! Faulty stage-1 rings.
+
+use hash_ring::{HashRing, NodeId, RingError, Token, Transfer};
+use reference::hash_ring::{Ring, position};
+
+use crate::implementations::RingImpl;
+
+/// `(name, what it does wrong, misbehaves)`.
+pub const MUTANTS: &[(&str, &str, bool)] = &[
+    ("panics", "owner() panics", true),
+    ("hangs", "owner() loops forever", true),
+    ("overflows-stack", "owner() recurses without end", true),
+    ("aborts", "owner() aborts the process", true),
+    ("exhausts-memory", "owner() allocates without bound", true),
+    ("exits", "owner() exits the process with code 0", true),
+    (
+        "repeats-nodes",
+        "preference_list takes the next N tokens, repeating physical nodes",
+        false,
+    ),
+    (
+        "strictly-after",
+        "owner() takes the first token strictly after the key, so a key on a token goes to the next one",
+        false,
+    ),
+    (
+        "no-wrap",
+        "keys past the largest token go to the largest token instead of wrapping to the smallest",
+        false,
+    ),
+    (
+        "little-endian",
+        "positions read the first 8 bytes of SHA-256 as little-endian",
+        false,
+    ),
+    (
+        "transfers-to-successor",
+        "remove_node reports each range going to the next token's node even when that is the leaving node itself",
+        false,
+    ),
+];
+
+/// The mutant called `name`.
+pub fn by_name(name: &str) -> Option<RingImpl> {
+    Some(match name {
+        "panics" => RingImpl::of::<Mutant<0>>(),
+        "hangs" => RingImpl::of::<Mutant<1>>(),
+        "overflows-stack" => RingImpl::of::<Mutant<2>>(),
+        "aborts" => RingImpl::of::<Mutant<3>>(),
+        "exhausts-memory" => RingImpl::of::<Mutant<4>>(),
+        "exits" => RingImpl::of::<Mutant<5>>(),
+        "repeats-nodes" => RingImpl::of::<Mutant<6>>(),
+        "strictly-after" => RingImpl::of::<Mutant<7>>(),
+        "no-wrap" => RingImpl::of::<Mutant<8>>(),
+        "little-endian" => RingImpl::of::<Mutant<9>>(),
+        "transfers-to-successor" => RingImpl::of::<Mutant<10>>(),
+        _ => return None,
+    })
+}
+
+/// The reference ring with bug number `BUG` (the index in [`MUTANTS`]).
+pub struct Mutant<const BUG: u8>(Ring);
+
+#[expect(
+    unconditional_recursion,
+    reason = "the mutant overflows its stack on purpose"
+)]
+fn recurse(depth: u64) -> u64 {
+    let buf = [depth; 64];
+    std::hint::black_box(&buf);
+    recurse(depth + 1) + buf[0]
+}
+
+impl<const BUG: u8> Mutant<BUG> {
+    fn tokens_sorted(&self) -> Vec<Token> {
+        self.0.tokens()
+    }
+
+    fn owning_index(&self, pos: u64) -> Option<usize> {
+        let tokens = self.tokens_sorted();
+        if tokens.is_empty() {
+            return None;
+        }
+        let i = match BUG {
+            7 => tokens.partition_point(|t| t.position <= pos),
+            _ => tokens.partition_point(|t| t.position < pos),
+        };
+        Some(match (BUG, i == tokens.len()) {
+            (8, true) => tokens.len() - 1,
+            (_, true) => 0,
+            _ => i,
+        })
+    }
+}
+
+impl<const BUG: u8> HashRing for Mutant<BUG> {
+    fn new(vnodes_per_node: u32) -> Result<Self, RingError> {
+        Ring::new(vnodes_per_node).map(Mutant)
+    }
+
+    fn position(s: &str) -> u64 {
+        if BUG == 9 {
+            let be = position(s);
+            be.swap_bytes()
+        } else {
+            position(s)
+        }
+    }
+
+    fn add_node(&mut self, node: NodeId) -> Result<Vec<Transfer>, RingError> {
+        self.0.add_node(node)
+    }
+
+    fn remove_node(&mut self, node: &NodeId) -> Result<Vec<Transfer>, RingError> {
+        if BUG != 10 {
+            return self.0.remove_node(node);
+        }
+        let before = self.0.tokens();
+        let mut transfers = self.0.remove_node(node)?;
+        for t in &mut transfers {
+            let i = before
+                .iter()
+                .position(|tok| tok.position == t.range.end)
+                .unwrap_or(0);
+            t.to = before[(i + 1) % before.len()].node.clone();
+        }
+        Ok(transfers)
+    }
+
+    fn tokens(&self) -> Vec<Token> {
+        self.0.tokens()
+    }
+
+    fn owner(&self, key: &str) -> Result<NodeId, RingError> {
+        match BUG {
+            0 => panic!("mutant: owner() of {key:?} panicked"),
+            1 => loop {
+                std::hint::spin_loop();
+            },
+            2 => Err(RingError::UnknownNode(NodeId::new(recurse(0).to_string()))),
+            3 => std::process::abort(),
+            4 => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            5 => std::process::exit(0),
+            _ => {
+                let pos = Self::position(key);
+                let i = self.owning_index(pos).ok_or(RingError::EmptyRing)?;
+                Ok(self.tokens_sorted()[i].node.clone())
+            }
+        }
+    }
+
+    fn preference_list(&self, key: &str, n: usize) -> Result<Vec<NodeId>, RingError> {
+        if BUG != 6 {
+            return self.0.preference_list(key, n);
+        }
+        let tokens = self.tokens_sorted();
+        let i = self
+            .owning_index(Self::position(key))
+            .ok_or(RingError::EmptyRing)?;
+        Ok((0..n.min(tokens.len()))
+            .map(|k| tokens[(i + k) % tokens.len()].node.clone())
+            .collect())
+    }
+}

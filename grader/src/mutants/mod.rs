@@ -1,0 +1,18 @@
+//! Deliberately faulty implementations, selected with the hidden `--mutant STAGE=NAME` option.
+//!
+//! Two kinds live here. *Misbehaving* ones (panic, hang, stack overflow, abort, unbounded
+//! allocation) prove that the grader survives whatever a learner's code does. *Buggy* ones make a
+//! mistake learners really make; the course is sound only if some case of the stage catches each.
+//! Every mutant wraps the reference and breaks exactly one thing.
+
+pub mod hash_ring;
+
+use crate::stage::Stage;
+
+/// Every mutant of a stage: `(name, what it gets wrong, misbehaves rather than being wrong)`.
+pub fn list(stage: Stage) -> &'static [(&'static str, &'static str, bool)] {
+    match stage {
+        Stage::HashRing => hash_ring::MUTANTS,
+        _ => &[],
+    }
+}

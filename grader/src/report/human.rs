@@ -1,0 +1,172 @@
+//! The report a learner reads after `cargo grade`: per stage, tracks passed; per track, cases
+//! passed; the first failure of each red track explained (step, expected, actual, hint).
+//! `--verbose` explains every failure and adds each case's description.
+
+use std::fmt::Write;
+
+use super::{CaseReport, Report, StageReport};
+use crate::implementation::Implementation;
+use crate::outcome::Status;
+
+/// ANSI styling, or none.
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn green(self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn red(self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    fn bold(self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn dim(self, t: &str) -> String {
+        self.paint("2", t)
+    }
+}
+
+pub fn render(report: &Report, style: Style, verbose: bool) -> String {
+    let mut out = String::new();
+    for stage in &report.stages {
+        render_stage(&mut out, stage, style, verbose);
+        out.push('\n');
+    }
+    let total = report.cases().count();
+    let passed = report
+        .cases()
+        .filter(|c| c.outcome.status == Status::Pass)
+        .count();
+    let tracks: usize = report.stages.iter().map(|s| s.tracks.len()).sum();
+    let green: usize = report.stages.iter().map(StageReport::tracks_passed).sum();
+    let line = format!(
+        "{passed}/{total} cases passed · {green}/{tracks} tracks · {:.2} s",
+        report.elapsed.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        if passed == total {
+            style.green(&line)
+        } else {
+            style.bold(&line)
+        }
+    );
+    if let Some((stage, case)) = report.stages.iter().find_map(|s| {
+        s.cases()
+            .find(|c| c.outcome.status != Status::Pass)
+            .map(|c| (s, c))
+    }) {
+        let _ = writeln!(
+            out,
+            "Next: {} › {} › {}. Rerun with `cargo grade {}`.",
+            stage.stage, case.meta.track, case.meta.name, stage.stage
+        );
+    }
+    out
+}
+
+fn render_stage(out: &mut String, stage: &StageReport, style: Style, verbose: bool) {
+    let who = match &stage.implementation {
+        Implementation::Learner => format!(
+            "your solution (stages/{}/src/solution.rs)",
+            stage.stage.dir()
+        ),
+        Implementation::Reference => "the reference implementation".to_string(),
+        Implementation::Mutant(name) => format!("mutant `{name}`"),
+    };
+    let _ = writeln!(
+        out,
+        "{} · {} · {}/{} tracks",
+        style.bold(&format!("Stage {} {}", stage.stage.number(), stage.stage)),
+        who,
+        stage.tracks_passed(),
+        stage.tracks.len()
+    );
+    let width = stage
+        .tracks
+        .iter()
+        .map(|t| t.track.len())
+        .max()
+        .unwrap_or(0);
+    for track in &stage.tracks {
+        let mark = if track.is_green() {
+            style.green("✓")
+        } else {
+            style.red("✗")
+        };
+        let counts = if track.cases.is_empty() {
+            "no cases".to_string()
+        } else {
+            format!("{}/{} cases", track.passed(), track.cases.len())
+        };
+        let _ = writeln!(out, "  {mark} {:width$}  {counts}", track.track);
+        let failing: Vec<&CaseReport> = track
+            .cases
+            .iter()
+            .filter(|c| c.outcome.status != Status::Pass)
+            .collect();
+        let shown = if verbose { failing.len() } else { 1 };
+        for case in failing.iter().take(shown) {
+            render_failure(out, case, style, verbose);
+        }
+        if failing.len() > shown {
+            let rest: Vec<&str> = failing[shown..]
+                .iter()
+                .map(|c| c.meta.name.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "      {} {}",
+                style.dim("also failing:"),
+                rest.join(", ")
+            );
+        }
+    }
+}
+
+fn render_failure(out: &mut String, case: &CaseReport, style: Style, verbose: bool) {
+    let o = &case.outcome;
+    let _ = writeln!(
+        out,
+        "      {} {}  {}",
+        style.red(o.status.as_str()),
+        style.bold(&case.meta.name),
+        style.dim(&case.meta.file.display().to_string())
+    );
+    if verbose && let Some(d) = &case.meta.description {
+        field(out, "about", d.trim(), style);
+    }
+    field(out, "where", &o.place(), style);
+    match (&o.expected, &o.actual) {
+        (Some(e), Some(a)) => {
+            field(out, "expected", e, style);
+            field(out, "actual", a, style);
+        }
+        _ => field(out, "what", &o.message, style),
+    }
+    if let Some(hint) = &case.meta.hint {
+        field(out, "hint", hint.trim(), style);
+    }
+}
+
+/// `        label     first line` with later lines aligned under the first.
+fn field(out: &mut String, label: &str, text: &str, style: Style) {
+    let pad = " ".repeat(8 + 10);
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    let _ = writeln!(out, "        {}{first}", style.dim(&format!("{label:<10}")));
+    for line in lines {
+        let _ = writeln!(out, "{pad}{line}");
+    }
+}

@@ -1,0 +1,70 @@
+//! Snapshot expectations: `expect: {snapshot: NAME}` compares a result with
+//! `tests/snapshots/<NN-stage>/<NAME>.snap`, a file recorded from the reference with insta.
+//!
+//! Recording happens in `grader/tests/snapshots.rs` (`cargo insta test -p grader --test
+//! snapshots`, then `cargo insta review`): that test asks the grader to run every case on the
+//! reference in [`Snapshots::Record`] mode and hands each result to `insta::assert_snapshot!`. The
+//! grader then reads the same files in [`Snapshots::Compare`] mode. Both sides render results with
+//! [`crate::render::block`], so they agree byte for byte.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::expect::Mismatch;
+use crate::render::block;
+
+/// Where snapshot expectations go during a run.
+#[derive(Debug)]
+pub enum Snapshots {
+    /// Compare results with the recorded files in `dir`.
+    Compare { dir: PathBuf },
+    /// Collect `(name, text)` for insta to record.
+    Record { recorded: Vec<(String, String)> },
+}
+
+impl Snapshots {
+    pub fn check<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), Mismatch> {
+        let text = block(value);
+        match self {
+            Snapshots::Record { recorded } => {
+                recorded.push((name.to_string(), text));
+                Ok(())
+            }
+            Snapshots::Compare { dir } => {
+                let path = file(dir, name);
+                match read(&path) {
+                    None => Err(Mismatch::new(
+                        format!("snapshot {} (not recorded)", path.display()),
+                        text,
+                    )),
+                    Some(want) if want.trim_end() == text.trim_end() => Ok(()),
+                    Some(want) => Err(Mismatch::new(
+                        format!("snapshot {name}:\n{}", want.trim_end()),
+                        format!("\n{text}"),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// The file that holds snapshot `name` in `dir`.
+pub fn file(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.snap"))
+}
+
+/// A snapshot's content, without insta's `---`-fenced header.
+pub fn read(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    if text.starts_with("---") {
+        lines.next();
+        for line in lines.by_ref() {
+            if line == "---" {
+                break;
+            }
+        }
+    }
+    Some(lines.collect::<Vec<_>>().join("\n"))
+}

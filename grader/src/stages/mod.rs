@@ -1,0 +1,220 @@
+//! The stages the grader knows, each in its own module, behind one trait.
+//!
+//! Adding a stage to the grader means: a module here with its case types (track, setup, steps)
+//! and a [`StagePlugin`] impl, one line in [`parse`], and its implementations in
+//! `crate::implementations`. Loading, validation, the child process, reports and snapshots are
+//! shared and need no change.
+
+pub mod hash_ring;
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_saphyr::{Location, Spanned};
+
+use crate::case::{CaseFile, CaseMeta, check_name};
+use crate::diag::Diagnostic;
+use crate::expect::{Expectation, Mismatch};
+use crate::implementation::Selection;
+use crate::snapshot::{self, Snapshots};
+use crate::stage::Stage;
+
+/// A stage as the grader sees it: the YAML types of its cases and how to run them.
+pub trait StagePlugin: 'static {
+    const STAGE: Stage;
+    /// Every track, in teaching order; `Track` must serialize to exactly these names.
+    const TRACKS: &'static [&'static str];
+    type Track: DeserializeOwned + Serialize;
+    type Setup: DeserializeOwned + Default;
+    type Step: DeserializeOwned;
+    /// What the steps act on: a ring, a cluster, a clock store.
+    type State;
+
+    /// Checks a case beyond its types (for example that every node a step names exists).
+    fn validate(setup: &Self::Setup, steps: &[Spanned<Self::Step>]) -> Vec<(Location, String)>;
+    /// The step's expectation.
+    fn expectation(step: &Self::Step) -> &dyn Expectation;
+    /// A short description of the step for reports: `owner "user-42"`.
+    fn label(step: &Self::Step) -> String;
+    /// What the setup does, for reports: `setup: new(4), add_node A, B, C`.
+    fn setup_label(setup: &Self::Setup) -> String;
+    /// Builds the starting state with the selected implementations.
+    fn setup(setup: &Self::Setup, selection: &Selection) -> Result<Self::State, Mismatch>;
+    /// Runs one step and checks its expectation.
+    fn step(
+        state: &mut Self::State,
+        step: &Self::Step,
+        snapshots: &mut Snapshots,
+    ) -> Result<(), Mismatch>;
+}
+
+/// Why a case failed: at which step, doing what, and the mismatch.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Failure {
+    /// 0-based; `None` when the setup failed.
+    pub step: Option<usize>,
+    pub label: String,
+    pub mismatch: Mismatch,
+}
+
+/// Called before each step (`None` = setup) with its label and expectation, so a panic, crash or
+/// hang can still be placed and explained.
+pub type StepHook<'a> = &'a mut dyn FnMut(Option<usize>, &str, Option<String>);
+
+/// A parsed, validated case of any stage.
+pub trait LoadedCase {
+    fn meta(&self) -> &CaseMeta;
+    fn run(
+        &self,
+        selection: &Selection,
+        snapshots: &mut Snapshots,
+        on_step: StepHook<'_>,
+    ) -> Result<(), Failure>;
+}
+
+struct Loaded<P: StagePlugin> {
+    meta: CaseMeta,
+    case: CaseFile<P::Track, P::Setup, P::Step>,
+}
+
+impl<P: StagePlugin> LoadedCase for Loaded<P> {
+    fn meta(&self) -> &CaseMeta {
+        &self.meta
+    }
+
+    fn run(
+        &self,
+        selection: &Selection,
+        snapshots: &mut Snapshots,
+        on_step: StepHook<'_>,
+    ) -> Result<(), Failure> {
+        let label = P::setup_label(&self.case.setup);
+        on_step(None, &label, None);
+        let mut state = P::setup(&self.case.setup, selection).map_err(|mismatch| Failure {
+            step: None,
+            label,
+            mismatch,
+        })?;
+        for (i, step) in self.case.steps.iter().enumerate() {
+            let label = P::label(&step.value);
+            on_step(
+                Some(i),
+                &label,
+                Some(P::expectation(&step.value).describe()),
+            );
+            P::step(&mut state, &step.value, snapshots).map_err(|mismatch| Failure {
+                step: Some(i),
+                label,
+                mismatch,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+type MetaFn<'a> = &'a dyn Fn(String, String, Option<String>, Option<String>) -> CaseMeta;
+
+/// Parses and validates `text` as a case of `stage`. With `snapshot_dir`, every snapshot the case
+/// names must be recorded there; without, snapshots are not checked (while recording them).
+pub fn parse(
+    stage: Stage,
+    text: &str,
+    file: &Path,
+    snapshot_dir: Option<&Path>,
+    meta: MetaFn<'_>,
+) -> Result<Box<dyn LoadedCase>, Vec<Diagnostic>> {
+    match stage {
+        Stage::HashRing => parse_as::<hash_ring::Plugin>(text, file, snapshot_dir, meta),
+        other => Err(vec![Diagnostic::whole_file(
+            file,
+            format!(
+                "stage `{other}` is not part of the course yet; the grader knows {}",
+                known().map(Stage::name).collect::<Vec<_>>().join(", ")
+            ),
+        )]),
+    }
+}
+
+/// The stages the grader can run, in order.
+pub fn known() -> impl Iterator<Item = Stage> {
+    [Stage::HashRing].into_iter()
+}
+
+/// The track names of a stage, in teaching order.
+pub fn tracks(stage: Stage) -> &'static [&'static str] {
+    match stage {
+        Stage::HashRing => hash_ring::Plugin::TRACKS,
+        _ => &[],
+    }
+}
+
+fn parse_as<P: StagePlugin>(
+    text: &str,
+    file: &Path,
+    snapshot_dir: Option<&Path>,
+    meta: MetaFn<'_>,
+) -> Result<Box<dyn LoadedCase>, Vec<Diagnostic>> {
+    let case: CaseFile<P::Track, P::Setup, P::Step> =
+        serde_saphyr::from_str(text).map_err(|e| vec![Diagnostic::from_yaml(file, &e)])?;
+    let mut problems: Vec<(Location, String)> = Vec::new();
+    if case.stage != P::STAGE.name() {
+        problems.push((
+            case.name.referenced,
+            format!("expected `stage: {}`", P::STAGE),
+        ));
+    }
+    if let Err(e) = check_name(&case.name.value) {
+        problems.push((case.name.referenced, e));
+    }
+    if case.steps.is_empty() {
+        problems.push((case.name.referenced, "the case has no steps".into()));
+    }
+    for step in &case.steps {
+        let expectation = P::expectation(&step.value);
+        if let Err(e) = expectation.validate() {
+            problems.push((step.referenced, e));
+        }
+        if let Some(name) = expectation.snapshot() {
+            if let Err(e) = check_name(name) {
+                problems.push((step.referenced, format!("snapshot {e}")));
+            } else if let Some(dir) = snapshot_dir {
+                let path = snapshot::file(dir, name);
+                if !path.is_file() {
+                    problems.push((
+                        step.referenced,
+                        format!(
+                            "snapshot `{name}` is not recorded (tests/snapshots/{}/{name}.snap is \
+                             missing); record it with `cargo insta test -p grader --test \
+                             snapshots` and accept it with `cargo insta review`",
+                            P::STAGE.dir()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    problems.extend(P::validate(&case.setup, &case.steps));
+    if !problems.is_empty() {
+        problems.sort_by_key(|(loc, _)| (loc.line(), loc.column()));
+        return Err(problems
+            .into_iter()
+            .map(|(loc, msg)| Diagnostic::at(file, loc, msg))
+            .collect());
+    }
+    let track = track_name(&case.track);
+    let meta = meta(
+        track,
+        case.name.value.clone(),
+        case.description.clone(),
+        case.hint.clone(),
+    );
+    Ok(Box::new(Loaded::<P> { meta, case }))
+}
+
+fn track_name<T: Serialize>(track: &T) -> String {
+    match serde_json::to_value(track) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::from("?"),
+    }
+}

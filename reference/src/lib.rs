@@ -1,0 +1,13 @@
+//! The Mini-Dynamo reference implementation: every stage's contract, implemented completely.
+//!
+//! The grader runs it with `--reference STAGE` (or `--reference all`), and `grader self-check`
+//! proves the course with it. It mirrors `stages/`: module `hash_ring` is the answer to
+//! `stages/01-hash-ring/src/solution.rs`, and so on. Each module is written to be read after you
+//! have solved the stage yourself.
+//!
+//! # Layout
+//! - [`hash_ring`]: stage 1, the consistent hash ring.
+
+#![deny(missing_docs)]
+
+pub mod hash_ring;
