@@ -1,9 +1,11 @@
 //! Stage 1: the consistent hash ring.
 //!
-//! The ring keeps its tokens in one sorted `Vec` plus a parallel `Vec<u64>` of their positions,
-//! so an owner lookup is one binary search over plain integers (cache-friendly, no pointer
-//! chasing), and a preference list is a short walk from there. Membership changes rebuild both
-//! vectors: joins and leaves are rare next to lookups, and a rebuild keeps the invariants obvious.
+//! The ring keeps its tokens in one sorted `Vec` plus a parallel `Vec<u64>` of their positions.
+//! A lookup first reads a small index (the first token of each of 4,096 equal slices of the
+//! ring, 16 KiB), then scans the handful of positions in the key's slice: constant time, and two
+//! cache lines instead of a dozen misses of a binary search over a large ring. A preference list
+//! is a short walk from there. Membership changes rebuild everything: joins and leaves are rare
+//! next to lookups, and a rebuild keeps the invariants obvious.
 
 use hash_ring::{HashRing, NodeId, Range, RingError, Token, Transfer};
 use sha2::{Digest, Sha256};
@@ -20,7 +22,13 @@ pub struct Ring {
     positions: Vec<u64>,
     /// `tokens[i]`'s node as an index into `nodes`, so distinctness checks compare integers.
     slots: Vec<usize>,
+    /// `slices[b]`: index of the first token at or after the start of slice `b` (the positions
+    /// whose top `SLICE_BITS` bits are `b`); `slices[SLICES]` is `tokens.len()`.
+    slices: Vec<u32>,
 }
+
+const SLICE_BITS: u32 = 12;
+const SLICES: usize = 1 << SLICE_BITS;
 
 /// The position of `s` on the ring: the first 8 bytes of SHA-256(`s`), big-endian.
 pub fn position(s: &str) -> u64 {
@@ -36,7 +44,9 @@ impl Ring {
         if self.tokens.is_empty() {
             return None;
         }
-        let i = self.positions.partition_point(|&p| p < pos);
+        let slice = (pos >> (64 - SLICE_BITS)) as usize;
+        let (lo, hi) = (self.slices[slice] as usize, self.slices[slice + 1] as usize);
+        let i = lo + self.positions[lo..hi].partition_point(|&p| p < pos);
         Some(if i == self.tokens.len() { 0 } else { i })
     }
 
@@ -72,6 +82,12 @@ impl Ring {
             .iter()
             .map(|t| self.nodes.iter().position(|n| *n == t.node).unwrap_or(0))
             .collect();
+        self.slices = (0..=SLICES)
+            .map(|b| {
+                let start = (b as u128) << (64 - SLICE_BITS);
+                self.positions.partition_point(|&p| u128::from(p) < start) as u32
+            })
+            .collect();
     }
 }
 
@@ -86,6 +102,7 @@ impl HashRing for Ring {
             tokens: Vec::new(),
             positions: Vec::new(),
             slots: Vec::new(),
+            slices: vec![0; SLICES + 1],
         })
     }
 

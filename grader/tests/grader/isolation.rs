@@ -1,0 +1,74 @@
+//! Learner code that misbehaves costs its own case, never the run: each misbehaving mutant of
+//! stage 1 (its `owner()` panics, hangs, overflows the stack, aborts, exhausts memory or exits)
+//! gets its status, and the cases that never call `owner()` still pass in the same run.
+
+use rstest::rstest;
+
+use crate::util::{cases, json};
+
+#[rstest]
+#[case::panics("panics", "panic", "mutant: owner() of")]
+#[case::hangs("hangs", "timeout", "no result within")]
+#[case::overflows_stack("overflows-stack", "crash", "overflowed its stack")]
+#[case::aborts("aborts", "crash", "aborted")]
+#[case::exhausts_memory("exhausts-memory", "crash", "ran out of memory")]
+#[case::exits("exits", "crash", "exited with code 0")]
+fn misbehaviour_costs_one_case(#[case] mutant: &str, #[case] status: &str, #[case] message: &str) {
+    let selected = format!("hash-ring={mutant}");
+    let (code, report) = json(&[
+        "hash-ring",
+        "--mutant",
+        &selected,
+        "--timeout",
+        "1",
+        "--memory-mb",
+        "256",
+        "--case",
+        "key-exactly-on-a-token",
+        "--case",
+        "position-of-a-string",
+        "--case",
+        "tokens-per-node",
+    ]);
+    assert_eq!(code, 1);
+    let all = cases(&report);
+    let case = |name: &str| {
+        all.iter()
+            .find(|(_, _, c)| c["name"] == name)
+            .map(|(_, _, c)| c.clone())
+            .unwrap_or_else(|| panic!("case {name} reported"))
+    };
+    // Calls owner() in its first step.
+    let hit = case("key-exactly-on-a-token");
+    assert_eq!(hit["status"], status, "{hit}");
+    assert!(
+        hit["message"].as_str().unwrap_or("").contains(message),
+        "{hit}"
+    );
+    assert_eq!(
+        hit["step"], 1,
+        "the report says which step was running: {hit}"
+    );
+    // Never calls owner(): unaffected by the misbehaviour, still graded.
+    assert_eq!(case("position-of-a-string")["status"], "pass");
+    assert_eq!(case("tokens-per-node")["status"], "pass");
+}
+
+/// Each buggy mutant (a mistake learners make) is caught by at least one hash-ring case.
+#[rstest]
+#[case("repeats-nodes")]
+#[case("strictly-after")]
+#[case("no-wrap")]
+#[case("little-endian")]
+#[case("transfers-to-successor")]
+fn buggy_mutants_are_caught(#[case] mutant: &str) {
+    let selected = format!("hash-ring={mutant}");
+    let (code, report) = json(&["hash-ring", "--mutant", &selected]);
+    assert_eq!(code, 1, "{mutant} passed every case");
+    let caught: Vec<String> = cases(&report)
+        .into_iter()
+        .filter(|(_, _, c)| c["status"] != "pass")
+        .map(|(_, _, c)| c["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(!caught.is_empty());
+}

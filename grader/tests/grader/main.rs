@@ -1,0 +1,9 @@
+//! The grader's own tests, driving the binary the way users do. One test binary, topic modules.
+//!
+//! Every run goes through child processes and the cases' simulated inputs only, so results never
+//! depend on the machine's speed; where a test needs a hang to end it passes a short `--timeout`.
+
+mod isolation;
+mod malformed;
+mod runs;
+mod util;

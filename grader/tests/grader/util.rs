@@ -1,0 +1,66 @@
+//! Running the grader binary and reading its JSON report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn grader(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_grader"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the grader binary runs")
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().expect("the grader exits with a code")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs the grader with `--format json` and parses the report.
+pub fn json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let out = grader(&all);
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", stdout(&out), stderr(&out)));
+    (code(&out), report)
+}
+
+/// Every case of a JSON report: (stage, track, case object).
+pub fn cases(report: &Value) -> Vec<(String, String, Value)> {
+    let mut all = Vec::new();
+    for stage in report["stages"].as_array().expect("stages") {
+        for track in stage["tracks"].as_array().expect("tracks") {
+            for case in track["cases"].as_array().expect("cases") {
+                all.push((
+                    stage["stage"].as_str().unwrap_or("").to_string(),
+                    track["track"].as_str().unwrap_or("").to_string(),
+                    case.clone(),
+                ));
+            }
+        }
+    }
+    all
+}
+
+pub fn course_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A scratch folder unique to this test, emptied first.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("mini-dynamo-grader-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
