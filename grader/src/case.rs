@@ -29,11 +29,28 @@ pub struct CaseFile<Track, Setup, Step> {
     /// Shown to the learner when the case fails.
     #[serde(default)]
     pub hint: Option<String>,
+    /// Weight in graded outputs (Gradescope); 1 when left out.
+    #[serde(default)]
+    pub points: Option<f64>,
+    /// Who sees the case's result in Gradescope; `visible` when left out.
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
     /// The stage's starting state; some stages allow leaving it out.
     #[serde(default)]
     pub setup: Setup,
     /// Operations, each with its expectation, run in order; the first that fails ends the case.
     pub steps: Vec<Spanned<Step>>,
+}
+
+/// When a case's result is shown to students on Gradescope.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    #[default]
+    Visible,
+    Hidden,
+    AfterDueDate,
+    AfterPublished,
 }
 
 /// Just enough of a case to know which stage's types read the rest.
@@ -54,6 +71,8 @@ pub struct CaseMeta {
     pub name: String,
     pub description: Option<String>,
     pub hint: Option<String>,
+    pub points: f64,
+    pub visibility: Visibility,
 }
 
 /// Where the course keeps its files.
@@ -108,14 +127,16 @@ impl Course {
                 msg,
             ))]);
         }
-        let meta = |track: String, name: String, description, hint| CaseMeta {
+        let meta = |common: stages::Common| CaseMeta {
             file: shown.clone(),
             path: path.to_path_buf(),
             stage,
-            track,
-            name,
-            description,
-            hint,
+            track: common.track,
+            name: common.name,
+            description: common.description,
+            hint: common.hint,
+            points: common.points.unwrap_or(1.0),
+            visibility: common.visibility.unwrap_or_default(),
         };
         let snapshot_dir = self.snapshot_dir(stage);
         let snapshot_dir = (!self.recording).then_some(snapshot_dir.as_path());

@@ -71,9 +71,13 @@ struct RunArgs {
     /// Only run cases whose name contains this text (repeatable).
     #[arg(long = "case", value_name = "NAME")]
     cases: Vec<String>,
-    /// Report format.
+    /// Report format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Also write a report to a file: FORMAT=FILE (e.g. junit=report.xml), or FILE for the
+    /// --format one. Repeatable, so one run can feed CI and a gradebook at once.
+    #[arg(long, value_name = "[FORMAT=]FILE")]
+    output: Vec<String>,
     /// Explain every failing case, not only the first of each track.
     #[arg(short, long)]
     verbose: bool,
@@ -97,10 +101,45 @@ struct RunArgs {
     root: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// For people: per stage, track and failing case.
     Human,
+    /// The stable machine format (docs/instructors.md).
     Json,
+    /// JUnit XML for CI systems.
+    Junit,
+    /// Gradescope's results.json.
+    Gradescope,
+    /// Exercism's results.json (version 3).
+    Exercism,
+}
+
+impl Format {
+    fn render(self, report: &Report, color: bool, verbose: bool) -> String {
+        match self {
+            Format::Human => report::human::render(report, report::human::Style { color }, verbose),
+            Format::Json => report::json::render(report) + "\n",
+            Format::Junit => report::junit::render(report),
+            Format::Gradescope => report::gradescope::render(report) + "\n",
+            Format::Exercism => report::exercism::render(report) + "\n",
+        }
+    }
+}
+
+/// Parses `--output`: `FORMAT=FILE`, or `FILE` for the `--format` one.
+fn output_spec(spec: &str, default: Format) -> Result<(Format, PathBuf), String> {
+    match spec.split_once('=') {
+        Some((format, file)) => {
+            let format = Format::from_str(format, true).map_err(|_| {
+                format!(
+                    "--output: unknown format `{format}` (human, json, junit, gradescope, exercism)"
+                )
+            })?;
+            Ok((format, PathBuf::from(file)))
+        }
+        None => Ok((default, PathBuf::from(spec))),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -289,6 +328,13 @@ fn grade(root: &std::path::Path, args: RunArgs) -> i32 {
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         return usage("--timeout must be a positive number of seconds");
     }
+    let mut outputs = Vec::new();
+    for spec in &args.output {
+        match output_spec(spec, args.format) {
+            Ok(o) => outputs.push(o),
+            Err(e) => return usage(&e),
+        }
+    }
 
     let started = Instant::now();
     let metas = match load_all(&course, &[course.cases_dir()]) {
@@ -324,21 +370,23 @@ fn grade(root: &std::path::Path, args: RunArgs) -> i32 {
     });
     let ran = runner::run_all(&metas, &launcher, jobs);
     let report = Report::build(&wanted, metas, ran, &selection, started.elapsed());
-    match args.format {
-        Format::Json => println!("{}", report::json::render(&report)),
-        Format::Human => {
-            let color = match args.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    std::io::stdout().is_terminal()
-                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                }
-            };
-            print!(
-                "{}",
-                report::human::render(&report, report::human::Style { color }, args.verbose)
-            );
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    print!("{}", args.format.render(&report, color, args.verbose));
+    for (format, file) in outputs {
+        let text = format.render(&report, false, args.verbose);
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = std::fs::write(&file, text) {
+            eprintln!("error: cannot write {}: {e}", file.display());
+            return EXIT_USAGE;
         }
     }
     if report.all_passed() {

@@ -2,9 +2,13 @@
 //!
 //! - [`human`]: for a terminal; colour only when stdout is one and `NO_COLOR` is unset.
 //! - [`json`]: the stable machine format other tools read (documented in `docs/instructors.md`).
+//! - [`junit`], [`gradescope`], [`exercism`]: what CI systems and graders import.
 
+pub mod exercism;
+pub mod gradescope;
 pub mod human;
 pub mod json;
+pub mod junit;
 
 use std::time::Duration;
 

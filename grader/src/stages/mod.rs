@@ -113,7 +113,17 @@ impl<P: StagePlugin> LoadedCase for Loaded<P> {
     }
 }
 
-type MetaFn<'a> = &'a dyn Fn(String, String, Option<String>, Option<String>) -> CaseMeta;
+/// The stage-independent fields of a parsed case, handed back to the loader.
+pub struct Common {
+    pub track: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub hint: Option<String>,
+    pub points: Option<f64>,
+    pub visibility: Option<crate::case::Visibility>,
+}
+
+type MetaFn<'a> = &'a dyn Fn(Common) -> CaseMeta;
 
 /// Parses and validates `text` as a case of `stage`. With `snapshot_dir`, every snapshot the case
 /// names must be recorded there; without, snapshots are not checked (while recording them).
@@ -167,6 +177,14 @@ fn parse_as<P: StagePlugin>(
     if let Err(e) = check_name(&case.name.value) {
         problems.push((case.name.referenced, e));
     }
+    if let Some(p) = case.points
+        && !(p.is_finite() && p >= 0.0)
+    {
+        problems.push((
+            case.name.referenced,
+            format!("points must be a number >= 0, not {p}"),
+        ));
+    }
     if case.steps.is_empty() {
         problems.push((case.name.referenced, "the case has no steps".into()));
     }
@@ -203,12 +221,14 @@ fn parse_as<P: StagePlugin>(
             .collect());
     }
     let track = track_name(&case.track);
-    let meta = meta(
+    let meta = meta(Common {
         track,
-        case.name.value.clone(),
-        case.description.clone(),
-        case.hint.clone(),
-    );
+        name: case.name.value.clone(),
+        description: case.description.clone(),
+        hint: case.hint.clone(),
+        points: case.points,
+        visibility: case.visibility,
+    });
     Ok(Box::new(Loaded::<P> { meta, case }))
 }
 
