@@ -4,6 +4,7 @@
 //! the stage, so a file is read twice: once for `stage:` alone ([`Header`]), then in full as that
 //! stage's typed case. Both reads reject unknown fields and duplicate keys and report where.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -14,14 +15,19 @@ use crate::stage::Stage;
 use crate::stages::{self, LoadedCase};
 
 /// The fields every case has. `Track`, `Setup` and `Step` are the stage's own types.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    bound = "Track: schemars::JsonSchema, Setup: schemars::JsonSchema + Default, \
+                    Step: schemars::JsonSchema"
+)]
 pub struct CaseFile<Track, Setup, Step> {
     /// The stage's name; read first, through [`Header`].
     pub stage: String,
     /// One of the stage's tracks.
     pub track: Track,
     /// Unique within the stage, in kebab-case: `key-exactly-on-a-token`.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// What the case checks and, for hand-checked cases, how the expected values were derived.
     #[serde(default)]
@@ -39,11 +45,14 @@ pub struct CaseFile<Track, Setup, Step> {
     #[serde(default)]
     pub setup: Setup,
     /// Operations, each with its expectation, run in order; the first that fails ends the case.
+    #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
 }
 
 /// When a case's result is shown to students on Gradescope.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     #[default]
@@ -90,6 +99,49 @@ impl Course {
 
     pub fn snapshot_dir(&self, stage: Stage) -> PathBuf {
         self.root.join("tests").join("snapshots").join(stage.dir())
+    }
+
+    /// Loads every case file under `paths`, collecting every problem before giving up. Names
+    /// must be unique within a stage across all folders.
+    pub fn load_all(&self, paths: &[PathBuf]) -> Result<Vec<CaseMeta>, Vec<Diagnostic>> {
+        let mut metas = Vec::new();
+        let mut diags = Vec::new();
+        for path in paths {
+            let files = match discover(path) {
+                Ok(files) => files,
+                Err(e) => {
+                    diags.push(Diagnostic::whole_file(
+                        &self.display_path(path),
+                        format!("cannot read: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            for file in files {
+                match self.load(&file) {
+                    Ok(case) => metas.push(case.meta().clone()),
+                    Err(mut d) => diags.append(&mut d),
+                }
+            }
+        }
+        let mut seen: BTreeMap<(Stage, &str), &CaseMeta> = BTreeMap::new();
+        for meta in &metas {
+            if let Some(first) = seen.insert((meta.stage, meta.name.as_str()), meta) {
+                diags.push(Diagnostic::whole_file(
+                    &meta.file,
+                    format!(
+                        "case name `{}` is already used by {} (names are unique within a stage)",
+                        meta.name,
+                        first.file.display()
+                    ),
+                ));
+            }
+        }
+        if diags.is_empty() {
+            Ok(metas)
+        } else {
+            Err(diags)
+        }
     }
 
     /// `path` relative to the root, for display.

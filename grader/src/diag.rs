@@ -69,6 +69,18 @@ impl Diagnostic {
     }
 }
 
+/// Prints every diagnostic to stderr, then a one-line summary.
+pub fn print_all(diags: &[Diagnostic]) {
+    for d in diags {
+        eprintln!("{d}\n");
+    }
+    eprintln!(
+        "{} problem{} in case files; nothing was graded.",
+        diags.len(),
+        if diags.len() == 1 { "" } else { "s" }
+    );
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = self.file.display();

@@ -71,7 +71,7 @@ fn check_snapshot<T: Serialize>(
 }
 
 /// Expectation on an operation that returns one value.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect<T, E> {
     /// The exact value.
@@ -132,7 +132,7 @@ where
 }
 
 /// Expectation on an operation that returns a list.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListExpect<T, E> {
     /// The exact list, in order.
@@ -254,7 +254,7 @@ where
 }
 
 /// Bounds on a number: `{at_least: 0.2, at_most: 0.3}`.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Between {
     pub at_least: Option<f64>,

@@ -5,27 +5,35 @@
 //! case. It is a binary only: its tests drive it the way users do, through the command line.
 //!
 //! # Layout
-//! - [`cli`]: commands and options; the top-level flow of a run.
+//! - [`cli`]: options and dispatch; [`commands`]: one module per command; [`plan`]: a command
+//!   line resolved into cases, implementations and limits.
 //! - [`case`]: case files (the shape every case shares) and where the course keeps them.
 //! - [`stages`]: one module per stage: its case types and how to run them.
 //! - [`expect`], [`snapshot`], [`render`]: checking results and showing them.
 //! - [`runner`] (parent) and [`child`]: one process per case, with deadline and caps.
-//! - [`report`]: the human and JSON reports.
+//! - [`report`]: the report formats; [`progress`]: what changed since the last run;
+//!   [`integrity`]: official files checked against `tests/manifest.sha256`.
+//! - [`schema`]: the JSON Schema of case files.
 //! - [`implementation`], [`implementations`], [`mutants`]: who serves each stage.
 //! - [`diag`]: located errors for bad case files.
 
 mod case;
 mod child;
 mod cli;
+mod commands;
 mod diag;
 mod expect;
 mod implementation;
 mod implementations;
+mod integrity;
 mod mutants;
 mod outcome;
+mod plan;
+mod progress;
 mod render;
 mod report;
 mod runner;
+mod schema;
 mod snapshot;
 mod stage;
 mod stages;

@@ -22,22 +22,39 @@ impl Style {
             text.to_string()
         }
     }
-    fn green(self, t: &str) -> String {
+    pub fn green(self, t: &str) -> String {
         self.paint("32", t)
     }
-    fn red(self, t: &str) -> String {
+    pub fn red(self, t: &str) -> String {
         self.paint("31", t)
     }
-    fn bold(self, t: &str) -> String {
+    pub fn bold(self, t: &str) -> String {
         self.paint("1", t)
     }
-    fn dim(self, t: &str) -> String {
+    pub fn dim(self, t: &str) -> String {
         self.paint("2", t)
     }
 }
 
 pub fn render(report: &Report, style: Style, verbose: bool) -> String {
     let mut out = String::new();
+    let integrity = &report.integrity;
+    if !integrity.modified.is_empty() || !integrity.missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.red(
+                "⚠ Official case files differ from tests/manifest.sha256; results may not count:"
+            )
+        );
+        for f in &integrity.modified {
+            let _ = writeln!(out, "    changed: {f}");
+        }
+        for f in &integrity.missing {
+            let _ = writeln!(out, "    missing: {f}");
+        }
+        out.push('\n');
+    }
     for stage in &report.stages {
         render_stage(&mut out, stage, style, verbose);
         out.push('\n');

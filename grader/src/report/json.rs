@@ -10,6 +10,7 @@ use crate::outcome::Status;
 struct Json<'a> {
     stages: Vec<JsonStage<'a>>,
     summary: Summary,
+    integrity: &'a crate::integrity::Integrity,
 }
 
 #[derive(Serialize)]
@@ -103,6 +104,7 @@ pub fn render(report: &Report) -> String {
             failed: cases - passed,
             duration_ms: report.elapsed.as_millis() as u64,
         },
+        integrity: &report.integrity,
     };
     serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

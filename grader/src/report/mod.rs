@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::case::CaseMeta;
 use crate::implementation::{Implementation, Selection};
+use crate::integrity::Integrity;
 use crate::outcome::{CaseOutcome, Status};
 use crate::runner::Ran;
 use crate::stage::Stage;
@@ -23,6 +24,8 @@ use crate::stages;
 pub struct Report {
     pub stages: Vec<StageReport>,
     pub elapsed: Duration,
+    /// Official files that differ from the manifest.
+    pub integrity: Integrity,
 }
 
 pub struct StageReport {
@@ -111,7 +114,11 @@ impl Report {
                 }
             })
             .collect();
-        Report { stages, elapsed }
+        Report {
+            stages,
+            elapsed,
+            integrity: Integrity::default(),
+        }
     }
 
     pub fn cases(&self) -> impl Iterator<Item = &CaseReport> {

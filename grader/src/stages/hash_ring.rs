@@ -31,8 +31,9 @@ use crate::stage::Stage;
 /// The stage-1 plugin.
 pub struct Plugin;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(rename = "HashRingTrack")]
 pub enum Track {
     RingPlacement,
     VirtualNodes,
@@ -42,20 +43,23 @@ pub enum Track {
 
 /// The ring a case starts from. Without `vnodes` there is no ring until a `new_ring` step, so a
 /// case about positions alone does not depend on `new` and `add_node`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "HashRingSetup")]
 pub struct Setup {
     /// Tokens per node (at least 1; test 0 with a `new_ring` step).
     #[serde(default)]
     pub vnodes: Option<u32>,
     /// Nodes added, in order, before the first step. May be empty.
     #[serde(default)]
+    #[schemars(with = "Vec<NodeId>")]
     pub nodes: Vec<Spanned<NodeId>>,
 }
 
 /// One operation on the ring, with its expectation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(rename = "HashRingStep")]
 pub enum Step {
     /// The ring position of a string.
     Position {
@@ -69,17 +73,20 @@ pub enum Step {
     },
     /// Adds a node; its value is the list of transfers.
     AddNode {
+        #[schemars(with = "NodeId")]
         node: Spanned<NodeId>,
         expect: ListExpect<Transfer, RingError>,
     },
     /// Removes a node; its value is the list of transfers.
     RemoveNode {
+        #[schemars(with = "NodeId")]
         node: Spanned<NodeId>,
         expect: ListExpect<Transfer, RingError>,
     },
     /// The ring's tokens in ring order, optionally only those of one node.
     Tokens {
         #[serde(default)]
+        #[schemars(with = "Option<NodeId>")]
         node: Option<Spanned<NodeId>>,
         expect: ListExpect<Token, RingError>,
     },
@@ -108,12 +115,14 @@ pub enum Step {
     },
     /// Adds a node and measures which of `keys` sample keys changed owner.
     MovesOnAdd {
+        #[schemars(with = "NodeId")]
         node: Spanned<NodeId>,
         keys: u32,
         expect: MovesExpect,
     },
     /// Removes a node and measures which of `keys` sample keys changed owner.
     MovesOnRemove {
+        #[schemars(with = "NodeId")]
         node: Spanned<NodeId>,
         keys: u32,
         expect: MovesExpect,
@@ -134,7 +143,7 @@ pub struct Load {
 }
 
 /// Expectation of a `load` step.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadExpect {
     /// Bounds on max/mean.
@@ -178,7 +187,7 @@ pub struct Moves {
 }
 
 /// Expectation of a moves step.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovesExpect {
     pub fraction: Option<Between>,

@@ -9,6 +9,7 @@ pub mod hash_ring;
 
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_saphyr::{Location, Spanned};
@@ -25,9 +26,9 @@ pub trait StagePlugin: 'static {
     const STAGE: Stage;
     /// Every track, in teaching order; `Track` must serialize to exactly these names.
     const TRACKS: &'static [&'static str];
-    type Track: DeserializeOwned + Serialize;
-    type Setup: DeserializeOwned + Default;
-    type Step: DeserializeOwned;
+    type Track: DeserializeOwned + Serialize + JsonSchema;
+    type Setup: DeserializeOwned + Default + JsonSchema;
+    type Step: DeserializeOwned + JsonSchema;
     /// What the steps act on: a ring, a cluster, a clock store.
     type State;
 
@@ -149,6 +150,17 @@ pub fn parse(
 /// The stages the grader can run, in order.
 pub fn known() -> impl Iterator<Item = Stage> {
     [Stage::HashRing].into_iter()
+}
+
+/// Adds the schema of `stage`'s case files to `generator`; `None` for stages not in the course.
+pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+    fn of<P: StagePlugin>(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        g.subschema_for::<CaseFile<P::Track, P::Setup, P::Step>>()
+    }
+    match stage {
+        Stage::HashRing => Some(of::<hash_ring::Plugin>(generator)),
+        _ => None,
+    }
 }
 
 /// The track names of a stage, in teaching order.

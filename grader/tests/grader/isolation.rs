@@ -23,11 +23,11 @@ fn misbehaviour_costs_one_case(#[case] mutant: &str, #[case] status: &str, #[cas
         "1",
         "--memory-mb",
         "256",
-        "--case",
+        "--filter",
         "key-exactly-on-a-token",
-        "--case",
+        "--filter",
         "position-of-a-string",
-        "--case",
+        "--filter",
         "tokens-per-node",
     ]);
     assert_eq!(code, 1);

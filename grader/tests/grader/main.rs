@@ -3,6 +3,7 @@
 //! Every run goes through child processes and the cases' simulated inputs only, so results never
 //! depend on the machine's speed; where a test needs a hang to end it passes a short `--timeout`.
 
+mod course;
 mod isolation;
 mod malformed;
 mod runs;

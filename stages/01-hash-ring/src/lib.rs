@@ -22,6 +22,9 @@
 //! - [`Token`], [`Range`], [`Transfer`]: what the ring reports.
 //! - [`RingError`]: everything that can go wrong, with the data needed to say why.
 //! - [`solution`]: your ring.
+//!
+//! The types derive `Serialize`, `Deserialize` and `JsonSchema` so that case files can name them
+//! and editors can check those files; you never need these derives yourself.
 
 #![deny(missing_docs)]
 
@@ -32,6 +35,7 @@ pub mod solution;
 use std::fmt;
 
 pub use dynamo_common::NodeId;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A consistent hash ring with virtual nodes.
@@ -95,7 +99,9 @@ pub trait HashRing {
 /// One virtual node: a point on the ring owned by a physical node.
 ///
 /// The derived order is the ring order the course uses: position, then node, then vnode index.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Token {
     /// Where the token sits: `position("{node}#{vnode}")`.
@@ -110,7 +116,9 @@ pub struct Token {
 ///
 /// When `start >= end` the arc wraps past the top of the ring: it holds the positions greater than
 /// `start` and those at most `end`. (`start == end` is the whole ring.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
     /// Exclusive lower end: the previous token's position.
@@ -137,7 +145,9 @@ impl fmt::Display for Range {
 }
 
 /// A range of keys that changes hands when a node joins or leaves.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Transfer {
     /// The keys that move.
@@ -149,7 +159,7 @@ pub struct Transfer {
 }
 
 /// What can go wrong on a ring.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RingError {
     /// A lookup on a ring with no nodes.

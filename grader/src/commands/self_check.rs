@@ -1,0 +1,158 @@
+//! `cargo grade self-check`: proves the course sound, the way rustlings' `dev check` does.
+//!
+//! 1. The reference passes every case.
+//! 2. Every untouched stub fails every case of its stage.
+//! 3. Every buggy mutant (a mistake learners make, `grader/src/mutants`) is caught by at least
+//!    one case of its stage, run on top of the reference for every other stage. The cases that
+//!    catch each are printed, so an instructor sees which cases carry the weight.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::case::Course;
+use crate::cli::{EXIT_FAIL, EXIT_PASS, EXIT_USAGE, usage};
+use crate::implementation::{Implementation, Selection};
+use crate::outcome::Status;
+use crate::plan::{Plan, default_jobs, parse_stages};
+use crate::runner::{Launcher, Limits};
+use crate::{diag, mutants};
+
+pub fn run(root: &Path, jobs: Option<usize>) -> i32 {
+    let course = Course {
+        root: root.to_path_buf(),
+        recording: false,
+    };
+    let stages = match parse_stages(&[]) {
+        Ok(s) => s,
+        Err(e) => return usage(&e),
+    };
+    let cases = match course.load_all(&[course.cases_dir()]) {
+        Ok(c) => c,
+        Err(diags) => {
+            diag::print_all(&diags);
+            return EXIT_USAGE;
+        }
+    };
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return usage(&format!("cannot find the grader's own executable: {e}")),
+    };
+    let reference = Selection::default()
+        .with_reference_list("all")
+        .unwrap_or_default();
+    let base = Plan {
+        course: course.clone(),
+        stages: stages.clone(),
+        selection: reference.clone(),
+        cases,
+        launcher: Launcher {
+            exe,
+            root: course.root.clone(),
+            selection: reference.clone(),
+            limits: Limits {
+                timeout: Duration::from_secs(10),
+                memory_mb: 1024,
+                output_bytes: 1 << 20,
+            },
+        },
+        jobs: jobs.unwrap_or_else(default_jobs),
+    };
+    let mut out = String::new();
+    let mut sound = true;
+
+    let ran = base.run();
+    let failing: Vec<String> = base
+        .cases
+        .iter()
+        .zip(&ran)
+        .filter(|(_, r)| r.outcome.status != Status::Pass)
+        .map(|(m, r)| {
+            format!(
+                "{} ({}: {})",
+                m.file.display(),
+                r.outcome.status.as_str(),
+                r.outcome.message
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "reference: {}/{} cases pass",
+        ran.len() - failing.len(),
+        ran.len()
+    );
+    for f in &failing {
+        let _ = writeln!(out, "  FAILS {f}");
+        sound = false;
+    }
+
+    let stubs = base.with_selection(Selection::default());
+    let ran = stubs.run();
+    for stage in &stages {
+        let solution = course
+            .root
+            .join("stages")
+            .join(stage.dir())
+            .join("src/solution.rs");
+        let is_stub = std::fs::read_to_string(&solution).is_ok_and(|s| s.contains("todo!("));
+        let passing: Vec<&str> = stubs
+            .cases
+            .iter()
+            .zip(&ran)
+            .filter(|(m, r)| m.stage == *stage && r.outcome.status == Status::Pass)
+            .map(|(m, _)| m.name.as_str())
+            .collect();
+        if !is_stub {
+            let _ = writeln!(
+                out,
+                "stub {stage}: {} is no longer the stub; skipped",
+                solution.display()
+            );
+        } else if passing.is_empty() {
+            let _ = writeln!(out, "stub {stage}: every case fails");
+        } else {
+            let _ = writeln!(out, "stub {stage}: PASSES {}", passing.join(", "));
+            sound = false;
+        }
+    }
+
+    for stage in &stages {
+        for (name, what, misbehaves) in mutants::list(*stage) {
+            if *misbehaves {
+                continue;
+            }
+            let mut selection = reference.clone();
+            selection.set(*stage, Implementation::Mutant((*name).to_string()));
+            let mut plan = base.with_selection(selection);
+            plan.cases.retain(|c| c.stage == *stage);
+            let ran = plan.run();
+            let caught: Vec<&str> = plan
+                .cases
+                .iter()
+                .zip(&ran)
+                .filter(|(_, r)| r.outcome.status != Status::Pass)
+                .map(|(m, _)| m.name.as_str())
+                .collect();
+            if caught.is_empty() {
+                sound = false;
+                let _ = writeln!(out, "mutant {stage}/{name}: NOT CAUGHT ({what})");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "mutant {stage}/{name}: caught by {} case{}: {}\n    ({what})",
+                    caught.len(),
+                    if caught.len() == 1 { "" } else { "s" },
+                    caught.join(", ")
+                );
+            }
+        }
+    }
+    out.push_str(if sound {
+        "\nself-check passed: the course is sound.\n"
+    } else {
+        "\nself-check FAILED: see above.\n"
+    });
+    print!("{out}");
+    if sound { EXIT_PASS } else { EXIT_FAIL }
+}

@@ -1,0 +1,148 @@
+//! Turning a command line into a run: which cases, which implementations, which limits.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::case::{CaseMeta, Course};
+use crate::cli::{RunArgs, usage};
+use crate::diag;
+use crate::implementation::{Implementation, Selection};
+use crate::mutants;
+use crate::runner::{self, Launcher, Limits, Ran};
+use crate::stage::Stage;
+use crate::stages;
+
+/// Everything a run needs, resolved and checked.
+pub struct Plan {
+    pub course: Course,
+    pub stages: Vec<Stage>,
+    pub selection: Selection,
+    pub cases: Vec<CaseMeta>,
+    pub launcher: Launcher,
+    pub jobs: usize,
+}
+
+/// The stages named on the command line (all known stages when none), in course order.
+pub fn parse_stages(names: &[String]) -> Result<Vec<Stage>, String> {
+    let known: Vec<Stage> = stages::known().collect();
+    let mut wanted = Vec::new();
+    for name in names {
+        let stage: Stage = name.parse()?;
+        if !known.contains(&stage) {
+            return Err(format!(
+                "stage `{stage}` is not part of the course yet; available: {}",
+                known
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        wanted.push(stage);
+    }
+    if wanted.is_empty() {
+        wanted = known;
+    }
+    wanted.sort();
+    wanted.dedup();
+    Ok(wanted)
+}
+
+/// `--reference` and `--mutant` into a selection.
+pub fn parse_selection(reference: Option<&str>, mutant: &[String]) -> Result<Selection, String> {
+    let mut selection = Selection::default();
+    if let Some(list) = reference {
+        selection = selection
+            .with_reference_list(list)
+            .map_err(|e| format!("--reference: {e}"))?;
+    }
+    for m in mutant {
+        let (stage, name) = m
+            .split_once('=')
+            .ok_or_else(|| format!("--mutant expects STAGE=NAME, got `{m}`"))?;
+        let stage: Stage = stage.parse()?;
+        if !mutants::list(stage).iter().any(|(n, _, _)| *n == name) {
+            return Err(format!("stage {stage} has no mutant `{name}`"));
+        }
+        selection.set(stage, Implementation::Mutant(name.to_string()));
+    }
+    Ok(selection)
+}
+
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+}
+
+impl Plan {
+    /// Resolves `args`; on error, prints it and returns the exit code to use.
+    pub fn from_args(root: &Path, args: &RunArgs) -> Result<Plan, i32> {
+        let course = Course {
+            root: args.root.clone().unwrap_or_else(|| root.to_path_buf()),
+            recording: false,
+        };
+        let stages = parse_stages(&args.stages).map_err(|e| usage(&e))?;
+        let selection =
+            parse_selection(args.reference.as_deref(), &args.mutant).map_err(|e| usage(&e))?;
+        if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+            return Err(usage("--timeout must be a positive number of seconds"));
+        }
+        let mut dirs = vec![course.cases_dir()];
+        for dir in &args.extra {
+            if !dir.exists() {
+                return Err(usage(&format!("--cases: {} does not exist", dir.display())));
+            }
+            dirs.push(std::path::absolute(dir).unwrap_or_else(|_| dir.clone()));
+        }
+        let cases = course.load_all(&dirs).map_err(|diags| {
+            diag::print_all(&diags);
+            crate::cli::EXIT_USAGE
+        })?;
+        let cases = cases
+            .into_iter()
+            .filter(|m| stages.contains(&m.stage))
+            .filter(|m| {
+                args.filter.is_empty() || args.filter.iter().any(|f| m.name.contains(f.as_str()))
+            })
+            .collect();
+        let exe = std::env::current_exe()
+            .map_err(|e| usage(&format!("cannot find the grader's own executable: {e}")))?;
+        let launcher = Launcher {
+            exe,
+            root: course.root.clone(),
+            selection: selection.clone(),
+            limits: Limits {
+                timeout: Duration::from_secs_f64(args.timeout),
+                memory_mb: args.memory_mb,
+                output_bytes: 1 << 20,
+            },
+        };
+        Ok(Plan {
+            course,
+            stages,
+            selection,
+            cases,
+            launcher,
+            jobs: args.jobs.unwrap_or_else(default_jobs),
+        })
+    }
+
+    pub fn run(&self) -> Vec<Ran> {
+        runner::run_all(&self.cases, &self.launcher, self.jobs)
+    }
+
+    /// The same plan with another selection (self-check runs one plan per implementation).
+    pub fn with_selection(&self, selection: Selection) -> Plan {
+        let mut launcher = self.launcher.clone();
+        launcher.selection = selection.clone();
+        Plan {
+            course: self.course.clone(),
+            stages: self.stages.clone(),
+            selection,
+            cases: self.cases.clone(),
+            launcher,
+            jobs: self.jobs,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Progress between runs: the grader remembers each case's last status in `.grader-state.json`
+//! (ignored by git) and tells the learner what newly passes and what newly fails.
+//!
+//! Results are remembered per stage *and* implementation, so grading the reference never makes
+//! your own cases look newly passing.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use crate::outcome::Status;
+use crate::report::Report;
+use crate::report::human::Style;
+
+/// `"hash-ring/learner"` → case name → status.
+type State = BTreeMap<String, BTreeMap<String, Status>>;
+
+/// What changed since the last run of the same cases.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Change {
+    pub newly_passing: Vec<String>,
+    pub newly_failing: Vec<String>,
+    /// No earlier run of these cases was remembered.
+    pub first_run: bool,
+}
+
+pub fn file(root: &Path) -> PathBuf {
+    root.join(".grader-state.json")
+}
+
+/// Compares `report` with the remembered state, then remembers `report`.
+pub fn update(path: &Path, report: &Report) -> Change {
+    let mut state: State = std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let change = compare(&state, report);
+    for stage in &report.stages {
+        let key = format!("{}/{}", stage.stage, stage.implementation.to_arg());
+        let entry = state.entry(key).or_default();
+        for case in stage.cases() {
+            entry.insert(case.meta.name.clone(), case.outcome.status);
+        }
+    }
+    if let Ok(json) = serde_json::to_vec_pretty(&state) {
+        // Write then rename, so two runs at once never leave a torn file.
+        let tmp = path.with_extension(format!("json.{}", std::process::id()));
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(&tmp, path);
+        }
+    }
+    change
+}
+
+fn compare(state: &State, report: &Report) -> Change {
+    let mut change = Change {
+        first_run: true,
+        ..Change::default()
+    };
+    for stage in &report.stages {
+        let key = format!("{}/{}", stage.stage, stage.implementation.to_arg());
+        let Some(before) = state.get(&key) else {
+            continue;
+        };
+        change.first_run = false;
+        for case in stage.cases() {
+            let now = case.outcome.status == Status::Pass;
+            let Some(was) = before.get(&case.meta.name).map(|s| *s == Status::Pass) else {
+                continue;
+            };
+            let name = format!("{} › {}", stage.stage, case.meta.name);
+            match (was, now) {
+                (false, true) => change.newly_passing.push(name),
+                (true, false) => change.newly_failing.push(name),
+                _ => {}
+            }
+        }
+    }
+    change
+}
+
+/// One or two lines for the end of the human report; nothing when nothing changed.
+pub fn render(change: &Change, style: Style) -> String {
+    let mut out = String::new();
+    if !change.newly_passing.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {} newly passing since your last run: {}",
+            style.green("▲"),
+            change.newly_passing.len(),
+            change.newly_passing.join(", ")
+        );
+    }
+    if !change.newly_failing.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {} newly failing since your last run: {}",
+            style.red("▼"),
+            change.newly_failing.len(),
+            change.newly_failing.join(", ")
+        );
+    }
+    out
+}
