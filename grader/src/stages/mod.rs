@@ -6,6 +6,7 @@
 //! shared and need no change.
 
 pub mod hash_ring;
+pub mod vector_clocks;
 
 use std::path::Path;
 
@@ -126,6 +127,9 @@ pub fn parse(
 ) -> Result<Box<dyn LoadedCase>, Vec<Diagnostic>> {
     match stage {
         Stage::HashRing => parse_as::<hash_ring::Plugin>(text, file, snapshot_dir, meta),
+        Stage::VectorClocks => {
+            parse_as::<vector_clocks::Plugin>(text, file, snapshot_dir, meta)
+        }
         other => Err(vec![Diagnostic::whole_file(
             file,
             format!(
@@ -138,13 +142,14 @@ pub fn parse(
 
 /// The stages the grader can run, in order.
 pub fn known() -> impl Iterator<Item = Stage> {
-    [Stage::HashRing].into_iter()
+    [Stage::HashRing, Stage::VectorClocks].into_iter()
 }
 
 /// The track names of a stage, in teaching order.
 pub fn tracks(stage: Stage) -> &'static [&'static str] {
     match stage {
         Stage::HashRing => hash_ring::Plugin::TRACKS,
+        Stage::VectorClocks => vector_clocks::Plugin::TRACKS,
         _ => &[],
     }
 }
