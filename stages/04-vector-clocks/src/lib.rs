@@ -38,6 +38,7 @@
 pub mod solution;
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 pub use dynamo_common::NodeId;
 use serde::{Deserialize, Serialize};
@@ -85,6 +86,18 @@ impl VectorClock {
     /// The empty clock: no writes yet.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+/// Compact, for messages: `{Sx: 2@7, Sy: 1@8}` (counter `@` timestamp).
+impl fmt::Display for VectorClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, (actor, e)) in self.entries.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{actor}: {}@{}", e.counter, e.timestamp)?;
+        }
+        f.write_str("}")
     }
 }
 

@@ -17,22 +17,22 @@ pub struct Clocks;
 impl VectorClocks for Clocks {
     fn increment(&self, clock: &VectorClock, actor: &NodeId, timestamp: u64) -> VectorClock {
         // TODO(README.md § "Increment")
-        todo!("increment {actor} at time {timestamp} in {clock:?}")
+        todo!("increment {actor} at time {timestamp} in {clock}")
     }
 
     fn compare(&self, a: &VectorClock, b: &VectorClock) -> ClockOrder {
         // TODO(README.md § "Compare"): look at every actor of both clocks.
-        todo!("compare {a:?} with {b:?}")
+        todo!("compare {a} with {b}")
     }
 
     fn merge(&self, a: &VectorClock, b: &VectorClock) -> VectorClock {
         // TODO(README.md § "Merge")
-        todo!("merge {a:?} and {b:?}")
+        todo!("merge {a} and {b}")
     }
 
     fn truncate(&self, clock: &VectorClock, threshold: usize) -> VectorClock {
         // TODO(README.md § "Truncation")
-        todo!("truncate {clock:?} to {threshold} entries")
+        todo!("truncate {clock} to {threshold} entries")
     }
 }
 
@@ -55,7 +55,8 @@ impl VersionStore for Store {
         timestamp: u64,
     ) -> VectorClock {
         // TODO(README.md § "Siblings"): increment, truncate, then add by the sibling rule.
-        todo!("write {value:?} through {actor} at time {timestamp} with context {context:?}")
+        let context = context.map_or("none".to_string(), |c| c.to_string());
+        todo!("write {value:?} through {actor} at time {timestamp} with context {context}")
     }
 
     fn get(&self) -> Vec<Version> {
