@@ -175,10 +175,7 @@ impl VersionStore for Store {
     ) -> VectorClock {
         let clocks = Clocks;
         let base = context.cloned().unwrap_or_default();
-        let clock = clocks.truncate(
-            &clocks.increment(&base, actor, timestamp),
-            self.threshold,
-        );
+        let clock = clocks.truncate(&clocks.increment(&base, actor, timestamp), self.threshold);
         self.add(Version {
             clock: clock.clone(),
             value,

@@ -4,9 +4,7 @@
 //! clocks, so a clock bug also shows wherever the store compares or merges.
 
 use reference::vector_clocks::Clocks;
-use vector_clocks::{
-    ClockOrder, NodeId, Value, VectorClock, VectorClocks, Version, VersionStore,
-};
+use vector_clocks::{ClockOrder, NodeId, Value, VectorClock, VectorClocks, Version, VersionStore};
 
 use crate::implementations::ClockImpl;
 
@@ -95,7 +93,12 @@ pub fn by_name(name: &str) -> Option<ClockImpl> {
 pub struct Mutant<const BUG: u8>;
 
 fn latest(clock: &VectorClock) -> u64 {
-    clock.entries.values().map(|e| e.timestamp).max().unwrap_or(0)
+    clock
+        .entries
+        .values()
+        .map(|e| e.timestamp)
+        .max()
+        .unwrap_or(0)
 }
 
 impl<const BUG: u8> VectorClocks for Mutant<BUG> {

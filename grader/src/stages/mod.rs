@@ -127,9 +127,7 @@ pub fn parse(
 ) -> Result<Box<dyn LoadedCase>, Vec<Diagnostic>> {
     match stage {
         Stage::HashRing => parse_as::<hash_ring::Plugin>(text, file, snapshot_dir, meta),
-        Stage::VectorClocks => {
-            parse_as::<vector_clocks::Plugin>(text, file, snapshot_dir, meta)
-        }
+        Stage::VectorClocks => parse_as::<vector_clocks::Plugin>(text, file, snapshot_dir, meta),
         other => Err(vec![Diagnostic::whole_file(
             file,
             format!(

@@ -27,7 +27,9 @@ use std::fmt;
 use dynamo_common::NodeId;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
-use vector_clocks::{ClockOrder, DEFAULT_THRESHOLD, VectorClock, VectorClocks, Version, VersionStore};
+use vector_clocks::{
+    ClockOrder, DEFAULT_THRESHOLD, VectorClock, VectorClocks, Version, VersionStore,
+};
 
 use super::StagePlugin;
 use crate::expect::{Expect, Expectation, ListExpect, Mismatch};
@@ -236,7 +238,8 @@ impl State {
 
 impl StagePlugin for Plugin {
     const STAGE: Stage = Stage::VectorClocks;
-    const TRACKS: &'static [&'static str] = &["causality", "siblings", "shopping-cart", "truncation"];
+    const TRACKS: &'static [&'static str] =
+        &["causality", "siblings", "shopping-cart", "truncation"];
     type Track = Track;
     type Setup = Setup;
     type Step = Step;
@@ -283,7 +286,10 @@ impl StagePlugin for Plugin {
                 }
                 for r in named {
                     if !replicas.contains(r) {
-                        problems.push((at, format!("names replica {r}, which is not in setup.replicas")));
+                        problems.push((
+                            at,
+                            format!("names replica {r}, which is not in setup.replicas"),
+                        ));
                     }
                 }
                 if on.is_none() && replicas.len() != 1 {
@@ -371,7 +377,9 @@ impl StagePlugin for Plugin {
             } => {
                 let ctx = context
                     .as_ref()
-                    .map_or(" without context".to_string(), |c| format!(" with context {c}"));
+                    .map_or(" without context".to_string(), |c| {
+                        format!(" with context {c}")
+                    });
                 format!(
                     "put {}{} by {actor} at {timestamp}{ctx}{}",
                     inline(value),
@@ -493,7 +501,12 @@ impl StagePlugin for Plugin {
             }
             Step::Get { on, expect } => expect.check(&Ok(state.replica(on).get()), snapshots),
             Step::Values { on, expect } => {
-                let values = state.replica(on).get().into_iter().map(|v| v.value).collect();
+                let values = state
+                    .replica(on)
+                    .get()
+                    .into_iter()
+                    .map(|v| v.value)
+                    .collect();
                 expect.check(&Ok(values), snapshots)
             }
             Step::Context {

@@ -53,7 +53,9 @@ pub type Value = String;
 ///
 /// Written in case files as `{counter: 2, timestamp: 5}`; a timestamp of 0 may be left out
 /// (`{counter: 2}`) and is not printed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     /// How many writes this actor has coordinated in the clock's history. At least 1 in any
