@@ -17,6 +17,7 @@ use crate::stages::{self, LoadedCase};
 /// The fields every case has. `Track`, `Setup` and `Step` are the stage's own types.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "{Step}Case")]
 #[schemars(
     bound = "Track: schemars::JsonSchema, Setup: schemars::JsonSchema + Default, \
                     Step: schemars::JsonSchema"

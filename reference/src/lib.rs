@@ -7,7 +7,9 @@
 //!
 //! # Layout
 //! - [`hash_ring`]: stage 1, the consistent hash ring.
+//! - [`vector_clocks`]: stage 4, vector clocks and sibling versions.
 
 #![deny(missing_docs)]
 
 pub mod hash_ring;
+pub mod vector_clocks;
