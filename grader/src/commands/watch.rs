@@ -28,11 +28,16 @@ pub fn run(root: &Path, args: &RunArgs, once: bool) -> i32 {
     let style = Style {
         color: crate::commands::grade::use_color(args.color),
     };
+    // Read now: once cargo replaces the binary, /proc/self/exe names the deleted old file.
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return usage(&format!("cannot find the grader's own executable: {e}")),
+    };
     let mut last: BTreeMap<Stage, Value> = BTreeMap::new();
     let mut to_run = watched.clone();
     let mut seen = scan(root, &args.extra);
     loop {
-        let screen = match grade_round(root, args, &to_run) {
+        let screen = match grade_round(root, &exe, args, &to_run) {
             Round::DoesNotCompile(errors) => render_compile_error(&errors, style),
             Round::Graded(stages) => {
                 for (stage, value) in stages {
@@ -69,7 +74,7 @@ fn cargo() -> String {
 }
 
 /// Rebuilds the grader (with the learner's code in it) and grades `stages` with it.
-fn grade_round(root: &Path, args: &RunArgs, stages: &[Stage]) -> Round {
+fn grade_round(root: &Path, exe: &Path, args: &RunArgs, stages: &[Stage]) -> Round {
     let build = Command::new(cargo())
         .args(["build", "-q", "-p", "grader", "--color", "never"])
         .current_dir(root)
@@ -81,10 +86,6 @@ fn grade_round(root: &Path, args: &RunArgs, stages: &[Stage]) -> Round {
         }
         Ok(_) => {}
     }
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => return Round::Failed(e.to_string()),
-    };
     let mut command = Command::new(exe);
     command.args(stages.iter().map(|s| s.name()));
     command.args(["--format", "json", "--no-progress"]);
