@@ -7,7 +7,9 @@
 //!
 //! # Layout
 //! - [`hash_ring`]: stage 1, the consistent hash ring.
+//! - [`quorum`]: stage 2, quorum replication over the simulated network.
 
 #![deny(missing_docs)]
 
 pub mod hash_ring;
+pub mod quorum;
