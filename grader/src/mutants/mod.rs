@@ -6,6 +6,7 @@
 //! Every mutant wraps the reference and breaks exactly one thing.
 
 pub mod hash_ring;
+pub mod quorum;
 
 use crate::stage::Stage;
 
@@ -13,6 +14,7 @@ use crate::stage::Stage;
 pub fn list(stage: Stage) -> &'static [(&'static str, &'static str, bool)] {
     match stage {
         Stage::HashRing => hash_ring::MUTANTS,
+        Stage::Quorum => quorum::MUTANTS,
         _ => &[],
     }
 }

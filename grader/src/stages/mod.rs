@@ -6,6 +6,7 @@
 //! shared and need no change.
 
 pub mod hash_ring;
+pub mod quorum;
 
 use std::path::Path;
 
@@ -137,6 +138,7 @@ pub fn parse(
 ) -> Result<Box<dyn LoadedCase>, Vec<Diagnostic>> {
     match stage {
         Stage::HashRing => parse_as::<hash_ring::Plugin>(text, file, snapshot_dir, meta),
+        Stage::Quorum => parse_as::<quorum::Plugin>(text, file, snapshot_dir, meta),
         other => Err(vec![Diagnostic::whole_file(
             file,
             format!(
@@ -149,7 +151,7 @@ pub fn parse(
 
 /// The stages the grader can run, in order.
 pub fn known() -> impl Iterator<Item = Stage> {
-    [Stage::HashRing].into_iter()
+    [Stage::HashRing, Stage::Quorum].into_iter()
 }
 
 /// Adds the schema of `stage`'s case files to `generator`; `None` for stages not in the course.
@@ -167,6 +169,7 @@ pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> Option
 pub fn tracks(stage: Stage) -> &'static [&'static str] {
     match stage {
         Stage::HashRing => hash_ring::Plugin::TRACKS,
+        Stage::Quorum => quorum::Plugin::TRACKS,
         _ => &[],
     }
 }
