@@ -159,7 +159,8 @@ impl Expectation for ConfigExpect {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpExpect {
-    /// `true`: the operation succeeded (a get with any result).
+    /// `true`: the operation succeeded (a get with any result). Without any of `ok`, `equals`,
+    /// `not_found` and `error`, the outcome is not checked, only `latency_ms` and `requests`.
     pub ok: Option<bool>,
     /// A get returned exactly this object.
     pub equals: Option<Versioned>,
@@ -577,7 +578,8 @@ fn run_op(
     {
         return fail(format!("error {}", inline(want)), shown);
     }
-    if expect.error.is_none() && error.is_some() {
+    let wants_success = expect.ok.is_some() || expect.equals.is_some() || expect.not_found.is_some();
+    if wants_success && error.is_some() {
         return fail("success".into(), shown);
     }
     if let Some(want) = &expect.equals
