@@ -551,6 +551,11 @@ fn run_op(
         (returned, network.now_ms() - start)
     });
     let trace = network.trace();
+    // On a failure the report shows every message of the operation, late ones included.
+    let full_trace = || {
+        state.runtime.block_on(network.settle());
+        network.trace().lines()
+    };
     let coordinator_name = network.coordinator();
     let requests = trace.0[before..]
         .iter()
@@ -561,7 +566,7 @@ fn run_op(
         inline(&preference)
     );
     let fail = |expected: String, actual: String| {
-        Err(Mismatch::new(expected, format!("{actual}{context}")).with_trace(trace.lines()))
+        Err(Mismatch::new(expected, format!("{actual}{context}")).with_trace(full_trace()))
     };
     let shown = match &returned {
         Returned::Put(r) => show_result(r),
