@@ -114,9 +114,6 @@ impl Coordinator for Quorum {
             tasks.spawn(async move { network.send_get(&node, &key).await });
         }
         let replies = gather(tasks, self.config.r).await?;
-        Ok(replies
-            .into_iter()
-            .flatten()
-            .max_by_key(|v| v.version))
+        Ok(replies.into_iter().flatten().max_by_key(|v| v.version))
     }
 }

@@ -36,11 +36,7 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         "get returns after one reply whatever R is",
         false,
     ),
-    (
-        "no-validation",
-        "new() accepts every configuration",
-        false,
-    ),
+    ("no-validation", "new() accepts every configuration", false),
 ];
 
 /// The mutant called `name`.

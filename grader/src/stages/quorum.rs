@@ -186,7 +186,10 @@ impl Expectation for OpExpect {
         if outcomes + usize::from(self.latency_ms.is_some()) + usize::from(self.requests.is_some())
             == 0
         {
-            return Err("`expect` checks nothing; use ok, equals, not_found, error, latency_ms or requests".into());
+            return Err(
+                "`expect` checks nothing; use ok, equals, not_found, error, latency_ms or requests"
+                    .into(),
+            );
         }
         if outcomes > 1 {
             return Err("give one of ok, equals, not_found and error".into());
@@ -242,8 +245,7 @@ fn coordinator_name() -> NodeId {
 
 impl StagePlugin for Plugin {
     const STAGE: Stage = Stage::Quorum;
-    const TRACKS: &'static [&'static str] =
-        &["write-quorum", "read-quorum", "tunable-consistency"];
+    const TRACKS: &'static [&'static str] = &["write-quorum", "read-quorum", "tunable-consistency"];
     type Track = Track;
     type Setup = Setup;
     type Step = Step;
@@ -280,7 +282,10 @@ impl StagePlugin for Plugin {
         let endpoint = |n: &NodeId| known(n) || *n == coordinator;
         let mut setup_node = |what: &str, n: &NodeId, ok: bool, at: Location| {
             if !ok {
-                problems.push((at, format!("{what} names node {n}, which is not in setup.nodes")));
+                problems.push((
+                    at,
+                    format!("{what} names node {n}, which is not in setup.nodes"),
+                ));
             }
         };
         for n in setup.latency_ms.keys() {
@@ -329,10 +334,8 @@ impl StagePlugin for Plugin {
                 Step::Replicas { expect, .. } => {
                     for n in expect.equals.iter().flat_map(|m| m.keys()) {
                         if !known(n) {
-                            problems.push((
-                                at,
-                                format!("names node {n}, which is not in setup.nodes"),
-                            ));
+                            problems
+                                .push((at, format!("names node {n}, which is not in setup.nodes")));
                         }
                     }
                 }
@@ -517,7 +520,10 @@ fn check_config(expect: &ConfigExpect, result: &Result<(), ConfigError>) -> Resu
             show_result(result),
         )),
         (None, Ok(())) => Ok(()),
-        (None, Err(_)) => Err(Mismatch::new("the configuration accepted", show_result(result))),
+        (None, Err(_)) => Err(Mismatch::new(
+            "the configuration accepted",
+            show_result(result),
+        )),
     }
 }
 
@@ -559,7 +565,9 @@ fn run_op(
     let coordinator_name = network.coordinator();
     let requests = trace.0[before..]
         .iter()
-        .filter(|e| e.from == coordinator_name && matches!(e.kind, MessageKind::Put | MessageKind::Get))
+        .filter(|e| {
+            e.from == coordinator_name && matches!(e.kind, MessageKind::Put | MessageKind::Get)
+        })
         .count();
     let context = format!(
         " (after {latency_ms} ms, {requests} requests, preference list {})",
@@ -583,7 +591,8 @@ fn run_op(
     {
         return fail(format!("error {}", inline(want)), shown);
     }
-    let wants_success = expect.ok.is_some() || expect.equals.is_some() || expect.not_found.is_some();
+    let wants_success =
+        expect.ok.is_some() || expect.equals.is_some() || expect.not_found.is_some();
     if wants_success && error.is_some() {
         return fail("success".into(), shown);
     }

@@ -41,9 +41,9 @@ fn scenario(seed: u64) -> Vec<String> {
             let mut tasks = tokio::task::JoinSet::new();
             for node in nodes() {
                 let net = net.clone();
-                tasks.spawn(async move {
-                    net.send_put(&node, "k", Versioned::new("v", version)).await
-                });
+                tasks.spawn(
+                    async move { net.send_put(&node, "k", Versioned::new("v", version)).await },
+                );
             }
             // Return after the first answer of any kind, leaving the rest in flight.
             let _ = tasks.join_next().await;
@@ -76,7 +76,10 @@ fn round_trip_is_twice_the_node_latency() {
         assert_eq!(ack.map(|a| a.from), Ok(b.clone()));
         assert_eq!(net.now_ms(), 40);
         assert_eq!(net.stored(&b, "k"), Some(Versioned::new("x", 1)));
-        assert_eq!(net.send_get(&b, "k").await, Ok(Some(Versioned::new("x", 1))));
+        assert_eq!(
+            net.send_get(&b, "k").await,
+            Ok(Some(Versioned::new("x", 1)))
+        );
         assert_eq!(net.now_ms(), 80);
     });
 }

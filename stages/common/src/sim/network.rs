@@ -144,10 +144,7 @@ impl<O: StoredObject> Network<O> {
     ///
     /// Call it inside the runtime (with time paused) that will run the case.
     pub fn new(config: NetworkConfig, replicas: impl IntoIterator<Item = NodeId>) -> Self {
-        let stores = replicas
-            .into_iter()
-            .map(|n| (n, BTreeMap::new()))
-            .collect();
+        let stores = replicas.into_iter().map(|n| (n, BTreeMap::new())).collect();
         let (in_flight, _) = watch::channel(0);
         let start = Instant::now();
         Self {

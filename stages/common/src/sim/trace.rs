@@ -71,7 +71,6 @@ impl Trace {
     pub fn lines(&self) -> Vec<String> {
         self.0.iter().map(ToString::to_string).collect()
     }
-
 }
 
 impl fmt::Display for Trace {
