@@ -6,6 +6,7 @@
 //! coordinator's and the simulator's own work.
 
 use divan::Bencher;
+use divan::counter::ItemsCount;
 use dynamo_common::NodeId;
 use dynamo_common::sim::{NetworkConfig, Versioned};
 use quorum::{Coordinator, Network, QuorumConfig};
@@ -36,7 +37,7 @@ fn world() -> (Runtime, Network, Quorum, Vec<NodeId>) {
 fn put(bencher: Bencher) {
     let (rt, network, quorum, nodes) = world();
     let mut version = 0;
-    bencher.bench_local(|| {
+    bencher.counter(ItemsCount::new(1usize)).bench_local(|| {
         version += 1;
         rt.block_on(async {
             let r = quorum
@@ -54,7 +55,7 @@ fn get(bencher: Bencher) {
     for node in &nodes {
         network.preload(node, "k", Versioned::new("v", 1));
     }
-    bencher.bench_local(|| {
+    bencher.counter(ItemsCount::new(1usize)).bench_local(|| {
         rt.block_on(async {
             let r = quorum.get(&network, &nodes, "k").await;
             network.settle().await;

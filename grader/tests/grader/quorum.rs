@@ -5,7 +5,7 @@
 
 use rstest::rstest;
 
-use crate::util::{cases, code, grader, json, stdout};
+use crate::util::{cases, code, grader, json, scratch, stderr, stdout};
 
 /// The untouched stub panics in every quorum case, even on the reference ring.
 #[test]
@@ -91,4 +91,35 @@ fn verbose_report_shows_the_message_trace() {
         text.contains("10 ms  A -> coordinator  reply user-1 = old@1  arrives 20 ms"),
         "{text}"
     );
+}
+
+/// A quorum case naming a node that is not in its setup is refused when loaded (exit 2), with
+/// the file, the line and the node; nothing is graded.
+#[test]
+fn a_step_naming_an_unknown_node_is_refused() {
+    let dir = scratch("quorum-unknown-node");
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        "stage: quorum
+track: read-quorum
+name: bad-nodes
+hint: a hint
+setup:
+  nodes: [A, B, C]
+  quorum: {n: 3, r: 2, w: 2}
+  down: [Z]
+steps:
+  - replicas: {key: k, expect: {equals: {A: null, Y: null}}}
+",
+    )
+    .expect("write the case");
+    let out = grader(&["validate", &file.to_string_lossy()]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.yaml:8:10: setup.down names node Z"),
+        "{err}"
+    );
+    assert!(err.contains("bad.yaml:10:5: names node Y"), "{err}");
 }
