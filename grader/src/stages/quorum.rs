@@ -16,6 +16,7 @@
 //! kept in the state, so in-flight messages carry over from one step to the next exactly as they
 //! would in a running system, and every run gives the same trace. The ring (stage 1, learner's or
 //! reference as selected) computes each key's preference list; the coordinator (stage 2) gets it.
+//! The ring is built on the first put or get, so the configuration cases grade stage 2 alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,7 +30,7 @@ use tokio::runtime::{Builder, Runtime};
 use super::StagePlugin;
 use crate::expect::{Expect, Expectation, ListExpect, Mismatch, show_result};
 use crate::implementation::Selection;
-use crate::implementations::{self, DynCoordinator, QuorumImpl};
+use crate::implementations::{self, DynCoordinator, QuorumImpl, RingImpl};
 use crate::render::inline;
 use crate::snapshot::Snapshots;
 use crate::stage::Stage;
@@ -213,7 +214,10 @@ impl Expectation for OpExpect {
 pub struct State {
     runtime: Runtime,
     network: Network,
-    ring: Box<dyn HashRing>,
+    /// Built on the first put or get, so cases about configuration alone do not need stage 1.
+    ring: Option<Box<dyn HashRing>>,
+    ring_impl: RingImpl,
+    vnodes: u32,
     implementation: QuorumImpl,
     /// The current coordinator and its N; `None` after a refused `configure`.
     coordinator: Option<(Box<dyn DynCoordinator>, usize)>,
@@ -221,6 +225,32 @@ pub struct State {
 }
 
 impl State {
+    /// The ring, built from the setup's nodes the first time it is needed.
+    fn ring(&mut self) -> Result<&dyn HashRing, Mismatch> {
+        if self.ring.is_none() {
+            let vnodes = self.vnodes;
+            let mut ring = (self.ring_impl.new)(vnodes).map_err(|e| {
+                Mismatch::new(
+                    format!("hash ring new({vnodes}) to succeed"),
+                    show_result::<(), _>(&Err(e)),
+                )
+            })?;
+            for node in &self.nodes {
+                ring.add_node(node.clone()).map_err(|e| {
+                    Mismatch::new(
+                        format!("hash ring add_node({node}) to succeed"),
+                        show_result::<(), _>(&Err(e)),
+                    )
+                })?;
+            }
+            self.ring = Some(ring);
+        }
+        match &self.ring {
+            Some(ring) => Ok(ring.as_ref()),
+            None => unreachable!("built above"),
+        }
+    }
+
     fn trace_lines(&self) -> Vec<String> {
         self.network.trace().lines()
     }
@@ -398,22 +428,6 @@ impl StagePlugin for Plugin {
 
     fn setup(setup: &Setup, selection: &Selection) -> Result<State, Mismatch> {
         let nodes: Vec<NodeId> = setup.nodes.iter().map(|n| n.value.clone()).collect();
-        let ring_impl = implementations::hash_ring(&selection.get(Stage::HashRing));
-        let vnodes = setup.vnodes.unwrap_or(8);
-        let mut ring = (ring_impl.new)(vnodes).map_err(|e| {
-            Mismatch::new(
-                format!("hash ring new({vnodes}) to succeed"),
-                show_result::<(), _>(&Err(e)),
-            )
-        })?;
-        for node in &nodes {
-            ring.add_node(node.clone()).map_err(|e| {
-                Mismatch::new(
-                    format!("hash ring add_node({node}) to succeed"),
-                    show_result::<(), _>(&Err(e)),
-                )
-            })?;
-        }
         let runtime = Builder::new_current_thread()
             .enable_time()
             .start_paused(true)
@@ -446,7 +460,9 @@ impl StagePlugin for Plugin {
         let mut state = State {
             runtime,
             network,
-            ring,
+            ring: None,
+            ring_impl: implementations::hash_ring(&selection.get(Stage::HashRing)),
+            vnodes: setup.vnodes.unwrap_or(8),
             implementation: implementations::quorum(&selection.get(Stage::Quorum)),
             coordinator: None,
             nodes,
@@ -534,18 +550,21 @@ fn run_op(
     put: Option<Versioned>,
     expect: &OpExpect,
 ) -> Result<(), Mismatch> {
-    let Some((coordinator, n)) = &state.coordinator else {
+    let Some(n) = state.coordinator.as_ref().map(|(_, n)| *n) else {
         return Err(Mismatch::new(
             "a coordinator",
             "none: the last `configure` was refused",
         ));
     };
-    let preference = state.ring.preference_list(key, *n).map_err(|e| {
+    let preference = state.ring()?.preference_list(key, n).map_err(|e| {
         Mismatch::new(
             format!("hash ring preference_list({key:?}, {n}) to succeed"),
             show_result::<(), _>(&Err(e)),
         )
     })?;
+    let Some((coordinator, _)) = &state.coordinator else {
+        unreachable!("checked above");
+    };
     let network = &state.network;
     let before = network.trace().0.len();
     let (returned, latency_ms) = state.runtime.block_on(async {
