@@ -161,6 +161,7 @@ pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> Option
     }
     match stage {
         Stage::HashRing => Some(of::<hash_ring::Plugin>(generator)),
+        Stage::Quorum => Some(of::<quorum::Plugin>(generator)),
         _ => None,
     }
 }

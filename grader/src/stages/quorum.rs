@@ -38,8 +38,9 @@ use crate::stage::Stage;
 /// The stage-2 plugin.
 pub struct Plugin;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(rename = "QuorumTrack")]
 pub enum Track {
     WriteQuorum,
     ReadQuorum,
@@ -47,11 +48,13 @@ pub enum Track {
 }
 
 /// The cluster and network a case starts from.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "QuorumSetup")]
 pub struct Setup {
     /// The cluster's nodes, added to a ring in this order.
     #[serde(default)]
+    #[schemars(with = "Vec<NodeId>")]
     pub nodes: Vec<Spanned<NodeId>>,
     /// Tokens per node on the ring (default 8).
     #[serde(default)]
@@ -70,6 +73,7 @@ pub struct Setup {
     pub links: Vec<Link>,
     /// Nodes that are down for the whole case.
     #[serde(default)]
+    #[schemars(with = "Vec<NodeId>")]
     pub down: Vec<Spanned<NodeId>>,
     /// Messages that are lost.
     #[serde(default)]
@@ -89,8 +93,9 @@ pub struct Setup {
 }
 
 /// One operation, with its expectation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(rename = "QuorumStep")]
 pub enum Step {
     /// Creates a new coordinator with this configuration (replacing the current one).
     Configure {
@@ -126,7 +131,7 @@ pub enum Step {
 }
 
 /// Expectation of a `configure` step.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigExpect {
     /// `true`: the configuration is accepted.
@@ -157,7 +162,7 @@ impl Expectation for ConfigExpect {
 }
 
 /// Expectation of a `put` or `get`: its result, and how long and how many requests it took.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpExpect {
     /// `true`: the operation succeeded (a get with any result). Without any of `ok`, `equals`,

@@ -52,9 +52,9 @@ fn a_failing_case_shows_the_same_trace_every_run() {
             "hash-ring",
             "--mutant",
             "quorum=first-reply",
-            "--case",
+            "--filter",
             "seeded-lossy-network",
-            "--case",
+            "--filter",
             "read-returns-the-highest-version",
         ]);
         cases(&report)
@@ -80,7 +80,7 @@ fn verbose_report_shows_the_message_trace() {
         "hash-ring",
         "--mutant",
         "quorum=first-reply",
-        "--case",
+        "--filter",
         "read-returns-the-highest-version",
         "--verbose",
     ]);

@@ -38,6 +38,7 @@ pub mod solution;
 
 pub use dynamo_common::NodeId;
 pub use dynamo_common::sim::{Ack, NoReply, Versioned};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The simulated network of this stage: replicas that store [`Versioned`] values.
@@ -93,7 +94,7 @@ pub trait Coordinator {
 }
 
 /// Dynamo's three knobs (§4.5): replicas per key, replies a read waits for, acks a write waits for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuorumConfig {
     /// N: how many nodes store each key.
@@ -105,7 +106,7 @@ pub struct QuorumConfig {
 }
 
 /// A configuration that cannot work.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ConfigError {
     /// `n == 0`: the key would be stored nowhere.
@@ -138,7 +139,7 @@ pub enum ConfigError {
 }
 
 /// Why a put or a get failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum QuorumError {
     /// Too many replicas failed for the quorum to be reached.

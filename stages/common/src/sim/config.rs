@@ -8,7 +8,19 @@ use serde::{Deserialize, Serialize};
 use crate::NodeId;
 
 /// The kind of a message, as the trace shows it and as a [`DropRule`] selects it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum MessageKind {
     /// A write request: store this object under this key.
@@ -33,7 +45,7 @@ impl fmt::Display for MessageKind {
 }
 
 /// A one-way link whose latency is set explicitly, overriding the sum of the two ends'.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
     /// Sending end.
@@ -45,7 +57,7 @@ pub struct Link {
 }
 
 /// Drops every message that matches all the fields given (a rule with no fields drops all).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DropRule {
     /// Only messages sent by this endpoint.

@@ -16,7 +16,9 @@ pub trait StoredObject: Clone + fmt::Debug + fmt::Display + Send + 'static {
 /// A value with a totally ordered version (stages 2 and 3): the higher version is newer.
 ///
 /// Shown as `value@version`, for example `blue@2`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Versioned {
     /// The client's value.
