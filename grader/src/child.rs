@@ -82,6 +82,7 @@ pub fn run(course: &Course, file: &Path, selection: &Selection, memory_mb: u64) 
             label: Some(failure.label),
             expected: Some(failure.mismatch.expected),
             actual: Some(failure.mismatch.actual),
+            trace: failure.mismatch.trace,
         },
         Err(_) => {
             let (message, location) = LAST_PANIC
@@ -109,6 +110,7 @@ pub fn run(course: &Course, file: &Path, selection: &Selection, memory_mb: u64) 
                 expected: current.2.clone(),
                 actual: Some(text.clone()),
                 message: text,
+                trace: Vec::new(),
             }
         }
     };

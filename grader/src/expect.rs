@@ -15,6 +15,10 @@ use crate::snapshot::Snapshots;
 pub struct Mismatch {
     pub expected: String,
     pub actual: String,
+    /// The simulated network's messages up to the failure, one line each (networked stages);
+    /// the human report shows it with `--verbose`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<String>,
 }
 
 impl Mismatch {
@@ -22,7 +26,14 @@ impl Mismatch {
         Self {
             expected: expected.into(),
             actual: actual.into(),
+            trace: Vec::new(),
         }
+    }
+
+    /// Attaches the message trace that led to this mismatch.
+    pub fn with_trace(mut self, trace: Vec<String>) -> Self {
+        self.trace = trace;
+        self
     }
 }
 

@@ -42,6 +42,10 @@ pub struct CaseOutcome {
     pub actual: Option<String>,
     /// One paragraph for people; empty when the case passed.
     pub message: String,
+    /// The simulated network's messages up to the failure, one line each, in time order
+    /// (networked stages only; shown with `--verbose`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<String>,
 }
 
 impl CaseOutcome {
@@ -53,6 +57,7 @@ impl CaseOutcome {
             expected: None,
             actual: None,
             message: String::new(),
+            trace: Vec::new(),
         }
     }
 

@@ -7,9 +7,11 @@
 //!
 //! # Layout
 //! - [`hash_ring`]: stage 1, the consistent hash ring.
+//! - [`quorum`]: stage 2, quorum replication over the simulated network.
 //! - [`vector_clocks`]: stage 4, vector clocks and sibling versions.
 
 #![deny(missing_docs)]
 
 pub mod hash_ring;
+pub mod quorum;
 pub mod vector_clocks;

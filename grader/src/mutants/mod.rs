@@ -6,6 +6,7 @@
 //! Every mutant wraps the reference and breaks exactly one thing.
 
 pub mod hash_ring;
+pub mod quorum;
 pub mod vector_clocks;
 
 use crate::stage::Stage;
@@ -14,6 +15,7 @@ use crate::stage::Stage;
 pub fn list(stage: Stage) -> &'static [(&'static str, &'static str, bool)] {
     match stage {
         Stage::HashRing => hash_ring::MUTANTS,
+        Stage::Quorum => quorum::MUTANTS,
         Stage::VectorClocks => vector_clocks::MUTANTS,
         _ => &[],
     }

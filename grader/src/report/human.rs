@@ -175,6 +175,9 @@ fn render_failure(out: &mut String, case: &CaseReport, style: Style, verbose: bo
     if let Some(hint) = &case.meta.hint {
         field(out, "hint", hint.trim(), style);
     }
+    if verbose && !o.trace.is_empty() {
+        field(out, "messages", &o.trace.join("\n"), style);
+    }
 }
 
 /// `        label     first line` with later lines aligned under the first.

@@ -42,6 +42,9 @@ struct JsonCase<'a> {
     expected: Option<&'a str>,
     actual: Option<&'a str>,
     hint: Option<&'a str>,
+    /// The simulated network's messages up to the failure (networked stages only).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    trace: &'a [String],
     duration_ms: u64,
 }
 
@@ -65,6 +68,7 @@ fn case(c: &CaseReport) -> JsonCase<'_> {
         expected: c.outcome.expected.as_deref(),
         actual: c.outcome.actual.as_deref(),
         hint: c.meta.hint.as_deref(),
+        trace: &c.outcome.trace,
         duration_ms: c.duration.as_millis() as u64,
     }
 }

@@ -6,6 +6,7 @@
 //! shared and need no change.
 
 pub mod hash_ring;
+pub mod quorum;
 pub mod vector_clocks;
 
 use std::path::Path;
@@ -138,6 +139,7 @@ pub fn parse(
 ) -> Result<Box<dyn LoadedCase>, Vec<Diagnostic>> {
     match stage {
         Stage::HashRing => parse_as::<hash_ring::Plugin>(text, file, snapshot_dir, meta),
+        Stage::Quorum => parse_as::<quorum::Plugin>(text, file, snapshot_dir, meta),
         Stage::VectorClocks => parse_as::<vector_clocks::Plugin>(text, file, snapshot_dir, meta),
         other => Err(vec![Diagnostic::whole_file(
             file,
@@ -151,7 +153,7 @@ pub fn parse(
 
 /// The stages the grader can run, in order.
 pub fn known() -> impl Iterator<Item = Stage> {
-    [Stage::HashRing, Stage::VectorClocks].into_iter()
+    [Stage::HashRing, Stage::Quorum, Stage::VectorClocks].into_iter()
 }
 
 /// Adds the schema of `stage`'s case files to `generator`; `None` for stages not in the course.
@@ -161,6 +163,7 @@ pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> Option
     }
     match stage {
         Stage::HashRing => Some(of::<hash_ring::Plugin>(generator)),
+        Stage::Quorum => Some(of::<quorum::Plugin>(generator)),
         Stage::VectorClocks => Some(of::<vector_clocks::Plugin>(generator)),
         _ => None,
     }
@@ -170,6 +173,7 @@ pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> Option
 pub fn tracks(stage: Stage) -> &'static [&'static str] {
     match stage {
         Stage::HashRing => hash_ring::Plugin::TRACKS,
+        Stage::Quorum => quorum::Plugin::TRACKS,
         Stage::VectorClocks => vector_clocks::Plugin::TRACKS,
         _ => &[],
     }

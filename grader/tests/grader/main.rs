@@ -6,5 +6,6 @@
 mod course;
 mod isolation;
 mod malformed;
+mod quorum;
 mod runs;
 mod util;

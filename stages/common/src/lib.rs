@@ -6,11 +6,12 @@
 //!
 //! # Layout
 //! - [`NodeId`]: the name of a physical node, such as `A` or `node-7`.
-//!
-//! Later stages add the simulated network here, in its own module.
+//! - [`sim`]: the simulated network every networked stage (2, 3, 6) runs on: replicas behind
+//!   links with latency, nodes that are down, dropped messages, and a trace of every message.
 
 #![deny(missing_docs)]
 
 mod node;
+pub mod sim;
 
 pub use node::NodeId;

@@ -1,0 +1,140 @@
+//! How a case shapes the network: latencies, links, down nodes, drops and the timeout.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::NodeId;
+
+/// The kind of a message, as the trace shows it and as a [`DropRule`] selects it.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageKind {
+    /// A write request: store this object under this key.
+    Put,
+    /// A replica's answer to a put: stored.
+    Ack,
+    /// A read request: what do you hold for this key?
+    Get,
+    /// A replica's answer to a get: the object it holds, or nothing.
+    Reply,
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MessageKind::Put => "put",
+            MessageKind::Ack => "ack",
+            MessageKind::Get => "get",
+            MessageKind::Reply => "reply",
+        })
+    }
+}
+
+/// A one-way link whose latency is set explicitly, overriding the sum of the two ends'.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// Sending end.
+    pub from: NodeId,
+    /// Receiving end.
+    pub to: NodeId,
+    /// One-way latency in simulated milliseconds.
+    pub ms: u64,
+}
+
+/// Drops every message that matches all the fields given (a rule with no fields drops all).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DropRule {
+    /// Only messages sent by this endpoint.
+    #[serde(default)]
+    pub from: Option<NodeId>,
+    /// Only messages sent to this endpoint.
+    #[serde(default)]
+    pub to: Option<NodeId>,
+    /// Only messages of this kind.
+    #[serde(default)]
+    pub kind: Option<MessageKind>,
+}
+
+impl DropRule {
+    /// Whether the rule drops a message.
+    pub fn matches(&self, from: &NodeId, to: &NodeId, kind: MessageKind) -> bool {
+        self.from.as_ref().is_none_or(|f| f == from)
+            && self.to.as_ref().is_none_or(|t| t == to)
+            && self.kind.is_none_or(|k| k == kind)
+    }
+}
+
+/// Everything that shapes a simulated network. `Default` is a perfect network: 10 ms per node,
+/// nothing down, nothing dropped, a 1000 ms timeout.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// The coordinator's name in the trace.
+    pub coordinator: NodeId,
+    /// One-way latency of each node, in ms; nodes not listed have `default_latency_ms`.
+    pub latency_ms: BTreeMap<NodeId, u64>,
+    /// Latency of nodes not in `latency_ms` (the coordinator's is 0 unless listed).
+    pub default_latency_ms: u64,
+    /// Links whose one-way latency is set explicitly.
+    pub links: Vec<Link>,
+    /// Nodes that are down: they never answer.
+    pub down: BTreeSet<NodeId>,
+    /// Messages that are lost.
+    pub drops: Vec<DropRule>,
+    /// Every other message is also lost with this probability, drawn from `seed`.
+    pub drop_rate: f64,
+    /// Seed of the only random numbers in the network.
+    pub seed: u64,
+    /// How long a sender waits for a reply, in ms.
+    pub timeout_ms: u64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            coordinator: NodeId::new("coordinator"),
+            latency_ms: BTreeMap::new(),
+            default_latency_ms: 10,
+            links: Vec::new(),
+            down: BTreeSet::new(),
+            drops: Vec::new(),
+            drop_rate: 0.0,
+            seed: 0,
+            timeout_ms: 1000,
+        }
+    }
+}
+
+impl NetworkConfig {
+    /// One-way latency of a message from `from` to `to`.
+    pub fn delay(&self, from: &NodeId, to: &NodeId) -> u64 {
+        if let Some(link) = self.links.iter().find(|l| l.from == *from && l.to == *to) {
+            return link.ms;
+        }
+        self.latency_of(from) + self.latency_of(to)
+    }
+
+    fn latency_of(&self, node: &NodeId) -> u64 {
+        match self.latency_ms.get(node) {
+            Some(ms) => *ms,
+            None if *node == self.coordinator => 0,
+            None => self.default_latency_ms,
+        }
+    }
+}
