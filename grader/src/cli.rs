@@ -17,6 +17,7 @@ pub const EXIT_USAGE: i32 = 2;
 #[derive(Parser)]
 #[command(
     name = "cargo grade",
+    bin_name = "cargo grade",
     about = "Grade your Mini-Dynamo stages against the course's cases.",
     after_help = "Examples:\n  cargo grade                          every stage, your code\n  \
                   cargo grade hash-ring                one stage (or: cargo grade 1)\n  \
@@ -94,6 +95,10 @@ pub struct RunArgs {
     /// Use the reference for these stages: a comma-separated list, or `all`.
     #[arg(long, value_name = "STAGES")]
     pub reference: Option<String>,
+    /// Use the reference for every stage not being graded, so a later stage can be graded on
+    /// top of finished earlier ones (e.g. `cargo grade read-repair --reference-deps`).
+    #[arg(long)]
+    pub reference_deps: bool,
     /// Also run the cases in this folder (repeatable), e.g. an instructor's private cases.
     #[arg(long = "cases", value_name = "DIR")]
     pub extra: Vec<PathBuf>,

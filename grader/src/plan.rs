@@ -83,8 +83,13 @@ impl Plan {
             recording: false,
         };
         let stages = parse_stages(&args.stages).map_err(|e| usage(&e))?;
-        let selection =
+        let mut selection =
             parse_selection(args.reference.as_deref(), &args.mutant).map_err(|e| usage(&e))?;
+        if args.reference_deps {
+            for stage in Stage::ALL.into_iter().filter(|s| !stages.contains(s)) {
+                selection.set(stage, Implementation::Reference);
+            }
+        }
         if !(args.timeout > 0.0 && args.timeout.is_finite()) {
             return Err(usage("--timeout must be a positive number of seconds"));
         }

@@ -114,6 +114,23 @@ fn stage_names_and_reference_lists() {
     assert_eq!(code, 0);
 }
 
+/// `--reference-deps` serves every stage not being graded with the reference, so a later stage is
+/// graded on finished earlier ones; the graded stage stays the learner's.
+#[test]
+fn reference_deps_serves_the_other_stages() {
+    let (_, report) = json(&["quorum", "--reference-deps"]);
+    assert_eq!(report["stages"][0]["stage"], "quorum");
+    assert_eq!(report["stages"][0]["implementation"], "learner");
+    let messages: Vec<String> = crate::util::cases(&report)
+        .into_iter()
+        .map(|(_, _, c)| c["message"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        messages.iter().all(|m| !m.contains("stages/01-hash-ring")),
+        "stage 1 was served by the reference: {messages:?}"
+    );
+}
+
 /// Bad command lines exit 2 with a message naming the problem.
 #[test]
 fn usage_errors_exit_2() {
