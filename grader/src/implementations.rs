@@ -4,6 +4,7 @@
 //! `impl HashRing for Ring`. Here each implementation is turned into plain function pointers, so
 //! the rest of the grader (and later stages that build a ring) never needs to be generic.
 
+use anti_entropy::Replica;
 use hash_ring::{HashRing, RingError};
 use vector_clocks::{VectorClocks, VersionStore};
 
@@ -70,5 +71,29 @@ pub fn vector_clocks(implementation: &Implementation) -> ClockImpl {
         }
         Implementation::Mutant(name) => mutants::vector_clocks::by_name(name)
             .unwrap_or_else(|| panic!("unknown vector-clocks mutant `{name}`")),
+    }
+}
+
+/// A stage-5 implementation: a constructor for its replica.
+#[derive(Clone, Copy)]
+pub struct ReplicaImpl {
+    pub new: fn(u32) -> Box<dyn Replica>,
+}
+
+impl ReplicaImpl {
+    pub fn of<R: Replica + 'static>() -> Self {
+        ReplicaImpl {
+            new: |depth| Box::new(R::new(depth)),
+        }
+    }
+}
+
+/// The stage-5 implementation to use. Unknown mutant names were refused on the command line.
+pub fn anti_entropy(implementation: &Implementation) -> ReplicaImpl {
+    match implementation {
+        Implementation::Learner => ReplicaImpl::of::<anti_entropy::solution::MerkleReplica>(),
+        Implementation::Reference => ReplicaImpl::of::<reference::anti_entropy::MerkleReplica>(),
+        Implementation::Mutant(name) => mutants::anti_entropy::by_name(name)
+            .unwrap_or_else(|| panic!("unknown anti-entropy mutant `{name}`")),
     }
 }

@@ -8,8 +8,10 @@
 //! # Layout
 //! - [`hash_ring`]: stage 1, the consistent hash ring.
 //! - [`vector_clocks`]: stage 4, vector clocks and sibling versions.
+//! - [`anti_entropy`]: stage 5, Merkle trees, diff and sync.
 
 #![deny(missing_docs)]
 
+pub mod anti_entropy;
 pub mod hash_ring;
 pub mod vector_clocks;
