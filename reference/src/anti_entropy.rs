@@ -171,7 +171,11 @@ impl Replica for MerkleReplica {
     }
 
     fn keys(&self) -> Vec<Key> {
-        let mut keys: Vec<Key> = self.buckets.iter().flat_map(|b| b.keys().cloned()).collect();
+        let mut keys: Vec<Key> = self
+            .buckets
+            .iter()
+            .flat_map(|b| b.keys().cloned())
+            .collect();
         keys.sort();
         keys
     }

@@ -27,8 +27,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use anti_entropy::{
-    Diff, Hash, KeyDifference, MAX_DEPTH, NodeId, Replica, SiblingStores, SyncReport,
-    VectorClock, Version,
+    Diff, Hash, KeyDifference, MAX_DEPTH, NodeId, Replica, SiblingStores, SyncReport, VectorClock,
+    Version,
 };
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
@@ -167,7 +167,10 @@ impl Expectation for DiffExpect {
         if any {
             Ok(())
         } else {
-            Err("`expect` checks nothing; give keys, comparisons, comparisons_at_most or snapshot".into())
+            Err(
+                "`expect` checks nothing; give keys, comparisons, comparisons_at_most or snapshot"
+                    .into(),
+            )
         }
     }
 
@@ -484,10 +487,7 @@ impl StagePlugin for Plugin {
                     .and_then(|n| n.parse::<u32>().ok())
                     .is_some_and(|n| n < generated && format!("key-{n}") == *key)
                 {
-                    problems.push((
-                        at,
-                        format!("replica {name}: key {key} is also generated"),
-                    ));
+                    problems.push((at, format!("replica {name}: key {key} is also generated")));
                 }
             }
             if let Some((key, _)) = data.versions.iter().find(|(_, v)| v.is_empty()) {
@@ -502,7 +502,10 @@ impl StagePlugin for Plugin {
             let at = step.referenced;
             for r in step.value.replicas() {
                 if !setup.replicas.contains_key(r) {
-                    problems.push((at, format!("names replica {r}, which is not in setup.replicas")));
+                    problems.push((
+                        at,
+                        format!("names replica {r}, which is not in setup.replicas"),
+                    ));
                 }
             }
             match &step.value {
@@ -518,7 +521,10 @@ impl StagePlugin for Plugin {
                         at,
                         "insert needs at least one version; use delete to remove a key".into(),
                     )),
-                    _ => problems.push((at, "insert takes exactly one of `value` and `versions`".into())),
+                    _ => problems.push((
+                        at,
+                        "insert takes exactly one of `value` and `versions`".into(),
+                    )),
                 },
                 Step::Node { level, index, .. } => {
                     if *level > depth || *index >= 1u64 << (*level).min(63) {
@@ -531,10 +537,7 @@ impl StagePlugin for Plugin {
                     }
                 }
                 Step::Leaf { segment, .. } if *segment >= 1u64 << depth.min(63) => {
-                    problems.push((
-                        at,
-                        format!("no leaf {segment} in a tree of depth {depth}"),
-                    ));
+                    problems.push((at, format!("no leaf {segment} in a tree of depth {depth}")));
                 }
                 Step::SameRoot { a, b, .. } => {
                     for name in [a, b] {
@@ -557,7 +560,10 @@ impl StagePlugin for Plugin {
                         problems.push((at, format!("saved root {e}")));
                     }
                     if setup.replicas.contains_key(&NodeId::new(name)) {
-                        problems.push((at, format!("`{name}` is a replica; save the root under another name")));
+                        problems.push((
+                            at,
+                            format!("`{name}` is a replica; save the root under another name"),
+                        ));
                     }
                     saved.insert(name);
                 }
