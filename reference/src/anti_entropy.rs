@@ -94,12 +94,15 @@ pub fn empty_hashes(depth: u32) -> Vec<Hash> {
     by_level
 }
 
+/// One leaf's data: key → (sorted siblings, their object digest), in key order.
+type Bucket = BTreeMap<Key, (Vec<Version>, [u8; 32])>;
+
 /// The reference replica.
 #[derive(Clone, Debug)]
 pub struct MerkleReplica {
     depth: u32,
     /// Per segment: key → (sorted siblings, their digest).
-    buckets: Vec<BTreeMap<Key, (Vec<Version>, [u8; 32])>>,
+    buckets: Vec<Bucket>,
     /// `levels[l][i]` is node `(l, i)`; `levels[depth]` are the leaves.
     levels: Vec<Vec<Hash>>,
 }

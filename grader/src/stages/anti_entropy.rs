@@ -526,15 +526,15 @@ impl StagePlugin for Plugin {
                         "insert takes exactly one of `value` and `versions`".into(),
                     )),
                 },
-                Step::Node { level, index, .. } => {
-                    if *level > depth || *index >= 1u64 << (*level).min(63) {
-                        problems.push((
-                            at,
-                            format!(
-                                "no node ({level}, {index}) in a tree of depth {depth}: level 0..={depth}, index below 2^level"
-                            ),
-                        ));
-                    }
+                Step::Node { level, index, .. }
+                    if *level > depth || *index >= 1u64 << (*level).min(63) =>
+                {
+                    problems.push((
+                        at,
+                        format!(
+                            "no node ({level}, {index}) in a tree of depth {depth}: level 0..={depth}, index below 2^level"
+                        ),
+                    ));
                 }
                 Step::Leaf { segment, .. } if *segment >= 1u64 << depth.min(63) => {
                     problems.push((at, format!("no leaf {segment} in a tree of depth {depth}")));
