@@ -35,7 +35,7 @@
 //!
 //! # Layout
 //! - [`Replica`]: insert, delete, get, the tree's hashes, diff and sync.
-//! - [`Hash`], [`Diff`], [`KeyDifference`], [`Difference`], [`SyncReport`]: the data it speaks.
+//! - [`Hash`](struct@Hash), [`Diff`], [`KeyDifference`], [`Difference`], [`SyncReport`]: the data it speaks.
 //! - [`SiblingStores`]: stage 4, handed to `sync`.
 //! - [`solution`]: your code.
 
