@@ -9,9 +9,11 @@
 //! - [`hash_ring`]: stage 1, the consistent hash ring.
 //! - [`quorum`]: stage 2, quorum replication over the simulated network.
 //! - [`vector_clocks`]: stage 4, vector clocks and sibling versions.
+//! - [`anti_entropy`]: stage 5, Merkle trees, diff and sync.
 
 #![deny(missing_docs)]
 
+pub mod anti_entropy;
 pub mod hash_ring;
 pub mod quorum;
 pub mod vector_clocks;

@@ -5,6 +5,7 @@
 //! mistake learners really make; the course is sound only if some case of the stage catches each.
 //! Every mutant wraps the reference and breaks exactly one thing.
 
+pub mod anti_entropy;
 pub mod hash_ring;
 pub mod quorum;
 pub mod vector_clocks;
@@ -17,6 +18,7 @@ pub fn list(stage: Stage) -> &'static [(&'static str, &'static str, bool)] {
         Stage::HashRing => hash_ring::MUTANTS,
         Stage::Quorum => quorum::MUTANTS,
         Stage::VectorClocks => vector_clocks::MUTANTS,
+        Stage::AntiEntropy => anti_entropy::MUTANTS,
         _ => &[],
     }
 }
