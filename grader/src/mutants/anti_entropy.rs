@@ -58,6 +58,12 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         "a key's segment is the low depth bits of its position instead of the top ones",
         false,
     ),
+    (
+        "naive-diff-claims-tree-cost",
+        "diff lists every key of both replicas and compares them one by one, but reports the \
+         comparison count a tree walk would have made",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -73,6 +79,7 @@ pub fn by_name(name: &str) -> Option<ReplicaImpl> {
         6 => ReplicaImpl::of::<Mutant<6>>(),
         7 => ReplicaImpl::of::<Mutant<7>>(),
         8 => ReplicaImpl::of::<Mutant<8>>(),
+        9 => ReplicaImpl::of::<Mutant<9>>(),
         _ => return None,
     })
 }
@@ -220,6 +227,33 @@ impl<const BUG: u8> Replica for Mutant<BUG> {
                 Diff {
                     comparisons,
                     ..good::diff(self, other)
+                }
+            }
+            9 => {
+                // The right keys, found the expensive way; the count is copied from a real walk.
+                let claimed = good::diff(self, other).comparisons;
+                let theirs = other.keys();
+                let mut keys: Vec<KeyDifference> = Vec::new();
+                for key in self.keys().iter().chain(&theirs) {
+                    if keys.iter().any(|k| &k.key == key) {
+                        continue;
+                    }
+                    let (mine, them) = (self.get(key), other.get(key));
+                    let difference = match (mine.is_empty(), them.is_empty()) {
+                        (true, _) => Difference::MissingHere,
+                        (_, true) => Difference::MissingThere,
+                        _ if mine != them => Difference::Different,
+                        _ => continue,
+                    };
+                    keys.push(KeyDifference {
+                        key: key.clone(),
+                        difference,
+                    });
+                }
+                keys.sort();
+                Diff {
+                    keys,
+                    comparisons: claimed,
                 }
             }
             _ => good::diff(self, other),

@@ -23,6 +23,7 @@
 //! `insert` is an action: it checks only that the call returns. Its effect is checked by the
 //! steps after it.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -184,6 +185,29 @@ impl Expectation for DiffExpect {
 }
 
 impl DiffExpect {
+    /// With `comparisons_at_most`, the grader also bounds what it saw the diff read from the
+    /// other tree, so the bound holds whatever count the diff reports about itself.
+    fn check_cost(&self, observed: &Observed<'_>) -> Result<(), Mismatch> {
+        let Some(n) = self.comparisons_at_most else {
+            return Ok(());
+        };
+        if observed.listings.get() > 0 {
+            return Err(Mismatch::new(
+                format!("a diff that reads at most {n} hashes of the other tree"),
+                "a diff that listed every key of the other replica (keys()): that is the \
+                 key-by-key comparison the tree exists to avoid",
+            ));
+        }
+        let reads = observed.node_reads.get();
+        if reads > n {
+            return Err(Mismatch::new(
+                format!("at most {n} hashes read from the other tree"),
+                format!("{reads} hashes read (other.node() calls)"),
+            ));
+        }
+        Ok(())
+    }
+
     fn check(&self, diff: &Diff, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
         if let Some(keys) = &self.keys
             && *keys != diff.keys
@@ -213,6 +237,72 @@ impl DiffExpect {
             Some(name) => snapshots.check(name, diff),
             None => Ok(()),
         }
+    }
+}
+
+/// The other replica as a diff sees it: every read of its tree is counted, so cost checks
+/// measure what the diff did rather than trust what it reports.
+struct Observed<'a> {
+    inner: &'a dyn Replica,
+    node_reads: Cell<u64>,
+    listings: Cell<u64>,
+}
+
+impl<'a> Observed<'a> {
+    fn new(inner: &'a dyn Replica) -> Self {
+        Observed {
+            inner,
+            node_reads: Cell::new(0),
+            listings: Cell::new(0),
+        }
+    }
+}
+
+impl Replica for Observed<'_> {
+    fn new(_depth: u32) -> Self {
+        unreachable!("the grader never builds an observer from scratch")
+    }
+
+    fn depth(&self) -> u32 {
+        self.inner.depth()
+    }
+
+    fn segment(&self, key: &str) -> u64 {
+        self.inner.segment(key)
+    }
+
+    fn insert(&mut self, _key: &str, _siblings: Vec<Version>) {
+        unreachable!("diff only has a shared reference to the other replica")
+    }
+
+    fn delete(&mut self, _key: &str) -> bool {
+        unreachable!("diff only has a shared reference to the other replica")
+    }
+
+    fn get(&self, key: &str) -> Vec<Version> {
+        self.inner.get(key)
+    }
+
+    fn keys(&self) -> Vec<String> {
+        self.listings.set(self.listings.get() + 1);
+        self.inner.keys()
+    }
+
+    fn leaf(&self, segment: u64) -> Vec<(String, Vec<Version>)> {
+        self.inner.leaf(segment)
+    }
+
+    fn node(&self, level: u32, index: u64) -> Hash {
+        self.node_reads.set(self.node_reads.get() + 1);
+        self.inner.node(level, index)
+    }
+
+    fn diff(&self, other: &dyn Replica) -> Diff {
+        self.inner.diff(other)
+    }
+
+    fn sync(&mut self, _other: &mut dyn Replica, _stores: &SiblingStores) -> SyncReport {
+        unreachable!("diff only has a shared reference to the other replica")
     }
 }
 
@@ -739,7 +829,9 @@ impl StagePlugin for Plugin {
                 let Some(here) = state.replicas.get(on) else {
                     unreachable!("validation checks every replica a step names")
                 };
-                let diff = here.diff(other.as_ref());
+                let observed = Observed::new(other.as_ref());
+                let diff = here.diff(&observed);
+                expect.check_cost(&observed)?;
                 expect.check(&diff, snapshots)
             }
             Step::Sync { on, with, expect } => {
