@@ -9,9 +9,11 @@
 //! - [`hash_ring`]: stage 1, the consistent hash ring.
 //! - [`quorum`]: stage 2, quorum replication over the simulated network.
 //! - [`vector_clocks`]: stage 4, vector clocks and sibling versions.
+//! - [`read_repair`]: stage 6, read repair over sibling sets.
 
 #![deny(missing_docs)]
 
 pub mod hash_ring;
 pub mod quorum;
+pub mod read_repair;
 pub mod vector_clocks;
