@@ -17,7 +17,10 @@ pub struct Coordinator {
 }
 
 /// Stage 4's syntactic reconciliation of several replicas' sets: the latest versions, sorted.
-pub fn reconcile<'a>(stage4: &Stage4, sets: impl IntoIterator<Item = &'a Siblings>) -> Vec<Version> {
+pub fn reconcile<'a>(
+    stage4: &Stage4,
+    sets: impl IntoIterator<Item = &'a Siblings>,
+) -> Vec<Version> {
     let mut store = stage4.new_store();
     for set in sets {
         store.reconcile(set.0.clone());

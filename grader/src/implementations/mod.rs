@@ -7,8 +7,10 @@
 
 mod hash_ring;
 mod quorum;
+mod read_repair;
 mod vector_clocks;
 
 pub use hash_ring::{RingImpl, hash_ring};
 pub use quorum::{DynCoordinator, QuorumImpl, quorum};
+pub use read_repair::{DynReadRepair, ReadRepairImpl, read_repair};
 pub use vector_clocks::{ClockImpl, vector_clocks};

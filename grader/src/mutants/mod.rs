@@ -7,6 +7,7 @@
 
 pub mod hash_ring;
 pub mod quorum;
+pub mod read_repair;
 pub mod vector_clocks;
 
 use crate::stage::Stage;
@@ -17,6 +18,7 @@ pub fn list(stage: Stage) -> &'static [(&'static str, &'static str, bool)] {
         Stage::HashRing => hash_ring::MUTANTS,
         Stage::Quorum => quorum::MUTANTS,
         Stage::VectorClocks => vector_clocks::MUTANTS,
+        Stage::ReadRepair => read_repair::MUTANTS,
         _ => &[],
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod hash_ring;
 pub mod quorum;
+pub mod read_repair;
 pub mod vector_clocks;
 
 use std::path::Path;
@@ -141,6 +142,7 @@ pub fn parse(
         Stage::HashRing => parse_as::<hash_ring::Plugin>(text, file, snapshot_dir, meta),
         Stage::Quorum => parse_as::<quorum::Plugin>(text, file, snapshot_dir, meta),
         Stage::VectorClocks => parse_as::<vector_clocks::Plugin>(text, file, snapshot_dir, meta),
+        Stage::ReadRepair => parse_as::<read_repair::Plugin>(text, file, snapshot_dir, meta),
         other => Err(vec![Diagnostic::whole_file(
             file,
             format!(
@@ -153,7 +155,13 @@ pub fn parse(
 
 /// The stages the grader can run, in order.
 pub fn known() -> impl Iterator<Item = Stage> {
-    [Stage::HashRing, Stage::Quorum, Stage::VectorClocks].into_iter()
+    [
+        Stage::HashRing,
+        Stage::Quorum,
+        Stage::VectorClocks,
+        Stage::ReadRepair,
+    ]
+    .into_iter()
 }
 
 /// Adds the schema of `stage`'s case files to `generator`; `None` for stages not in the course.
@@ -165,6 +173,7 @@ pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> Option
         Stage::HashRing => Some(of::<hash_ring::Plugin>(generator)),
         Stage::Quorum => Some(of::<quorum::Plugin>(generator)),
         Stage::VectorClocks => Some(of::<vector_clocks::Plugin>(generator)),
+        Stage::ReadRepair => Some(of::<read_repair::Plugin>(generator)),
         _ => None,
     }
 }
@@ -175,6 +184,7 @@ pub fn tracks(stage: Stage) -> &'static [&'static str] {
         Stage::HashRing => hash_ring::Plugin::TRACKS,
         Stage::Quorum => quorum::Plugin::TRACKS,
         Stage::VectorClocks => vector_clocks::Plugin::TRACKS,
+        Stage::ReadRepair => read_repair::Plugin::TRACKS,
         _ => &[],
     }
 }

@@ -93,7 +93,10 @@ pub struct Stage4 {
 
 impl Stage4 {
     /// Stage 4 from its clock rules and its store's constructor (the grader calls this).
-    pub fn new(clocks: Box<dyn VectorClocks>, new_store: fn(usize) -> Box<dyn VersionStore>) -> Self {
+    pub fn new(
+        clocks: Box<dyn VectorClocks>,
+        new_store: fn(usize) -> Box<dyn VersionStore>,
+    ) -> Self {
         Self { clocks, new_store }
     }
 

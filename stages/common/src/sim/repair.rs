@@ -19,7 +19,10 @@ impl<O: StoredObject> Network<O> {
             key: key.to_string(),
             object,
         };
-        match self.request(to, MessageKind::Repair, detail, request).await? {
+        match self
+            .request(to, MessageKind::Repair, detail, request)
+            .await?
+        {
             Response::Ack => Ok(Ack { from: to.clone() }),
             Response::Value(_) => unreachable!("a repair is answered with an ack"),
         }
