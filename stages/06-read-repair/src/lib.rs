@@ -9,7 +9,7 @@
 //!   another. A replica that holds nothing replies "not found", which counts as the empty set.
 //! - **Read**: ask every node of the preference list at once. As soon as `r` have replied,
 //!   reconcile their sets with stage 4's rule (add every version to one empty
-//!   [`VersionStore`](vector_clocks::VersionStore)) and [`Client::answer`] with the store's
+//!   [`VersionStore`]) and [`Client::answer`] with the store's
 //!   `get()`: the latest versions, all concurrent ones kept. Fail fast with
 //!   [`ReadError::NotEnoughReplicas`] once `n - r + 1` replicas have failed.
 //! - **After answering**, keep listening until every queried replica has replied or failed.
