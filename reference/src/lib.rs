@@ -10,10 +10,12 @@
 //! - [`quorum`]: stage 2, quorum replication over the simulated network.
 //! - [`vector_clocks`]: stage 4, vector clocks and sibling versions.
 //! - [`anti_entropy`]: stage 5, Merkle trees, diff and sync.
+//! - [`read_repair`]: stage 6, read repair over sibling sets.
 
 #![deny(missing_docs)]
 
 pub mod anti_entropy;
 pub mod hash_ring;
 pub mod quorum;
+pub mod read_repair;
 pub mod vector_clocks;

@@ -8,9 +8,11 @@
 mod anti_entropy;
 mod hash_ring;
 mod quorum;
+mod read_repair;
 mod vector_clocks;
 
 pub use anti_entropy::{ReplicaImpl, anti_entropy};
 pub use hash_ring::{RingImpl, hash_ring};
 pub use quorum::{DynCoordinator, QuorumImpl, quorum};
+pub use read_repair::{DynReadRepair, ReadRepairImpl, read_repair};
 pub use vector_clocks::{ClockImpl, vector_clocks};

@@ -8,6 +8,7 @@
 pub mod anti_entropy;
 pub mod hash_ring;
 pub mod quorum;
+pub mod read_repair;
 pub mod vector_clocks;
 
 use crate::stage::Stage;
@@ -19,6 +20,7 @@ pub fn list(stage: Stage) -> &'static [(&'static str, &'static str, bool)] {
         Stage::Quorum => quorum::MUTANTS,
         Stage::VectorClocks => vector_clocks::MUTANTS,
         Stage::AntiEntropy => anti_entropy::MUTANTS,
+        Stage::ReadRepair => read_repair::MUTANTS,
         _ => &[],
     }
 }

@@ -8,6 +8,7 @@
 pub mod anti_entropy;
 pub mod hash_ring;
 pub mod quorum;
+pub mod read_repair;
 pub mod vector_clocks;
 
 use std::path::Path;
@@ -143,6 +144,7 @@ pub fn parse(
         Stage::Quorum => parse_as::<quorum::Plugin>(text, file, snapshot_dir, meta),
         Stage::VectorClocks => parse_as::<vector_clocks::Plugin>(text, file, snapshot_dir, meta),
         Stage::AntiEntropy => parse_as::<anti_entropy::Plugin>(text, file, snapshot_dir, meta),
+        Stage::ReadRepair => parse_as::<read_repair::Plugin>(text, file, snapshot_dir, meta),
         other => Err(vec![Diagnostic::whole_file(
             file,
             format!(
@@ -160,6 +162,7 @@ pub fn known() -> impl Iterator<Item = Stage> {
         Stage::Quorum,
         Stage::VectorClocks,
         Stage::AntiEntropy,
+        Stage::ReadRepair,
     ]
     .into_iter()
 }
@@ -174,6 +177,7 @@ pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> Option
         Stage::Quorum => Some(of::<quorum::Plugin>(generator)),
         Stage::VectorClocks => Some(of::<vector_clocks::Plugin>(generator)),
         Stage::AntiEntropy => Some(of::<anti_entropy::Plugin>(generator)),
+        Stage::ReadRepair => Some(of::<read_repair::Plugin>(generator)),
         _ => None,
     }
 }
@@ -185,6 +189,7 @@ pub fn tracks(stage: Stage) -> &'static [&'static str] {
         Stage::Quorum => quorum::Plugin::TRACKS,
         Stage::VectorClocks => vector_clocks::Plugin::TRACKS,
         Stage::AntiEntropy => anti_entropy::Plugin::TRACKS,
+        Stage::ReadRepair => read_repair::Plugin::TRACKS,
         _ => &[],
     }
 }

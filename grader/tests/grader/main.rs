@@ -7,5 +7,6 @@ mod course;
 mod isolation;
 mod malformed;
 mod quorum;
+mod read_repair;
 mod runs;
 mod util;

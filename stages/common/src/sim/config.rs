@@ -25,6 +25,9 @@ use crate::NodeId;
 pub enum MessageKind {
     /// A write request: store this object under this key.
     Put,
+    /// Read repair (stage 6): the coordinator, unasked, sends a stale replica the reconciled
+    /// object. The replica merges it as it would a put and answers with an ack.
+    Repair,
     /// A replica's answer to a put: stored.
     Ack,
     /// A read request: what do you hold for this key?
@@ -37,6 +40,7 @@ impl fmt::Display for MessageKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             MessageKind::Put => "put",
+            MessageKind::Repair => "repair",
             MessageKind::Ack => "ack",
             MessageKind::Get => "get",
             MessageKind::Reply => "reply",

@@ -28,6 +28,7 @@
 mod config;
 mod network;
 mod object;
+mod repair;
 mod rng;
 mod trace;
 

@@ -128,13 +128,13 @@ struct Sent {
 }
 
 /// What a request asks a replica to do.
-enum Request<O> {
+pub(super) enum Request<O> {
     Put { key: String, object: O },
     Get { key: String },
 }
 
 /// What a replica answers.
-enum Response<O> {
+pub(super) enum Response<O> {
     Ack,
     Value(Option<O>),
 }
@@ -202,7 +202,7 @@ impl<O: StoredObject> Network<O> {
         }
     }
 
-    async fn request(
+    pub(super) async fn request(
         &self,
         to: &NodeId,
         kind: MessageKind,

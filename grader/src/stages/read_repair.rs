@@ -1,0 +1,710 @@
+//! Stage 6 cases: read repair over sibling sets on the simulated network.
+//!
+//! ```yaml
+//! stage: read-repair
+//! track: repair
+//! name: one-stale-replica
+//! setup:
+//!   nodes: [A, B, C]
+//!   r: 2
+//!   latency_ms: {A: 10, B: 20, C: 30}
+//!   versions:
+//!     old: {value: red, clock: {A: {counter: 1}}}
+//!     new: {value: blue, clock: {A: {counter: 2}}}
+//!   stored: {A: {k: [new]}, B: {k: [old]}, C: {k: [new]}}
+//! steps:
+//!   - read: {key: k, expect: {answer: [new], latency_ms: 40, repairs: {B: [new]}}}
+//! ```
+//!
+//! Versions are declared once, by name, and every list of versions (what a replica stores, the
+//! answer, a repair) names them; a set is compared as a set. Each case runs on its own
+//! current-thread runtime with paused time, like stage 2. A `read` step runs the coordinator
+//! until it returns, then lets every message in flight land, so `repairs` counts every repair
+//! the read caused. The client's answer is shown in the trace as a line of its own
+//! (`coordinator -> client answer …`), at the moment it was given.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dynamo_common::sim::{DropRule, Link, MessageKind, NetworkConfig};
+use hash_ring::HashRing;
+use read_repair::{Answered, Client, Network, NodeId, ReadError, Siblings, Stage4, Version};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::{Location, Spanned};
+use tokio::runtime::{Builder, Runtime};
+
+use super::StagePlugin;
+use crate::case::check_name;
+use crate::expect::{Expectation, ListExpect, Mismatch, show_result};
+use crate::implementation::Selection;
+use crate::implementations::{self, ClockImpl, DynReadRepair, RingImpl};
+use crate::render::inline;
+use crate::snapshot::Snapshots;
+use crate::stage::Stage;
+
+/// The stage-6 plugin.
+pub struct Plugin;
+
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "ReadRepairTrack")]
+pub enum Track {
+    StaleDetection,
+    Repair,
+    Convergence,
+}
+
+/// The cluster, the network and the replicas' versions a case starts from.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ReadRepairSetup")]
+pub struct Setup {
+    /// The cluster's nodes, added to a ring (stage 1) in this order.
+    #[serde(default)]
+    #[schemars(with = "Vec<NodeId>")]
+    pub nodes: Vec<Spanned<NodeId>>,
+    /// Tokens per node on the ring (default 8).
+    #[serde(default)]
+    pub vnodes: Option<u32>,
+    /// N: replicas per key, the length of the ring's preference list (default: every node).
+    #[serde(default)]
+    pub n: Option<usize>,
+    /// R: replies a read waits for before answering.
+    pub r: usize,
+    /// Versions by name: `v1: {value: red, clock: {A: {counter: 1}}}`.
+    #[serde(default)]
+    pub versions: BTreeMap<String, Version>,
+    /// What replicas hold before the first step: node -> key -> version names.
+    #[serde(default)]
+    pub stored: BTreeMap<NodeId, BTreeMap<String, Vec<String>>>,
+    /// One-way latency per node, in simulated ms (default `default_latency_ms`).
+    #[serde(default)]
+    pub latency_ms: BTreeMap<NodeId, u64>,
+    /// Latency of nodes not in `latency_ms` (default 10).
+    #[serde(default)]
+    pub default_latency_ms: Option<u64>,
+    /// One-way links with their own latency; `coordinator` names the coordinator.
+    #[serde(default)]
+    pub links: Vec<Link>,
+    /// Nodes that are down for the whole case.
+    #[serde(default)]
+    #[schemars(with = "Vec<NodeId>")]
+    pub down: Vec<Spanned<NodeId>>,
+    /// Messages that are lost (`kind`: put, repair, ack, get, reply).
+    #[serde(default)]
+    pub drops: Vec<DropRule>,
+    /// How long the coordinator waits for a reply (default 1000 ms).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// One operation, with its expectation.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(rename = "ReadRepairStep")]
+pub enum Step {
+    /// Reads `key` through the coordinator, from `preference` if given (for example a fallback
+    /// standing in for a down primary), else from the ring's preference list of length N.
+    Read {
+        key: String,
+        #[serde(default)]
+        #[schemars(with = "Option<Vec<NodeId>>")]
+        preference: Option<Vec<Spanned<NodeId>>>,
+        expect: ReadExpect,
+    },
+    /// What each node holds for `key` right now, by version name (`[]`: nothing).
+    Replicas { key: String, expect: ReplicasExpect },
+    /// Every message so far, one line each, with the client's answers in place.
+    Trace {
+        expect: ListExpect<String, ReadError>,
+    },
+}
+
+/// Expectation of a `read`: the client's answer, when it came, and the repairs the read sent.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadExpect {
+    /// The client got exactly these versions (`[]`: not found), in any order.
+    pub answer: Option<Vec<String>>,
+    /// The client got exactly this error.
+    pub error: Option<ReadError>,
+    /// Simulated ms from the call to the client's answer.
+    pub latency_ms: Option<u64>,
+    /// Exactly these repairs were sent, one per node, each carrying exactly this set
+    /// (`{}`: no repair at all).
+    pub repairs: Option<BTreeMap<NodeId, Vec<String>>>,
+    /// `true`: the client was answered before the first repair was sent.
+    pub answered_first: Option<bool>,
+}
+
+impl Expectation for ReadExpect {
+    fn validate(&self) -> Result<(), String> {
+        if self.answer.is_some() && self.error.is_some() {
+            return Err("give one of answer and error".into());
+        }
+        let checks = [
+            self.answer.is_some(),
+            self.error.is_some(),
+            self.latency_ms.is_some(),
+            self.repairs.is_some(),
+            self.answered_first.is_some(),
+        ];
+        if !checks.contains(&true) {
+            return Err(
+                "`expect` checks nothing; use answer, error, latency_ms, repairs or answered_first"
+                    .into(),
+            );
+        }
+        if self.answered_first == Some(false) {
+            return Err("`answered_first: false` would reward a mistake; leave it out".into());
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Option<&str> {
+        None
+    }
+
+    fn describe(&self) -> String {
+        inline(self)
+    }
+}
+
+/// Expectation of a `replicas` step: every node's set, by version name.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicasExpect {
+    /// Node -> the versions it holds, in any order; every node of the cluster must be listed.
+    pub equals: Option<BTreeMap<NodeId, Vec<String>>>,
+    /// The map (versions shown by name, in sibling order) matches this recorded snapshot.
+    pub snapshot: Option<String>,
+}
+
+impl Expectation for ReplicasExpect {
+    fn validate(&self) -> Result<(), String> {
+        if self.equals.is_none() && self.snapshot.is_none() {
+            return Err("`expect` checks nothing; use equals or snapshot".into());
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Option<&str> {
+        self.snapshot.as_deref()
+    }
+
+    fn describe(&self) -> String {
+        inline(self)
+    }
+}
+
+/// A running case.
+pub struct State {
+    runtime: Runtime,
+    network: Network,
+    ring: Option<Box<dyn HashRing>>,
+    ring_impl: RingImpl,
+    vnodes: u32,
+    n: usize,
+    coordinator: Box<dyn DynReadRepair>,
+    stage4: Stage4,
+    nodes: Vec<NodeId>,
+    versions: BTreeMap<String, Version>,
+    /// The client's answers so far: (trace position, line), shown among the messages.
+    answers: Vec<(usize, String)>,
+}
+
+impl State {
+    fn ring(&mut self) -> Result<&dyn HashRing, Mismatch> {
+        if self.ring.is_none() {
+            let vnodes = self.vnodes;
+            let mut ring = (self.ring_impl.new)(vnodes).map_err(|e| {
+                Mismatch::new(
+                    format!("hash ring new({vnodes}) to succeed"),
+                    show_result::<(), _>(&Err(e)),
+                )
+            })?;
+            for node in &self.nodes {
+                ring.add_node(node.clone()).map_err(|e| {
+                    Mismatch::new(
+                        format!("hash ring add_node({node}) to succeed"),
+                        show_result::<(), _>(&Err(e)),
+                    )
+                })?;
+            }
+            self.ring = Some(ring);
+        }
+        match &self.ring {
+            Some(ring) => Ok(ring.as_ref()),
+            None => unreachable!("built above"),
+        }
+    }
+
+    /// The messages, with a line for each answer the client got, where it got it.
+    fn trace_lines(&self) -> Vec<String> {
+        let mut lines = self.network.trace().lines();
+        for (at, line) in self.answers.iter().rev() {
+            lines.insert((*at).min(lines.len()), line.clone());
+        }
+        lines
+    }
+
+    /// A version's name in this case, or the version itself when the case never named it.
+    fn name_of(&self, v: &Version) -> String {
+        self.versions
+            .iter()
+            .find(|(_, known)| *known == v)
+            .map_or_else(|| format!("{} {}", v.value, v.clock), |(n, _)| n.clone())
+    }
+
+    /// A set of versions by name, in sibling order.
+    fn names(&self, versions: &[Version]) -> Vec<String> {
+        let mut sorted = versions.to_vec();
+        sorted.sort();
+        sorted.iter().map(|v| self.name_of(v)).collect()
+    }
+
+    /// Named versions as a sorted set (names were checked when the case was loaded).
+    fn set(&self, names: &[String]) -> Vec<Version> {
+        let mut set: Vec<Version> = names
+            .iter()
+            .filter_map(|n| self.versions.get(n).cloned())
+            .collect();
+        set.sort();
+        set
+    }
+}
+
+fn coordinator_name() -> NodeId {
+    NetworkConfig::default().coordinator
+}
+
+impl StagePlugin for Plugin {
+    const STAGE: Stage = Stage::ReadRepair;
+    const TRACKS: &'static [&'static str] = &["stale-detection", "repair", "convergence"];
+    type Track = Track;
+    type Setup = Setup;
+    type Step = Step;
+    type State = State;
+
+    fn validate(setup: &Setup, steps: &[Spanned<Step>]) -> Vec<(Location, String)> {
+        let mut problems = Vec::new();
+        let first = steps.first().map_or(Location::UNKNOWN, |s| s.referenced);
+        let coordinator = coordinator_name();
+        let mut declared: BTreeSet<&NodeId> = BTreeSet::new();
+        for node in &setup.nodes {
+            if node.value == coordinator || node.value.to_string() == "client" {
+                problems.push((
+                    node.referenced,
+                    format!(
+                        "`{}` is a name the trace uses; call the node otherwise",
+                        node.value
+                    ),
+                ));
+            } else if !declared.insert(&node.value) {
+                problems.push((
+                    node.referenced,
+                    format!("node {} is listed twice", node.value),
+                ));
+            }
+        }
+        if setup.nodes.is_empty() {
+            problems.push((first, "setup.nodes is empty: a cluster needs nodes".into()));
+        }
+        if setup.vnodes == Some(0) {
+            problems.push((first, "setup.vnodes must be at least 1".into()));
+        }
+        let n = setup.n.unwrap_or(setup.nodes.len());
+        if n == 0 || n > setup.nodes.len() {
+            problems.push((
+                first,
+                format!("setup.n must be between 1 and {}", setup.nodes.len()),
+            ));
+        }
+        if setup.r == 0 || setup.r > n {
+            problems.push((first, format!("setup.r must be between 1 and n = {n}")));
+        }
+        for name in setup.versions.keys() {
+            if let Err(e) = check_name(name) {
+                problems.push((first, format!("version {e}")));
+            }
+        }
+        let known = |n: &NodeId| declared.contains(n);
+        let endpoint = |n: &NodeId| known(n) || *n == coordinator;
+        let check_names = |at: Location, names: &[String], problems: &mut Vec<_>| {
+            for name in names {
+                if !setup.versions.contains_key(name) {
+                    problems.push((
+                        at,
+                        format!("names version {name}, which is not in setup.versions"),
+                    ));
+                }
+            }
+        };
+        let mut unknown = Vec::new();
+        for (node, keys) in &setup.stored {
+            if !known(node) {
+                unknown.push(("setup.stored", node.clone(), first));
+            }
+            for names in keys.values() {
+                check_names(first, names, &mut problems);
+            }
+        }
+        for n in setup.latency_ms.keys() {
+            if !known(n) {
+                unknown.push(("setup.latency_ms", n.clone(), first));
+            }
+        }
+        for l in &setup.links {
+            for n in [&l.from, &l.to] {
+                if !endpoint(n) {
+                    unknown.push(("setup.links", n.clone(), first));
+                }
+            }
+        }
+        for n in &setup.down {
+            if !known(&n.value) {
+                unknown.push(("setup.down", n.value.clone(), n.referenced));
+            }
+        }
+        for d in &setup.drops {
+            for n in d.from.iter().chain(&d.to) {
+                if !endpoint(n) {
+                    unknown.push(("setup.drops", n.clone(), first));
+                }
+            }
+        }
+        for step in steps {
+            let at = step.referenced;
+            match &step.value {
+                Step::Read {
+                    preference, expect, ..
+                } => {
+                    for p in preference.iter().flatten() {
+                        if !known(&p.value) {
+                            unknown.push(("preference", p.value.clone(), p.referenced));
+                        }
+                    }
+                    if let Some(p) = preference {
+                        let distinct: BTreeSet<&NodeId> = p.iter().map(|n| &n.value).collect();
+                        if distinct.len() != p.len() || p.len() < setup.r {
+                            problems.push((
+                                at,
+                                format!(
+                                    "preference must list distinct nodes, at least r = {}",
+                                    setup.r
+                                ),
+                            ));
+                        }
+                    }
+                    check_names(at, expect.answer.as_deref().unwrap_or(&[]), &mut problems);
+                    for (node, names) in expect.repairs.iter().flatten() {
+                        if !known(node) {
+                            unknown.push(("repairs", node.clone(), at));
+                        }
+                        check_names(at, names, &mut problems);
+                    }
+                }
+                Step::Replicas { expect, .. } => {
+                    for (node, names) in expect.equals.iter().flatten() {
+                        if !known(node) {
+                            unknown.push(("replicas", node.clone(), at));
+                        }
+                        check_names(at, names, &mut problems);
+                    }
+                    if let Some(map) = &expect.equals {
+                        for node in &setup.nodes {
+                            if !map.contains_key(&node.value) {
+                                problems.push((
+                                    at,
+                                    format!(
+                                        "list every node; {} is missing (`[]`: nothing)",
+                                        node.value
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+                Step::Trace { .. } => {}
+            }
+        }
+        for (what, n, at) in unknown {
+            problems.push((
+                at,
+                format!("{what} names node {n}, which is not in setup.nodes"),
+            ));
+        }
+        problems
+    }
+
+    fn expectation(step: &Step) -> &dyn Expectation {
+        match step {
+            Step::Read { expect, .. } => expect,
+            Step::Replicas { expect, .. } => expect,
+            Step::Trace { expect } => expect,
+        }
+    }
+
+    fn label(step: &Step) -> String {
+        match step {
+            Step::Read {
+                key,
+                preference: Some(p),
+                ..
+            } => {
+                let p: Vec<&NodeId> = p.iter().map(|n| &n.value).collect();
+                format!("read {} from {}", inline(key), inline(&p))
+            }
+            Step::Read { key, .. } => format!("read {}", inline(key)),
+            Step::Replicas { key, .. } => format!("replicas of {}", inline(key)),
+            Step::Trace { .. } => "trace".into(),
+        }
+    }
+
+    fn setup_label(setup: &Setup) -> String {
+        let nodes: Vec<String> = setup.nodes.iter().map(|n| n.value.to_string()).collect();
+        let mut parts = vec![format!("setup: nodes {}", nodes.join(", "))];
+        let n = setup.n.unwrap_or(setup.nodes.len());
+        parts.push(format!("N={n} R={}", setup.r));
+        if !setup.latency_ms.is_empty() {
+            let l: Vec<String> = setup
+                .latency_ms
+                .iter()
+                .map(|(n, ms)| format!("{n}={ms}"))
+                .collect();
+            parts.push(format!("latency {}", l.join(" ")));
+        }
+        if !setup.down.is_empty() {
+            let d: Vec<String> = setup.down.iter().map(|n| n.value.to_string()).collect();
+            parts.push(format!("down {}", d.join(", ")));
+        }
+        if !setup.drops.is_empty() {
+            parts.push(format!("drops {}", inline(&setup.drops)));
+        }
+        parts.join("; ")
+    }
+
+    fn setup(setup: &Setup, selection: &Selection) -> Result<State, Mismatch> {
+        let nodes: Vec<NodeId> = setup.nodes.iter().map(|n| n.value.clone()).collect();
+        let runtime = Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .map_err(|e| Mismatch::new("a tokio runtime", e.to_string()))?;
+        let defaults = NetworkConfig::default();
+        let config = NetworkConfig {
+            latency_ms: setup.latency_ms.clone(),
+            default_latency_ms: setup
+                .default_latency_ms
+                .unwrap_or(defaults.default_latency_ms),
+            links: setup.links.clone(),
+            down: setup.down.iter().map(|n| n.value.clone()).collect(),
+            drops: setup.drops.clone(),
+            timeout_ms: setup.timeout_ms.unwrap_or(defaults.timeout_ms),
+            ..defaults
+        };
+        let network = {
+            let _inside = runtime.enter();
+            Network::new(config, nodes.clone())
+        };
+        for (node, keys) in &setup.stored {
+            for (key, names) in keys {
+                let set = names
+                    .iter()
+                    .filter_map(|n| setup.versions.get(n).cloned())
+                    .collect();
+                network.preload(node, key, Siblings(set));
+            }
+        }
+        let ClockImpl { clocks, new_store } =
+            implementations::vector_clocks(&selection.get(Stage::VectorClocks));
+        let implementation = implementations::read_repair(&selection.get(Stage::ReadRepair));
+        Ok(State {
+            runtime,
+            network,
+            ring: None,
+            ring_impl: implementations::hash_ring(&selection.get(Stage::HashRing)),
+            vnodes: setup.vnodes.unwrap_or(8),
+            n: setup.n.unwrap_or(nodes.len()),
+            coordinator: (implementation.new)(setup.r),
+            stage4: Stage4::new(clocks(), new_store),
+            nodes,
+            versions: setup.versions.clone(),
+            answers: Vec::new(),
+        })
+    }
+
+    fn step(state: &mut State, step: &Step, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        match step {
+            Step::Read {
+                key,
+                preference,
+                expect,
+            } => {
+                let preference = match preference {
+                    Some(p) => p.iter().map(|n| n.value.clone()).collect(),
+                    None => {
+                        let n = state.n;
+                        state.ring()?.preference_list(key, n).map_err(|e| {
+                            Mismatch::new(
+                                format!("hash ring preference_list({key:?}, {n}) to succeed"),
+                                show_result::<(), _>(&Err(e)),
+                            )
+                        })?
+                    }
+                };
+                run_read(state, key, &preference, expect)
+            }
+            Step::Replicas { key, expect } => {
+                let held: BTreeMap<NodeId, Vec<String>> = state
+                    .nodes
+                    .iter()
+                    .map(|n| {
+                        let set = state.network.stored(n, key).unwrap_or_default();
+                        (n.clone(), state.names(&set.0))
+                    })
+                    .collect();
+                if let Some(want) = &expect.equals {
+                    let want: BTreeMap<NodeId, Vec<String>> = want
+                        .iter()
+                        .map(|(n, names)| (n.clone(), state.names(&state.set(names))))
+                        .collect();
+                    if want != held {
+                        return Err(Mismatch::new(inline(&want), inline(&held))
+                            .with_trace(state.trace_lines()));
+                    }
+                }
+                match &expect.snapshot {
+                    Some(name) => snapshots
+                        .check(name, &held)
+                        .map_err(|m| m.with_trace(state.trace_lines())),
+                    None => Ok(()),
+                }
+            }
+            Step::Trace { expect } => {
+                let lines = state.trace_lines();
+                expect
+                    .check(&Ok(lines.clone()), snapshots)
+                    .map_err(|m| m.with_trace(lines))
+            }
+        }
+    }
+}
+
+/// Runs one read to its end (repairs landed), then checks the answer and the repairs.
+fn run_read(
+    state: &mut State,
+    key: &str,
+    preference: &[NodeId],
+    expect: &ReadExpect,
+) -> Result<(), Mismatch> {
+    let network = &state.network;
+    let before = network.trace().0.len();
+    let (answered, start) = state.runtime.block_on(async {
+        let start = network.now_ms();
+        let (client, answer) = Client::new(network);
+        state
+            .coordinator
+            .read(network, &state.stage4, preference, key, client)
+            .await;
+        network.settle().await;
+        (answer.await.ok(), start)
+    });
+    let trace = network.trace();
+    let coordinator = network.coordinator();
+    let mut repairs: BTreeMap<NodeId, Vec<String>> = BTreeMap::new();
+    let mut first_repair = None;
+    for (i, e) in trace.0.iter().enumerate().skip(before) {
+        if e.kind == MessageKind::Repair && e.from == coordinator {
+            first_repair.get_or_insert(i);
+            repairs
+                .entry(e.to.clone())
+                .or_default()
+                .push(e.detail.clone());
+        }
+    }
+    let shown_answer = match &answered {
+        Some(Answered {
+            answer: Ok(set), ..
+        }) => {
+            let names = state.names(set);
+            if names.is_empty() {
+                "[] (not found)".to_string()
+            } else {
+                inline(&names)
+            }
+        }
+        Some(Answered { answer: Err(e), .. }) => show_result::<(), _>(&Err(e.clone())),
+        None => "no answer: the read returned without answering the client".into(),
+    };
+    if let Some(a) = &answered {
+        let what = match &a.answer {
+            Ok(set) => format!("{key} = {}", Siblings(set.clone())),
+            Err(e) => format!("{key}: error {e}"),
+        };
+        state.answers.push((
+            a.after_messages,
+            format!("{:>5} ms  {coordinator} -> client  answer {what}", a.at_ms),
+        ));
+    }
+    let context = format!(
+        " (answered at {} ms, {} repairs, preference list {})",
+        answered
+            .as_ref()
+            .map_or("-".into(), |a| (a.at_ms - start).to_string()),
+        repairs.values().map(Vec::len).sum::<usize>(),
+        inline(&preference)
+    );
+    let fail = |expected: String, actual: String| {
+        Err(Mismatch::new(expected, format!("{actual}{context}")).with_trace(state.trace_lines()))
+    };
+    let Some(answered) = &answered else {
+        return fail("the client to be answered".into(), shown_answer);
+    };
+    if let Some(want) = &expect.error
+        && answered.answer.as_ref().err() != Some(want)
+    {
+        return fail(format!("error {}", inline(want)), shown_answer);
+    }
+    if let Some(want) = &expect.answer {
+        let want_set = state.set(want);
+        let ok = matches!(&answered.answer, Ok(got) if { let mut g = got.clone(); g.sort(); g == want_set });
+        if !ok {
+            return fail(
+                format!("answer {}", inline(&state.names(&want_set))),
+                shown_answer,
+            );
+        }
+    }
+    if let Some(want) = expect.latency_ms
+        && answered.at_ms - start != want
+    {
+        return fail(format!("the client answered after {want} ms"), shown_answer);
+    }
+    if expect.answered_first == Some(true)
+        && let Some(i) = first_repair
+        && i < answered.after_messages
+    {
+        return fail(
+            "the client answered before the first repair was sent".into(),
+            format!("a repair was sent first: {}", trace.0[i]),
+        );
+    }
+    if let Some(want) = &expect.repairs {
+        let want: BTreeMap<NodeId, Vec<String>> = want
+            .iter()
+            .map(|(n, names)| {
+                (
+                    n.clone(),
+                    vec![format!("{key} = {}", Siblings(state.set(names)))],
+                )
+            })
+            .collect();
+        if want != repairs {
+            return fail(
+                format!("repairs {}", inline(&want)),
+                format!("repairs {}", inline(&repairs)),
+            );
+        }
+    }
+    Ok(())
+}

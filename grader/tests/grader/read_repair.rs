@@ -1,0 +1,76 @@
+//! Stage 6 through the binary: the stub fails every case, each buggy read coordinator is caught
+//! by the case written for it, and the trace shows repairs as messages of their own, next to the
+//! client's answer. The cases run on tokio's paused clock, so nothing depends on the machine.
+
+use rstest::rstest;
+
+use crate::util::{cases, code, grader, json};
+
+/// The untouched stub panics in every read-repair case, even on the reference stages 1, 2, 4.
+#[test]
+fn stub_fails_every_read_repair_case() {
+    let (code, report) = json(&[
+        "read-repair",
+        "--reference",
+        "hash-ring,quorum,vector-clocks",
+    ]);
+    assert_eq!(code, 1);
+    let all = cases(&report);
+    assert!(all.len() >= 16, "the read-repair stage has its cases");
+    for (_, _, case) in all {
+        assert_eq!(case["status"], "panic", "{}", case["name"]);
+    }
+}
+
+/// Each buggy coordinator (a mistake learners make) fails the case written to catch it.
+#[rstest]
+#[case("repairs-up-to-date", "no-repair-when-all-agree")]
+#[case("repairs-up-to-date", "replica-holding-both-siblings-gets-nothing")]
+#[case("newest-only", "all-replicas-mutually-concurrent")]
+#[case("repairs-before-answering", "client-answered-before-repairs")]
+#[case("ignores-late-replies", "late-replica-is-repaired")]
+#[case("repairs-twice", "no-replica-repaired-twice")]
+fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
+    let selected = format!("read-repair={mutant}");
+    let (code, report) = json(&[
+        "read-repair",
+        "--reference",
+        "hash-ring,vector-clocks",
+        "--mutant",
+        &selected,
+    ]);
+    assert_eq!(code, 1, "{mutant} passed every case");
+    let status = cases(&report)
+        .into_iter()
+        .find(|(_, _, c)| c["name"] == catcher)
+        .map(|(_, _, c)| c["status"].clone());
+    assert_eq!(
+        status,
+        Some("fail".into()),
+        "{catcher} should catch {mutant}"
+    );
+}
+
+/// `--verbose` shows repairs as `repair` messages, after the client's answer line.
+#[test]
+fn verbose_report_shows_repair_messages() {
+    let out = grader(&[
+        "read-repair",
+        "--reference",
+        "hash-ring,vector-clocks",
+        "--mutant",
+        "read-repair=repairs-twice",
+        "--filter",
+        "client-answered-before-repairs",
+        "--verbose",
+    ]);
+    assert_eq!(code(&out), 1);
+    let text = crate::util::stdout(&out);
+    let answer = text
+        .find("40 ms  coordinator -> client  answer k = [blue {A: 2@0}]")
+        .unwrap_or_else(|| panic!("no answer line in {text}"));
+    let repair = text
+        .find("60 ms  coordinator -> B  repair k = [blue {A: 2@0}]  arrives 80 ms")
+        .unwrap_or_else(|| panic!("no repair line in {text}"));
+    assert!(answer < repair, "{text}");
+}
