@@ -8,10 +8,12 @@
 //! # Layout
 //! - [`hash_ring`]: stage 1, the consistent hash ring.
 //! - [`quorum`]: stage 2, quorum replication over the simulated network.
+//! - [`fault_tolerance`]: stage 3, failure detection, sloppy quorum and hinted handoff.
 //! - [`vector_clocks`]: stage 4, vector clocks and sibling versions.
 
 #![deny(missing_docs)]
 
+pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod vector_clocks;

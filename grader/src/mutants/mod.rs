@@ -5,6 +5,7 @@
 //! mistake learners really make; the course is sound only if some case of the stage catches each.
 //! Every mutant wraps the reference and breaks exactly one thing.
 
+pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod vector_clocks;
@@ -16,6 +17,7 @@ pub fn list(stage: Stage) -> &'static [(&'static str, &'static str, bool)] {
     match stage {
         Stage::HashRing => hash_ring::MUTANTS,
         Stage::Quorum => quorum::MUTANTS,
+        Stage::FaultTolerance => fault_tolerance::MUTANTS,
         Stage::VectorClocks => vector_clocks::MUTANTS,
         _ => &[],
     }

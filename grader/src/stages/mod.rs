@@ -5,6 +5,7 @@
 //! `crate::implementations`. Loading, validation, the child process, reports and snapshots are
 //! shared and need no change.
 
+pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod vector_clocks;
@@ -140,6 +141,9 @@ pub fn parse(
     match stage {
         Stage::HashRing => parse_as::<hash_ring::Plugin>(text, file, snapshot_dir, meta),
         Stage::Quorum => parse_as::<quorum::Plugin>(text, file, snapshot_dir, meta),
+        Stage::FaultTolerance => {
+            parse_as::<fault_tolerance::Plugin>(text, file, snapshot_dir, meta)
+        }
         Stage::VectorClocks => parse_as::<vector_clocks::Plugin>(text, file, snapshot_dir, meta),
         other => Err(vec![Diagnostic::whole_file(
             file,
@@ -153,7 +157,12 @@ pub fn parse(
 
 /// The stages the grader can run, in order.
 pub fn known() -> impl Iterator<Item = Stage> {
-    [Stage::HashRing, Stage::Quorum, Stage::VectorClocks].into_iter()
+    [
+        Stage::HashRing,
+        Stage::Quorum,
+        Stage::FaultTolerance,
+        Stage::VectorClocks,
+    ].into_iter()
 }
 
 /// Adds the schema of `stage`'s case files to `generator`; `None` for stages not in the course.
@@ -164,6 +173,7 @@ pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> Option
     match stage {
         Stage::HashRing => Some(of::<hash_ring::Plugin>(generator)),
         Stage::Quorum => Some(of::<quorum::Plugin>(generator)),
+        Stage::FaultTolerance => Some(of::<fault_tolerance::Plugin>(generator)),
         Stage::VectorClocks => Some(of::<vector_clocks::Plugin>(generator)),
         _ => None,
     }
@@ -174,6 +184,7 @@ pub fn tracks(stage: Stage) -> &'static [&'static str] {
     match stage {
         Stage::HashRing => hash_ring::Plugin::TRACKS,
         Stage::Quorum => quorum::Plugin::TRACKS,
+        Stage::FaultTolerance => fault_tolerance::Plugin::TRACKS,
         Stage::VectorClocks => vector_clocks::Plugin::TRACKS,
         _ => &[],
     }
