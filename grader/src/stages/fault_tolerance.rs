@@ -646,9 +646,10 @@ impl StagePlugin for Plugin {
             Step::Handoff { expect } => state.check_handoff(Some(expect)),
             Step::Wait { ms } => {
                 let ms = *ms;
-                state
-                    .runtime
-                    .block_on(tokio::time::sleep(tokio::time::Duration::from_millis(ms)));
+                // The sleep is created inside the runtime: its timer belongs to the paused clock.
+                state.runtime.block_on(async move {
+                    tokio::time::sleep(tokio::time::Duration::from_millis(ms)).await;
+                });
                 Ok(())
             }
             Step::Replicas {
