@@ -1,8 +1,7 @@
 //! Stage 3: the sloppy-quorum coordinator, as a trait object despite its `async fn`s.
 
 use fault_tolerance::{
-    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError,
-    Versioned,
+    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError, Versioned,
 };
 
 use super::quorum::LocalBoxFuture;

@@ -2,8 +2,7 @@
 //! configuration check are reused so each mutant breaks exactly one thing.
 
 use fault_tolerance::{
-    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError,
-    Versioned,
+    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError, Versioned,
 };
 use reference::fault_tolerance::round;
 use reference::quorum::validate;
@@ -65,7 +64,11 @@ const FOREVER_MS: u64 = u64::MAX / 4;
 
 impl<const BUG: u8> Mutant<BUG> {
     fn timeout_ms(&self) -> u64 {
-        if BUG == 5 { FOREVER_MS } else { self.0.timeout_ms }
+        if BUG == 5 {
+            FOREVER_MS
+        } else {
+            self.0.timeout_ms
+        }
     }
 }
 
@@ -107,7 +110,10 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
             }
         }
         let mut candidates: Vec<NodeId> = if BUG == 1 {
-            walk.iter().filter(|x| !uncovered.contains(x)).cloned().collect()
+            walk.iter()
+                .filter(|x| !uncovered.contains(x))
+                .cloned()
+                .collect()
         } else {
             walk[n..].to_vec()
         };

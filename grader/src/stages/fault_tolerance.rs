@@ -199,7 +199,9 @@ pub struct PutExpect {
 impl Expectation for PutExpect {
     fn validate(&self) -> Result<(), String> {
         match (&self.ok, &self.error, self.latency_ms) {
-            (None, None, None) => Err("`expect` checks nothing; use ok, error or latency_ms".into()),
+            (None, None, None) => {
+                Err("`expect` checks nothing; use ok, error or latency_ms".into())
+            }
             (Some(_), Some(_), _) => Err("give one of ok and error".into()),
             _ => Ok(()),
         }
@@ -348,9 +350,8 @@ impl State {
         let (delivered, ms) = self.handoff_tick();
         let Some(expect) = expect else { return Ok(()) };
         let actual = format!("{delivered} hints delivered in {ms} ms");
-        let fail = |want: String| {
-            Err(Mismatch::new(want, actual.clone()).with_trace(self.trace_lines()))
-        };
+        let fail =
+            |want: String| Err(Mismatch::new(want, actual.clone()).with_trace(self.trace_lines()));
         if let Some(want) = expect.delivered
             && want != delivered
         {
@@ -596,7 +597,8 @@ impl StagePlugin for Plugin {
             quorum,
             timeout_ms: setup.timeout_ms.unwrap_or(300),
         };
-        let implementation = implementations::fault_tolerance(&selection.get(Stage::FaultTolerance));
+        let implementation =
+            implementations::fault_tolerance(&selection.get(Stage::FaultTolerance));
         let coordinator = (implementation.new)(config, nodes.len()).map_err(|e| {
             Mismatch::new(
                 format!("new({}) to succeed", inline(&config)),
@@ -707,7 +709,8 @@ fn run_put(
         show_result(&returned),
         inline(&walk)
     );
-    let fail = |expected: String| Err(Mismatch::new(expected, shown.clone()).with_trace(full_trace()));
+    let fail =
+        |expected: String| Err(Mismatch::new(expected, shown.clone()).with_trace(full_trace()));
     if let Some(want) = &expect.error
         && returned.as_ref().err() != Some(want)
     {

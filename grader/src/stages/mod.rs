@@ -162,7 +162,8 @@ pub fn known() -> impl Iterator<Item = Stage> {
         Stage::Quorum,
         Stage::FaultTolerance,
         Stage::VectorClocks,
-    ].into_iter()
+    ]
+    .into_iter()
 }
 
 /// Adds the schema of `stage`'s case files to `generator`; `None` for stages not in the course.

@@ -7,7 +7,9 @@
 //! A good order: `new`, `put` with the timeout (track `failure-detection`), the fallback rounds
 //! (`sloppy-quorum`), then `handoff` (`hinted-handoff`, `recovery`).
 
-use crate::{ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError, Versioned};
+use crate::{
+    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError, Versioned,
+};
 
 /// Your coordinator. What does it need to remember between operations?
 pub struct Sloppy {

@@ -134,10 +134,19 @@ struct Sent {
 
 /// What a request asks a replica to do.
 pub(super) enum Request<O> {
-    Put { key: String, object: O },
-    Get { key: String },
+    Put {
+        key: String,
+        object: O,
+    },
+    Get {
+        key: String,
+    },
     /// Keep `object` as a hint for `primary` (stage 3).
-    Hint { primary: NodeId, key: String, object: O },
+    Hint {
+        primary: NodeId,
+        key: String,
+        object: O,
+    },
 }
 
 /// What a replica answers.
