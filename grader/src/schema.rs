@@ -15,13 +15,12 @@ pub fn render() -> String {
     let mut branches = Vec::new();
     let mut names = Vec::new();
     for stage in stages::known() {
-        if let Some(schema) = stages::schema(stage, &mut generator) {
-            names.push(stage.name());
-            branches.push(json!({
-                "if": {"properties": {"stage": {"const": stage.name()}}},
-                "then": schema.to_value(),
-            }));
-        }
+        let schema = stages::schema(stage, &mut generator);
+        names.push(stage.name());
+        branches.push(json!({
+            "if": {"properties": {"stage": {"const": stage.name()}}},
+            "then": schema.to_value(),
+        }));
     }
     let definitions: serde_json::Map<String, Value> =
         generator.take_definitions(true).into_iter().collect();

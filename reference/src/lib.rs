@@ -8,6 +8,7 @@
 //! # Layout
 //! - [`hash_ring`]: stage 1, the consistent hash ring.
 //! - [`quorum`]: stage 2, quorum replication over the simulated network.
+//! - [`fault_tolerance`]: stage 3, failure detection, sloppy quorum and hinted handoff.
 //! - [`vector_clocks`]: stage 4, vector clocks and sibling versions.
 //! - [`anti_entropy`]: stage 5, Merkle trees, diff and sync.
 //! - [`read_repair`]: stage 6, read repair over sibling sets.
@@ -15,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod anti_entropy;
+pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod read_repair;

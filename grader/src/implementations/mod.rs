@@ -6,12 +6,14 @@
 //! to be generic over who implements a stage.
 
 mod anti_entropy;
+mod fault_tolerance;
 mod hash_ring;
 mod quorum;
 mod read_repair;
 mod vector_clocks;
 
 pub use anti_entropy::{ReplicaImpl, anti_entropy};
+pub use fault_tolerance::{DynSloppy, SloppyImpl, fault_tolerance};
 pub use hash_ring::{RingImpl, hash_ring};
 pub use quorum::{DynCoordinator, QuorumImpl, quorum};
 pub use read_repair::{DynReadRepair, ReadRepairImpl, read_repair};

@@ -6,6 +6,7 @@
 //! Every mutant wraps the reference and breaks exactly one thing.
 
 pub mod anti_entropy;
+pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod read_repair;
@@ -18,9 +19,9 @@ pub fn list(stage: Stage) -> &'static [(&'static str, &'static str, bool)] {
     match stage {
         Stage::HashRing => hash_ring::MUTANTS,
         Stage::Quorum => quorum::MUTANTS,
+        Stage::FaultTolerance => fault_tolerance::MUTANTS,
         Stage::VectorClocks => vector_clocks::MUTANTS,
         Stage::AntiEntropy => anti_entropy::MUTANTS,
         Stage::ReadRepair => read_repair::MUTANTS,
-        _ => &[],
     }
 }

@@ -6,6 +6,7 @@
 //! shared and need no change.
 
 pub mod anti_entropy;
+pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod read_repair;
@@ -142,43 +143,32 @@ pub fn parse(
     match stage {
         Stage::HashRing => parse_as::<hash_ring::Plugin>(text, file, snapshot_dir, meta),
         Stage::Quorum => parse_as::<quorum::Plugin>(text, file, snapshot_dir, meta),
+        Stage::FaultTolerance => {
+            parse_as::<fault_tolerance::Plugin>(text, file, snapshot_dir, meta)
+        }
         Stage::VectorClocks => parse_as::<vector_clocks::Plugin>(text, file, snapshot_dir, meta),
         Stage::AntiEntropy => parse_as::<anti_entropy::Plugin>(text, file, snapshot_dir, meta),
         Stage::ReadRepair => parse_as::<read_repair::Plugin>(text, file, snapshot_dir, meta),
-        other => Err(vec![Diagnostic::whole_file(
-            file,
-            format!(
-                "stage `{other}` is not part of the course yet; the grader knows {}",
-                known().map(Stage::name).collect::<Vec<_>>().join(", ")
-            ),
-        )]),
     }
 }
 
-/// The stages the grader can run, in order.
+/// The stages the grader can run, in course order: all six.
 pub fn known() -> impl Iterator<Item = Stage> {
-    [
-        Stage::HashRing,
-        Stage::Quorum,
-        Stage::VectorClocks,
-        Stage::AntiEntropy,
-        Stage::ReadRepair,
-    ]
-    .into_iter()
+    Stage::ALL.into_iter()
 }
 
-/// Adds the schema of `stage`'s case files to `generator`; `None` for stages not in the course.
-pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+/// Adds the schema of `stage`'s case files to `generator` and returns a reference to it.
+pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
     fn of<P: StagePlugin>(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
         g.subschema_for::<CaseFile<P::Track, P::Setup, P::Step>>()
     }
     match stage {
-        Stage::HashRing => Some(of::<hash_ring::Plugin>(generator)),
-        Stage::Quorum => Some(of::<quorum::Plugin>(generator)),
-        Stage::VectorClocks => Some(of::<vector_clocks::Plugin>(generator)),
-        Stage::AntiEntropy => Some(of::<anti_entropy::Plugin>(generator)),
-        Stage::ReadRepair => Some(of::<read_repair::Plugin>(generator)),
-        _ => None,
+        Stage::HashRing => of::<hash_ring::Plugin>(generator),
+        Stage::Quorum => of::<quorum::Plugin>(generator),
+        Stage::FaultTolerance => of::<fault_tolerance::Plugin>(generator),
+        Stage::VectorClocks => of::<vector_clocks::Plugin>(generator),
+        Stage::AntiEntropy => of::<anti_entropy::Plugin>(generator),
+        Stage::ReadRepair => of::<read_repair::Plugin>(generator),
     }
 }
 
@@ -187,10 +177,10 @@ pub fn tracks(stage: Stage) -> &'static [&'static str] {
     match stage {
         Stage::HashRing => hash_ring::Plugin::TRACKS,
         Stage::Quorum => quorum::Plugin::TRACKS,
+        Stage::FaultTolerance => fault_tolerance::Plugin::TRACKS,
         Stage::VectorClocks => vector_clocks::Plugin::TRACKS,
         Stage::AntiEntropy => anti_entropy::Plugin::TRACKS,
         Stage::ReadRepair => read_repair::Plugin::TRACKS,
-        _ => &[],
     }
 }
 

@@ -4,6 +4,7 @@
 //! depend on the machine's speed; where a test needs a hang to end it passes a short `--timeout`.
 
 mod course;
+mod fault_tolerance;
 mod isolation;
 mod malformed;
 mod quorum;

@@ -34,6 +34,10 @@ pub enum MessageKind {
     Get,
     /// A replica's answer to a get: the object it holds, or nothing.
     Reply,
+    /// A sloppy write to a fallback (stage 3): keep this object as a hint for a down primary.
+    Hint,
+    /// A fallback delivering a hint to the primary it names (stage 3).
+    Handoff,
 }
 
 impl fmt::Display for MessageKind {
@@ -44,6 +48,8 @@ impl fmt::Display for MessageKind {
             MessageKind::Ack => "ack",
             MessageKind::Get => "get",
             MessageKind::Reply => "reply",
+            MessageKind::Hint => "hint",
+            MessageKind::Handoff => "handoff",
         })
     }
 }
@@ -107,6 +113,10 @@ pub struct NetworkConfig {
     pub seed: u64,
     /// How long a sender waits for a reply, in ms.
     pub timeout_ms: u64,
+    /// Nodes cut off by a partition (stage 3): a message between a node inside and an endpoint
+    /// outside (the coordinator included) is lost; messages within either side arrive.
+    #[serde(default)]
+    pub partitioned: BTreeSet<NodeId>,
 }
 
 impl Default for NetworkConfig {
@@ -121,6 +131,7 @@ impl Default for NetworkConfig {
             drop_rate: 0.0,
             seed: 0,
             timeout_ms: 1000,
+            partitioned: BTreeSet::new(),
         }
     }
 }
@@ -132,6 +143,11 @@ impl NetworkConfig {
             return link.ms;
         }
         self.latency_of(from) + self.latency_of(to)
+    }
+
+    /// Whether a partition separates `from` and `to`.
+    pub fn cut(&self, from: &NodeId, to: &NodeId) -> bool {
+        self.partitioned.contains(from) != self.partitioned.contains(to)
     }
 
     fn latency_of(&self, node: &NodeId) -> u64 {

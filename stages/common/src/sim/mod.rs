@@ -16,6 +16,10 @@
 //! - **Timeout**: a reply must arrive strictly before `timeout_ms` after its request was sent;
 //!   otherwise the sender gets [`NoReply::Timeout`] at that moment, and the late reply is still
 //!   delivered (and traced) but nobody is waiting for it.
+//! - **Crashes and partitions** (stage 3): a node can crash (it is down from then on, keeping
+//!   its data) and recover; a partition cuts a set of nodes off from everyone else
+//!   ([`Fate::Partitioned`]: the sender hears nothing and times out). Whether a message is lost
+//!   is decided when it is sent.
 //! - Messages keep travelling after the coordinator stops waiting: a write sent to a slow
 //!   replica lands there later. [`Network::settle`] waits until nothing is in flight.
 //!
@@ -24,8 +28,13 @@
 //! - [`NetworkConfig`], [`Link`], [`DropRule`], [`MessageKind`]: how a case shapes the network.
 //! - [`StoredObject`], [`Versioned`]: what replicas store; later stages store richer objects.
 //! - [`Trace`], [`TraceEntry`]: every message, in time order.
+//! - [`FaultEvent`]: crashes, recoveries, partitions and heals, now or at a simulated time
+//!   (stage 3).
+//! - [`Hint`]: a write a fallback keeps for a down primary, and its handoff (stage 3).
 
 mod config;
+mod faults;
+mod hints;
 mod network;
 mod object;
 mod repair;
@@ -33,6 +42,8 @@ mod rng;
 mod trace;
 
 pub use config::{DropRule, Link, MessageKind, NetworkConfig};
+pub use faults::FaultEvent;
+pub use hints::Hint;
 pub use network::{Ack, Network, NoReply};
 pub use object::{StoredObject, Versioned};
 pub use trace::{Fate, Trace, TraceEntry};

@@ -12,6 +12,7 @@ use thiserror::Error;
 use tokio::sync::{oneshot, watch};
 use tokio::time::{Duration, Instant, sleep_until};
 
+use super::hints::HintStore;
 use super::rng::Rng;
 use super::{Fate, MessageKind, NetworkConfig, StoredObject, Trace, TraceEntry};
 use crate::NodeId;
@@ -63,13 +64,15 @@ impl<O> Clone for Network<O> {
     }
 }
 
-struct Shared<O> {
-    config: NetworkConfig,
+pub(super) struct Shared<O> {
+    pub(super) config: NetworkConfig,
     start: Instant,
     rng: Rng,
     /// Replica name -> key -> stored object.
-    stores: BTreeMap<NodeId, BTreeMap<String, O>>,
+    pub(super) stores: BTreeMap<NodeId, BTreeMap<String, O>>,
     trace: Trace,
+    /// Hints held by fallback nodes (stage 3), apart from their own stores.
+    pub(super) hints: HintStore<O>,
 }
 
 impl<O> Shared<O> {
@@ -90,6 +93,8 @@ impl<O> Shared<O> {
         let arrive_ms = sent_ms + self.config.delay(from, to);
         let fate = if self.dropped(from, to, kind) {
             Fate::Dropped
+        } else if self.config.cut(from, to) {
+            Fate::Partitioned
         } else if self.config.down.contains(to) {
             Fate::LostNodeDown
         } else {
@@ -129,8 +134,19 @@ struct Sent {
 
 /// What a request asks a replica to do.
 pub(super) enum Request<O> {
-    Put { key: String, object: O },
-    Get { key: String },
+    Put {
+        key: String,
+        object: O,
+    },
+    Get {
+        key: String,
+    },
+    /// Keep `object` as a hint for `primary` (stage 3).
+    Hint {
+        primary: NodeId,
+        key: String,
+        object: O,
+    },
 }
 
 /// What a replica answers.
@@ -155,16 +171,17 @@ impl<O: StoredObject> Network<O> {
                 start,
                 stores,
                 trace: Trace::default(),
+                hints: HintStore::default(),
             })),
             in_flight,
         }
     }
 
-    fn at(&self, ms: u64) -> Instant {
+    pub(super) fn at(&self, ms: u64) -> Instant {
         self.start + Duration::from_millis(ms)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Shared<O>> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Shared<O>> {
         // A panic while holding the lock can only come from this module; the data is still sound.
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -209,9 +226,23 @@ impl<O: StoredObject> Network<O> {
         detail: String,
         request: Request<O>,
     ) -> Result<Response<O>, NoReply> {
+        let coordinator = self.coordinator();
+        self.request_from(&coordinator, to, kind, detail, request)
+            .await
+    }
+
+    /// Like `request`, sent by `from` (a replica handing off a hint, in stage 3).
+    pub(super) async fn request_from(
+        &self,
+        from: &NodeId,
+        to: &NodeId,
+        kind: MessageKind,
+        detail: String,
+        request: Request<O>,
+    ) -> Result<Response<O>, NoReply> {
         let (deadline, coordinator, sent, timeout_ms) = {
             let mut s = self.lock();
-            let coordinator = s.config.coordinator.clone();
+            let coordinator = from.clone();
             let sent = s.send(&coordinator, to, kind, detail);
             let timeout_ms = s.config.timeout_ms;
             let deadline = s.now_ms() + timeout_ms;
@@ -249,7 +280,8 @@ impl<O: StoredObject> Network<O> {
         let deadline_at = self.at(deadline);
         let (timeout_ms, down) = {
             let s = self.lock();
-            (s.config.timeout_ms, s.config.down.contains(&to))
+            let cut = s.config.cut(&coordinator, &to);
+            (s.config.timeout_ms, s.config.down.contains(&to) && !cut)
         };
         let timeout = NoReply::Timeout {
             node: to.clone(),
@@ -271,12 +303,22 @@ impl<O: StoredObject> Network<O> {
         }
         sleep_until(self.at(sent.arrive_ms)).await;
         let (response, reply_kind, detail) = {
-            let mut s = self.lock();
+            let mut guard = self.lock();
+            // Reborrow through the guard once, so the store and the hints can be borrowed apart.
+            let s = &mut *guard;
             let store = s.stores.entry(to.clone()).or_default();
             match request {
                 Request::Put { key, object } => {
                     let old = store.remove(&key);
                     store.insert(key.clone(), O::merge(old, object));
+                    (Response::Ack, MessageKind::Ack, key)
+                }
+                Request::Hint {
+                    primary,
+                    key,
+                    object,
+                } => {
+                    s.hints.keep(&to, &primary, &key, object);
                     (Response::Ack, MessageKind::Ack, key)
                 }
                 Request::Get { key } => {

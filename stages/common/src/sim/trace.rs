@@ -25,6 +25,8 @@ pub enum Fate {
     LostNodeDown,
     /// A drop rule or the drop rate took it.
     Dropped,
+    /// A partition separates sender and receiver (stage 3).
+    Partitioned,
 }
 
 /// One message.
@@ -52,6 +54,7 @@ impl fmt::Display for TraceEntry {
             Fate::ArrivesUnheard { at_ms } => format!("arrives {at_ms} ms, nobody waiting"),
             Fate::LostNodeDown => format!("lost: {} is down", self.to),
             Fate::Dropped => "lost: dropped".to_string(),
+            Fate::Partitioned => "lost: partitioned".to_string(),
         };
         write!(
             f,
