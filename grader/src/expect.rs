@@ -296,3 +296,36 @@ impl std::fmt::Display for Between {
         }
     }
 }
+
+/// The error type of operations that cannot fail (clock arithmetic, Merkle trees): it has no
+/// values, so an `expect: {error: …}` on such a step is refused when the case is read, with a
+/// message that says why instead of listing zero variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum NoError {}
+
+impl<'de> Deserialize<'de> for NoError {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom(
+            "this operation cannot fail, so `error` can never be met; remove it",
+        ))
+    }
+}
+
+impl schemars::JsonSchema for NoError {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoError".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "not": {},
+            "description": "this operation cannot fail, so `error` can never be met"
+        })
+    }
+}
+
+impl std::fmt::Display for NoError {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {}
+    }
+}

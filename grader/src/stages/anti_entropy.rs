@@ -25,7 +25,6 @@
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use anti_entropy::{
     Diff, Hash, KeyDifference, MAX_DEPTH, NodeId, Replica, SiblingStores, SyncReport, VectorClock,
@@ -36,7 +35,7 @@ use serde_saphyr::{Location, Spanned};
 use vector_clocks::Entry;
 
 use super::StagePlugin;
-use crate::expect::{Expect, Expectation, ListExpect, Mismatch};
+use crate::expect::{Expect, Expectation, ListExpect, Mismatch, NoError};
 use crate::implementation::Selection;
 use crate::implementations;
 use crate::render::inline;
@@ -59,38 +58,6 @@ pub enum Track {
     MerkleDiff,
     Incremental,
     Sync,
-}
-
-/// Replica operations cannot fail, so no `expect: {error: …}` can be met.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum NoError {}
-
-impl<'de> Deserialize<'de> for NoError {
-    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
-        Err(serde::de::Error::custom(
-            "anti-entropy operations cannot fail, so `error` can never be met; remove it",
-        ))
-    }
-}
-
-/// Nothing matches: an `error` expectation is never valid for replica operations.
-impl schemars::JsonSchema for NoError {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "AntiEntropyNoError".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "not": {},
-            "description": "anti-entropy operations cannot fail, so `error` can never be met"
-        })
-    }
-}
-
-impl fmt::Display for NoError {
-    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {}
-    }
 }
 
 /// The replicas a case starts from, and their trees' depth.

@@ -24,15 +24,15 @@ use dynamo_common::sim::{DropRule, FaultEvent, Hint, Link, NetworkConfig};
 use fault_tolerance::{
     FaultConfig, Network, NodeId, Placement, QuorumConfig, SloppyError, Versioned,
 };
-use hash_ring::HashRing;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
-use tokio::runtime::{Builder, Runtime};
+use tokio::runtime::Runtime;
 
 use super::StagePlugin;
+use super::cluster::{LazyRing, paused_runtime};
 use crate::expect::{Expect, Expectation, ListExpect, Mismatch, show_result};
 use crate::implementation::Selection;
-use crate::implementations::{self, DynSloppy, RingImpl};
+use crate::implementations::{self, DynSloppy};
 use crate::render::inline;
 use crate::snapshot::Snapshots;
 use crate::stage::Stage;
@@ -264,43 +264,16 @@ impl Expectation for Happens {
 pub struct State {
     runtime: Runtime,
     network: Network,
-    ring: Option<Box<dyn HashRing>>,
-    ring_impl: RingImpl,
-    vnodes: u32,
+    ring: LazyRing,
     coordinator: Box<dyn DynSloppy>,
     nodes: Vec<NodeId>,
 }
 
 impl State {
-    fn ring(&mut self) -> Result<&dyn HashRing, Mismatch> {
-        if self.ring.is_none() {
-            let vnodes = self.vnodes;
-            let mut ring = (self.ring_impl.new)(vnodes).map_err(|e| {
-                Mismatch::new(
-                    format!("hash ring new({vnodes}) to succeed"),
-                    show_result::<(), _>(&Err(e)),
-                )
-            })?;
-            for node in &self.nodes {
-                ring.add_node(node.clone()).map_err(|e| {
-                    Mismatch::new(
-                        format!("hash ring add_node({node}) to succeed"),
-                        show_result::<(), _>(&Err(e)),
-                    )
-                })?;
-            }
-            self.ring = Some(ring);
-        }
-        match &self.ring {
-            Some(ring) => Ok(ring.as_ref()),
-            None => unreachable!("built above"),
-        }
-    }
-
     /// The key's walk: stage 1's preference list over the whole cluster.
     fn walk(&mut self, key: &str) -> Result<Vec<NodeId>, Mismatch> {
         let all = self.nodes.len();
-        self.ring()?.preference_list(key, all).map_err(|e| {
+        self.ring.get()?.preference_list(key, all).map_err(|e| {
             Mismatch::new(
                 format!("hash ring preference_list({key:?}, {all}) to succeed"),
                 show_result::<(), _>(&Err(e)),
@@ -549,11 +522,7 @@ impl StagePlugin for Plugin {
 
     fn setup(setup: &Setup, selection: &Selection) -> Result<State, Mismatch> {
         let nodes: Vec<NodeId> = setup.nodes.iter().map(|n| n.value.clone()).collect();
-        let runtime = Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .map_err(|e| Mismatch::new("a tokio runtime", e.to_string()))?;
+        let runtime = paused_runtime()?;
         let defaults = NetworkConfig::default();
         let config = NetworkConfig {
             latency_ms: setup.latency_ms.clone(),
@@ -608,9 +577,11 @@ impl StagePlugin for Plugin {
         Ok(State {
             runtime,
             network,
-            ring: None,
-            ring_impl: implementations::hash_ring(&selection.get(Stage::HashRing)),
-            vnodes: setup.vnodes.unwrap_or(8),
+            ring: LazyRing::new(
+                implementations::hash_ring(&selection.get(Stage::HashRing)),
+                setup.vnodes.unwrap_or(8),
+                nodes.clone(),
+            ),
             coordinator,
             nodes,
         })

@@ -6,6 +6,7 @@
 //! shared and need no change.
 
 pub mod anti_entropy;
+mod cluster;
 pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;

@@ -21,16 +21,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dynamo_common::sim::{DropRule, Link, MessageKind, NetworkConfig};
-use hash_ring::HashRing;
 use quorum::{ConfigError, Network, NodeId, QuorumConfig, QuorumError, Versioned};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
-use tokio::runtime::{Builder, Runtime};
+use tokio::runtime::Runtime;
 
 use super::StagePlugin;
+use super::cluster::{LazyRing, paused_runtime};
 use crate::expect::{Expect, Expectation, ListExpect, Mismatch, show_result};
 use crate::implementation::Selection;
-use crate::implementations::{self, DynCoordinator, QuorumImpl, RingImpl};
+use crate::implementations::{self, DynCoordinator, QuorumImpl};
 use crate::render::inline;
 use crate::snapshot::Snapshots;
 use crate::stage::Stage;
@@ -220,9 +220,7 @@ pub struct State {
     runtime: Runtime,
     network: Network,
     /// Built on the first put or get, so cases about configuration alone do not need stage 1.
-    ring: Option<Box<dyn HashRing>>,
-    ring_impl: RingImpl,
-    vnodes: u32,
+    ring: LazyRing,
     implementation: QuorumImpl,
     /// The current coordinator and its N; `None` after a refused `configure`.
     coordinator: Option<(Box<dyn DynCoordinator>, usize)>,
@@ -230,32 +228,6 @@ pub struct State {
 }
 
 impl State {
-    /// The ring, built from the setup's nodes the first time it is needed.
-    fn ring(&mut self) -> Result<&dyn HashRing, Mismatch> {
-        if self.ring.is_none() {
-            let vnodes = self.vnodes;
-            let mut ring = (self.ring_impl.new)(vnodes).map_err(|e| {
-                Mismatch::new(
-                    format!("hash ring new({vnodes}) to succeed"),
-                    show_result::<(), _>(&Err(e)),
-                )
-            })?;
-            for node in &self.nodes {
-                ring.add_node(node.clone()).map_err(|e| {
-                    Mismatch::new(
-                        format!("hash ring add_node({node}) to succeed"),
-                        show_result::<(), _>(&Err(e)),
-                    )
-                })?;
-            }
-            self.ring = Some(ring);
-        }
-        match &self.ring {
-            Some(ring) => Ok(ring.as_ref()),
-            None => unreachable!("built above"),
-        }
-    }
-
     fn trace_lines(&self) -> Vec<String> {
         self.network.trace().lines()
     }
@@ -433,11 +405,7 @@ impl StagePlugin for Plugin {
 
     fn setup(setup: &Setup, selection: &Selection) -> Result<State, Mismatch> {
         let nodes: Vec<NodeId> = setup.nodes.iter().map(|n| n.value.clone()).collect();
-        let runtime = Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .map_err(|e| Mismatch::new("a tokio runtime", e.to_string()))?;
+        let runtime = paused_runtime()?;
         let defaults = NetworkConfig::default();
         let config = NetworkConfig {
             latency_ms: setup.latency_ms.clone(),
@@ -465,9 +433,11 @@ impl StagePlugin for Plugin {
         let mut state = State {
             runtime,
             network,
-            ring: None,
-            ring_impl: implementations::hash_ring(&selection.get(Stage::HashRing)),
-            vnodes: setup.vnodes.unwrap_or(8),
+            ring: LazyRing::new(
+                implementations::hash_ring(&selection.get(Stage::HashRing)),
+                setup.vnodes.unwrap_or(8),
+                nodes.clone(),
+            ),
             implementation: implementations::quorum(&selection.get(Stage::Quorum)),
             coordinator: None,
             nodes,
@@ -561,7 +531,7 @@ fn run_op(
             "none: the last `configure` was refused",
         ));
     };
-    let preference = state.ring()?.preference_list(key, n).map_err(|e| {
+    let preference = state.ring.get()?.preference_list(key, n).map_err(|e| {
         Mismatch::new(
             format!("hash ring preference_list({key:?}, {n}) to succeed"),
             show_result::<(), _>(&Err(e)),

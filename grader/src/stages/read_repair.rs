@@ -26,17 +26,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dynamo_common::sim::{DropRule, Link, MessageKind, NetworkConfig};
-use hash_ring::HashRing;
 use read_repair::{Answered, Client, Network, NodeId, ReadError, Siblings, Stage4, Version};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
-use tokio::runtime::{Builder, Runtime};
+use tokio::runtime::Runtime;
 
 use super::StagePlugin;
+use super::cluster::{LazyRing, paused_runtime};
 use crate::case::check_name;
 use crate::expect::{Expectation, ListExpect, Mismatch, show_result};
 use crate::implementation::Selection;
-use crate::implementations::{self, ClockImpl, DynReadRepair, RingImpl};
+use crate::implementations::{self, ClockImpl, DynReadRepair};
 use crate::render::inline;
 use crate::snapshot::Snapshots;
 use crate::stage::Stage;
@@ -200,9 +200,7 @@ impl Expectation for ReplicasExpect {
 pub struct State {
     runtime: Runtime,
     network: Network,
-    ring: Option<Box<dyn HashRing>>,
-    ring_impl: RingImpl,
-    vnodes: u32,
+    ring: LazyRing,
     n: usize,
     coordinator: Box<dyn DynReadRepair>,
     stage4: Stage4,
@@ -213,31 +211,6 @@ pub struct State {
 }
 
 impl State {
-    fn ring(&mut self) -> Result<&dyn HashRing, Mismatch> {
-        if self.ring.is_none() {
-            let vnodes = self.vnodes;
-            let mut ring = (self.ring_impl.new)(vnodes).map_err(|e| {
-                Mismatch::new(
-                    format!("hash ring new({vnodes}) to succeed"),
-                    show_result::<(), _>(&Err(e)),
-                )
-            })?;
-            for node in &self.nodes {
-                ring.add_node(node.clone()).map_err(|e| {
-                    Mismatch::new(
-                        format!("hash ring add_node({node}) to succeed"),
-                        show_result::<(), _>(&Err(e)),
-                    )
-                })?;
-            }
-            self.ring = Some(ring);
-        }
-        match &self.ring {
-            Some(ring) => Ok(ring.as_ref()),
-            None => unreachable!("built above"),
-        }
-    }
-
     /// The messages, with a line for each answer the client got, where it got it.
     fn trace_lines(&self) -> Vec<String> {
         let mut lines = self.network.trace().lines();
@@ -485,11 +458,7 @@ impl StagePlugin for Plugin {
 
     fn setup(setup: &Setup, selection: &Selection) -> Result<State, Mismatch> {
         let nodes: Vec<NodeId> = setup.nodes.iter().map(|n| n.value.clone()).collect();
-        let runtime = Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .map_err(|e| Mismatch::new("a tokio runtime", e.to_string()))?;
+        let runtime = paused_runtime()?;
         let defaults = NetworkConfig::default();
         let config = NetworkConfig {
             latency_ms: setup.latency_ms.clone(),
@@ -521,9 +490,11 @@ impl StagePlugin for Plugin {
         Ok(State {
             runtime,
             network,
-            ring: None,
-            ring_impl: implementations::hash_ring(&selection.get(Stage::HashRing)),
-            vnodes: setup.vnodes.unwrap_or(8),
+            ring: LazyRing::new(
+                implementations::hash_ring(&selection.get(Stage::HashRing)),
+                setup.vnodes.unwrap_or(8),
+                nodes.clone(),
+            ),
             n: setup.n.unwrap_or(nodes.len()),
             coordinator: (implementation.new)(setup.r),
             stage4: Stage4::new(clocks(), new_store),
@@ -544,7 +515,7 @@ impl StagePlugin for Plugin {
                     Some(p) => p.iter().map(|n| n.value.clone()).collect(),
                     None => {
                         let n = state.n;
-                        state.ring()?.preference_list(key, n).map_err(|e| {
+                        state.ring.get()?.preference_list(key, n).map_err(|e| {
                             Mismatch::new(
                                 format!("hash ring preference_list({key:?}, {n}) to succeed"),
                                 show_result::<(), _>(&Err(e)),

@@ -22,7 +22,6 @@
 //! is how a case moves versions between nodes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use dynamo_common::NodeId;
 use serde::{Deserialize, Serialize};
@@ -32,7 +31,7 @@ use vector_clocks::{
 };
 
 use super::StagePlugin;
-use crate::expect::{Expect, Expectation, ListExpect, Mismatch};
+use crate::expect::{Expect, Expectation, ListExpect, Mismatch, NoError};
 use crate::implementation::Selection;
 use crate::implementations::{self, ClockImpl};
 use crate::render::inline;
@@ -53,38 +52,6 @@ pub enum Track {
 }
 
 /// Clock operations cannot fail, so no `expect: {error: …}` can be met: this type has no values,
-/// and reading one from a case explains why instead of listing zero variants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum NoError {}
-
-impl<'de> Deserialize<'de> for NoError {
-    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
-        Err(serde::de::Error::custom(
-            "vector-clock operations cannot fail, so `error` can never be met; remove it",
-        ))
-    }
-}
-
-/// Nothing matches: an `error` expectation is never valid for clock operations.
-impl schemars::JsonSchema for NoError {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "NoError".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "not": {},
-            "description": "vector-clock operations cannot fail, so `error` can never be met"
-        })
-    }
-}
-
-impl fmt::Display for NoError {
-    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {}
-    }
-}
-
 /// Named clocks and replicas a case starts from.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
