@@ -4,7 +4,7 @@
 
 use rstest::rstest;
 
-use crate::util::{cases, code, grader, json, stdout};
+use crate::util::{assert_caught, cases, code, grader, json, stdout};
 
 /// The untouched stub panics in every fault-tolerance case, even on reference stages 1 and 2.
 #[test]
@@ -27,24 +27,7 @@ fn stub_fails_every_fault_tolerance_case() {
 #[case("handoff-bumps-version", "handoff-keeps-the-version")]
 #[case("no-timeout", "silent-replica-costs-the-timeout")]
 fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
-    let selected = format!("fault-tolerance={mutant}");
-    let (code, report) = json(&[
-        "fault-tolerance",
-        "--reference",
-        "hash-ring",
-        "--mutant",
-        &selected,
-    ]);
-    assert_eq!(code, 1, "{mutant} passed every case");
-    let status = cases(&report)
-        .into_iter()
-        .find(|(_, _, c)| c["name"] == catcher)
-        .map(|(_, _, c)| c["status"].clone());
-    assert_eq!(
-        status,
-        Some("fail".into()),
-        "{catcher} should catch {mutant}"
-    );
+    assert_caught("fault-tolerance", mutant, catcher);
 }
 
 /// `--verbose` prints the failing case's messages, hints and handoffs included.

@@ -5,7 +5,7 @@
 
 use rstest::rstest;
 
-use crate::util::{cases, code, grader, json, scratch, stderr, stdout};
+use crate::util::{assert_caught, cases, code, grader, json, scratch, stderr, stdout};
 
 /// The untouched stub panics in every quorum case, even on the reference ring.
 #[test]
@@ -28,18 +28,7 @@ fn stub_fails_every_quorum_case() {
 #[case("reads-one", "strict-quorum-reads-the-last-write")]
 #[case("no-validation", "zero-replicas-rejected")]
 fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
-    let selected = format!("quorum={mutant}");
-    let (code, report) = json(&["quorum", "--reference", "hash-ring", "--mutant", &selected]);
-    assert_eq!(code, 1, "{mutant} passed every case");
-    let status = cases(&report)
-        .into_iter()
-        .find(|(_, _, c)| c["name"] == catcher)
-        .map(|(_, _, c)| c["status"].clone());
-    assert_eq!(
-        status,
-        Some("fail".into()),
-        "{catcher} should catch {mutant}"
-    );
+    assert_caught("quorum", mutant, catcher);
 }
 
 /// Determinism: the same failing case, run twice in fresh processes, shows the same trace.

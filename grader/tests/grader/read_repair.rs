@@ -4,7 +4,7 @@
 
 use rstest::rstest;
 
-use crate::util::{cases, code, grader, json};
+use crate::util::{assert_caught, cases, code, grader, json};
 
 /// The untouched stub panics in every read-repair case, even on the reference stages 1, 2, 4.
 #[test]
@@ -31,24 +31,7 @@ fn stub_fails_every_read_repair_case() {
 #[case("ignores-late-replies", "late-replica-is-repaired")]
 #[case("repairs-twice", "no-replica-repaired-twice")]
 fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
-    let selected = format!("read-repair={mutant}");
-    let (code, report) = json(&[
-        "read-repair",
-        "--reference",
-        "hash-ring,vector-clocks",
-        "--mutant",
-        &selected,
-    ]);
-    assert_eq!(code, 1, "{mutant} passed every case");
-    let status = cases(&report)
-        .into_iter()
-        .find(|(_, _, c)| c["name"] == catcher)
-        .map(|(_, _, c)| c["status"].clone());
-    assert_eq!(
-        status,
-        Some("fail".into()),
-        "{catcher} should catch {mutant}"
-    );
+    assert_caught("read-repair", mutant, catcher);
 }
 
 /// `--verbose` shows repairs as `repair` messages, after the client's answer line.

@@ -64,3 +64,20 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
 }
+
+/// Runs `stage` with `mutant` on top of the reference everywhere else and asserts that `catcher`,
+/// the case written for that mistake, fails.
+pub fn assert_caught(stage: &str, mutant: &str, catcher: &str) {
+    let selected = format!("{stage}={mutant}");
+    let (code, report) = json(&[stage, "--reference-deps", "--mutant", &selected]);
+    assert_eq!(code, 1, "{mutant} passed every case");
+    let status = cases(&report)
+        .into_iter()
+        .find(|(_, _, c)| c["name"] == catcher)
+        .map(|(_, _, c)| c["status"].clone());
+    assert_eq!(
+        status,
+        Some("fail".into()),
+        "{catcher} should catch {mutant}"
+    );
+}
