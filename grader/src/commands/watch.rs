@@ -40,10 +40,14 @@ pub fn run(root: &Path, args: &RunArgs, once: bool) -> i32 {
         let screen = match grade_round(root, &exe, args, &to_run) {
             Round::DoesNotCompile(errors) => render_compile_error(&errors, style),
             Round::Graded(stages) => {
+                let mut changes = String::new();
                 for (stage, value) in stages {
+                    if let Some(before) = last.get(&stage) {
+                        changes.push_str(&render_changes(before, &value, style));
+                    }
                     last.insert(stage, value);
                 }
-                render_screen(&watched, &last, style)
+                render_screen(&watched, &last, style) + &changes
             }
             Round::Failed(message) => format!("The grader could not run: {message}\n"),
         };
@@ -217,6 +221,46 @@ pub fn render_screen(watched: &[Stage], last: &BTreeMap<Stage, Value>, style: St
     out
 }
 
+fn statuses(stage: &Value) -> BTreeMap<String, bool> {
+    stage["tracks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t["cases"].as_array().into_iter().flatten())
+        .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["status"] == "pass")))
+        .collect()
+}
+
+/// What this save changed: cases that newly pass, and cases that newly fail.
+pub fn render_changes(before: &Value, after: &Value, style: Style) -> String {
+    let (was, now) = (statuses(before), statuses(after));
+    let flipped = |to: bool| -> Vec<&str> {
+        now.iter()
+            .filter(|(name, pass)| **pass == to && was.get(*name).is_some_and(|w| *w != to))
+            .map(|(name, _)| name.as_str())
+            .collect()
+    };
+    let mut out = String::new();
+    let (up, down) = (flipped(true), flipped(false));
+    if !up.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} newly passing: {}",
+            style.green("▲"),
+            up.join(", ")
+        );
+    }
+    if !down.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} newly failing: {}",
+            style.red("▼"),
+            down.join(", ")
+        );
+    }
+    out
+}
+
 /// The compiler's first error, not a wall of them.
 fn render_compile_error(stderr: &str, style: Style) -> String {
     let mut out = format!("{}\n\n", style.red("Your code does not compile yet."));
@@ -310,6 +354,30 @@ pub fn stages_to_rerun(changed: &[PathBuf], watched: &[Stage]) -> Vec<Stage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_name_what_flipped() {
+        let run = |a: &str, b: &str| {
+            serde_json::json!({"tracks": [{"cases": [
+                {"name": "one", "status": a}, {"name": "two", "status": b}
+            ]}]})
+        };
+        let text = render_changes(
+            &run("fail", "pass"),
+            &run("pass", "fail"),
+            Style { color: false },
+        );
+        assert!(text.contains("▲ newly passing: one"), "{text}");
+        assert!(text.contains("▼ newly failing: two"), "{text}");
+        assert_eq!(
+            render_changes(
+                &run("pass", "pass"),
+                &run("pass", "pass"),
+                Style { color: false }
+            ),
+            ""
+        );
+    }
 
     #[test]
     fn a_change_reruns_its_own_stage() {
