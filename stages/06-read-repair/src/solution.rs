@@ -30,9 +30,9 @@ impl ReadRepair for Coordinator {
         key: &str,
         client: Client,
     ) {
-        // TODO(README.md § "Answer first"): one task per replica in a tokio::task::JoinSet, each
+        // TODO(README.md § "The read, step by step", steps 1-2): one task per replica in a tokio::task::JoinSet, each
         // calling network.send_get; reconcile R replies with stage4.new_store(), client.answer.
-        // TODO(README.md § "Then repair"): wait for the rest, then network.send_repair to each
+        // TODO(README.md § "The read, step by step", steps 3-4, and § "Who is behind"): wait for the rest, then network.send_repair to each
         // replica that is behind.
         let (_, _) = (network, stage4);
         drop(client);
