@@ -244,3 +244,39 @@ fn self_check_proves_the_course() {
     );
     assert!(text.contains("self-check passed"), "{text}");
 }
+
+/// Every learner stub's `// TODO(README.md § "…")` pointers name a real heading of that stage's
+/// README, so a learner following one always lands somewhere. (A `solution.rs` the learner has
+/// already worked on, with no `todo!(` left, is skipped.)
+#[test]
+fn stub_todos_point_at_readme_sections() {
+    let stages = course_root().join("stages");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&stages).expect("stages/").flatten() {
+        let dir = entry.path();
+        let Ok(stub) = std::fs::read_to_string(dir.join("src/solution.rs")) else {
+            continue;
+        };
+        let readme =
+            std::fs::read_to_string(dir.join("README.md")).expect("each stage has a README");
+        let headings: Vec<&str> = readme.lines().filter(|l| l.starts_with('#')).collect();
+        assert!(
+            stub.contains("todo!("),
+            "{} is no longer a stub",
+            dir.display()
+        );
+        for pointer in stub.split("TODO(README.md § \"").skip(1) {
+            let section = pointer.split('"').next().unwrap_or("");
+            assert!(
+                headings.iter().any(|h| h.contains(section)),
+                "{}: no README heading for \"{section}\"",
+                dir.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 0,
+        "the repository ships stubs that point at their READMEs"
+    );
+}
