@@ -79,6 +79,15 @@ fn compare(state: &State, report: &Report) -> Change {
     change
 }
 
+/// At most five names, then how many more.
+fn some(names: &[String]) -> String {
+    let shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    match names.len() {
+        0..=5 => shown,
+        n => format!("{shown} and {} more", n - 5),
+    }
+}
+
 /// One or two lines for the end of the human report; nothing when nothing changed.
 pub fn render(change: &Change, style: Style) -> String {
     let mut out = String::new();
@@ -88,7 +97,7 @@ pub fn render(change: &Change, style: Style) -> String {
             "{} {} newly passing since your last run: {}",
             style.green("▲"),
             change.newly_passing.len(),
-            change.newly_passing.join(", ")
+            some(&change.newly_passing)
         );
     }
     if !change.newly_failing.is_empty() {
@@ -97,7 +106,7 @@ pub fn render(change: &Change, style: Style) -> String {
             "{} {} newly failing since your last run: {}",
             style.red("▼"),
             change.newly_failing.len(),
-            change.newly_failing.join(", ")
+            some(&change.newly_failing)
         );
     }
     out
