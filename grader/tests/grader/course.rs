@@ -286,3 +286,24 @@ fn stub_todos_point_at_readme_sections() {
         "the repository ships stubs that point at their READMEs"
     );
 }
+
+/// `watch --once` rebuilds the grader with cargo, grades, and draws the calm screen: one line
+/// per stage and the next failing case with its hint.
+#[test]
+fn watch_draws_one_calm_screen() {
+    if !crate::util::is_stub("01-hash-ring") {
+        return;
+    }
+    let out = grader(&["watch", "hash-ring", "--once"]);
+    let screen = stdout(&out);
+    assert_eq!(code(&out), 1, "{screen}{}", stderr(&out));
+    assert!(screen.contains("✗ Stage 1 hash-ring"), "{screen}");
+    assert!(
+        screen.contains("Next: hash-ring › ring-placement › position-of-a-string"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("hint      Hash the string's UTF-8 bytes"),
+        "{screen}"
+    );
+}
