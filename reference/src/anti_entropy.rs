@@ -119,7 +119,7 @@ impl MerkleReplica {
                 break;
             }
             let sibling = self.levels[level][index ^ 1];
-            hash = if index % 2 == 0 {
+            hash = if index.is_multiple_of(2) {
                 inner_hash(&hash, &sibling)
             } else {
                 inner_hash(&sibling, &hash)
