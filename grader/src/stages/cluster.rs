@@ -1,11 +1,82 @@
-//! What the networked stages (2, 3 and 6) share: a paused tokio runtime per case, and the ring a
-//! case builds, on first use, from stage 1's selected implementation.
+//! What the networked stages (2, 3 and 6) share: a paused tokio runtime per case, the ring a
+//! case builds, on first use, from stage 1's selected implementation, and the network fields
+//! every one of their setups has.
+//!
+//! Case types may not use `#[serde(flatten)]` (it ruins error locations), so each stage's setup
+//! declares the network fields itself; [`NetworkSetup`] borrows them so the code that reads them
+//! is written once.
 
+use std::collections::BTreeMap;
+
+use dynamo_common::sim::{DropRule, Link, NetworkConfig};
 use hash_ring::{HashRing, NodeId};
+use serde_saphyr::Spanned;
 use tokio::runtime::{Builder, Runtime};
 
 use crate::expect::{Mismatch, show_result};
 use crate::implementations::RingImpl;
+use crate::render::inline;
+
+/// The node ids of a spanned list, without their locations.
+pub fn ids(nodes: &[Spanned<NodeId>]) -> Vec<NodeId> {
+    nodes.iter().map(|n| n.value.clone()).collect()
+}
+
+/// `A, B, C`, for setup labels.
+pub fn names(nodes: &[Spanned<NodeId>]) -> String {
+    ids(nodes)
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The network fields of a networked stage's setup, borrowed.
+pub struct NetworkSetup<'a> {
+    pub latency_ms: &'a BTreeMap<NodeId, u64>,
+    pub default_latency_ms: Option<u64>,
+    pub links: &'a [Link],
+    pub down: &'a [Spanned<NodeId>],
+    pub drops: &'a [DropRule],
+}
+
+impl NetworkSetup<'_> {
+    /// The simulated network's configuration from these fields; every other field keeps its
+    /// default, for the stage to set.
+    pub fn config(&self) -> NetworkConfig {
+        let defaults = NetworkConfig::default();
+        NetworkConfig {
+            latency_ms: self.latency_ms.clone(),
+            default_latency_ms: self
+                .default_latency_ms
+                .unwrap_or(defaults.default_latency_ms),
+            links: self.links.to_vec(),
+            down: ids(self.down).into_iter().collect(),
+            drops: self.drops.to_vec(),
+            ..defaults
+        }
+    }
+
+    /// `latency A=10 B=20`, `down A`, `drops […]`: the parts of a setup label that are set.
+    pub fn label_parts(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        if !self.latency_ms.is_empty() {
+            let l: Vec<String> = self
+                .latency_ms
+                .iter()
+                .map(|(n, ms)| format!("{n}={ms}"))
+                .collect();
+            parts.push(format!("latency {}", l.join(" ")));
+        }
+        if !self.down.is_empty() {
+            parts.push(format!("down {}", names(self.down)));
+        }
+        if !self.drops.is_empty() {
+            parts.push(format!("drops {}", inline(self.drops)));
+        }
+        parts
+    }
+}
 
 /// A current-thread runtime on tokio's paused clock: simulated time jumps ahead whenever every
 /// task waits, so a 30 s timeout costs microseconds and every run gives the same times.

@@ -29,7 +29,7 @@ use serde_saphyr::{Location, Spanned};
 use tokio::runtime::Runtime;
 
 use super::StagePlugin;
-use super::cluster::{LazyRing, paused_runtime};
+use super::cluster::{LazyRing, NetworkSetup, ids, names, paused_runtime};
 use crate::expect::{Expect, Expectation, ListExpect, Mismatch, show_result};
 use crate::implementation::Selection;
 use crate::implementations::{self, DynSloppy};
@@ -122,6 +122,18 @@ pub struct Setup {
     /// Faults that happen at given simulated times.
     #[serde(default)]
     pub schedule: Vec<Scheduled>,
+}
+
+impl Setup {
+    fn network(&self) -> NetworkSetup<'_> {
+        NetworkSetup {
+            latency_ms: &self.latency_ms,
+            default_latency_ms: self.default_latency_ms,
+            links: &self.links,
+            down: &self.down,
+            drops: &self.drops,
+        }
+    }
 }
 
 /// One operation, with its expectation.
@@ -497,12 +509,6 @@ impl StagePlugin for Plugin {
     }
 
     fn setup_label(setup: &Setup) -> String {
-        let names = |ns: &[Spanned<NodeId>]| {
-            ns.iter()
-                .map(|n| n.value.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         let mut parts = vec![format!("setup: nodes {}", names(&setup.nodes))];
         if let Some(q) = setup.quorum {
             parts.push(format!("N={} R={} W={}", q.n, q.r, q.w));
@@ -521,20 +527,12 @@ impl StagePlugin for Plugin {
     }
 
     fn setup(setup: &Setup, selection: &Selection) -> Result<State, Mismatch> {
-        let nodes: Vec<NodeId> = setup.nodes.iter().map(|n| n.value.clone()).collect();
+        let nodes = ids(&setup.nodes);
         let runtime = paused_runtime()?;
-        let defaults = NetworkConfig::default();
         let config = NetworkConfig {
-            latency_ms: setup.latency_ms.clone(),
-            default_latency_ms: setup
-                .default_latency_ms
-                .unwrap_or(defaults.default_latency_ms),
-            links: setup.links.clone(),
-            down: setup.down.iter().map(|n| n.value.clone()).collect(),
-            partitioned: setup.partitioned.iter().map(|n| n.value.clone()).collect(),
-            drops: setup.drops.clone(),
+            partitioned: ids(&setup.partitioned).into_iter().collect(),
             timeout_ms: TRANSPORT_TIMEOUT_MS,
-            ..defaults
+            ..setup.network().config()
         };
         let network = {
             let _inside = runtime.enter();

@@ -27,7 +27,7 @@ use serde_saphyr::{Location, Spanned};
 use tokio::runtime::Runtime;
 
 use super::StagePlugin;
-use super::cluster::{LazyRing, paused_runtime};
+use super::cluster::{LazyRing, NetworkSetup, ids, names, paused_runtime};
 use crate::expect::{Expect, Expectation, ListExpect, Mismatch, show_result};
 use crate::implementation::Selection;
 use crate::implementations::{self, DynCoordinator, QuorumImpl};
@@ -90,6 +90,18 @@ pub struct Setup {
     /// What replicas hold before the first step: node -> key -> object.
     #[serde(default)]
     pub stored: BTreeMap<NodeId, BTreeMap<String, Versioned>>,
+}
+
+impl Setup {
+    fn network(&self) -> NetworkSetup<'_> {
+        NetworkSetup {
+            latency_ms: &self.latency_ms,
+            default_latency_ms: self.default_latency_ms,
+            links: &self.links,
+            down: &self.down,
+            drops: &self.drops,
+        }
+    }
 }
 
 /// One operation, with its expectation.
@@ -380,45 +392,23 @@ impl StagePlugin for Plugin {
     }
 
     fn setup_label(setup: &Setup) -> String {
-        let nodes: Vec<String> = setup.nodes.iter().map(|n| n.value.to_string()).collect();
-        let mut parts = vec![format!("setup: nodes {}", nodes.join(", "))];
+        let mut parts = vec![format!("setup: nodes {}", names(&setup.nodes))];
         if let Some(q) = setup.quorum {
             parts.push(format!("N={} R={} W={}", q.n, q.r, q.w));
         }
-        if !setup.latency_ms.is_empty() {
-            let l: Vec<String> = setup
-                .latency_ms
-                .iter()
-                .map(|(n, ms)| format!("{n}={ms}"))
-                .collect();
-            parts.push(format!("latency {}", l.join(" ")));
-        }
-        if !setup.down.is_empty() {
-            let d: Vec<String> = setup.down.iter().map(|n| n.value.to_string()).collect();
-            parts.push(format!("down {}", d.join(", ")));
-        }
-        if !setup.drops.is_empty() {
-            parts.push(format!("drops {}", inline(&setup.drops)));
-        }
+        parts.extend(setup.network().label_parts());
         parts.join("; ")
     }
 
     fn setup(setup: &Setup, selection: &Selection) -> Result<State, Mismatch> {
-        let nodes: Vec<NodeId> = setup.nodes.iter().map(|n| n.value.clone()).collect();
+        let nodes = ids(&setup.nodes);
         let runtime = paused_runtime()?;
-        let defaults = NetworkConfig::default();
+        let base = setup.network().config();
         let config = NetworkConfig {
-            latency_ms: setup.latency_ms.clone(),
-            default_latency_ms: setup
-                .default_latency_ms
-                .unwrap_or(defaults.default_latency_ms),
-            links: setup.links.clone(),
-            down: setup.down.iter().map(|n| n.value.clone()).collect(),
-            drops: setup.drops.clone(),
             drop_rate: setup.drop_rate,
             seed: setup.seed,
-            timeout_ms: setup.timeout_ms.unwrap_or(defaults.timeout_ms),
-            ..defaults
+            timeout_ms: setup.timeout_ms.unwrap_or(base.timeout_ms),
+            ..base
         };
         // The network reads tokio's (paused) clock, so it is created inside the runtime.
         let network = {

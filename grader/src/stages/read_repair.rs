@@ -32,7 +32,7 @@ use serde_saphyr::{Location, Spanned};
 use tokio::runtime::Runtime;
 
 use super::StagePlugin;
-use super::cluster::{LazyRing, paused_runtime};
+use super::cluster::{LazyRing, NetworkSetup, ids, names, paused_runtime};
 use crate::case::check_name;
 use crate::expect::{Expectation, ListExpect, Mismatch, show_result};
 use crate::implementation::Selection;
@@ -95,6 +95,18 @@ pub struct Setup {
     /// How long the coordinator waits for a reply (default 1000 ms).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+}
+
+impl Setup {
+    fn network(&self) -> NetworkSetup<'_> {
+        NetworkSetup {
+            latency_ms: &self.latency_ms,
+            default_latency_ms: self.default_latency_ms,
+            links: &self.links,
+            down: &self.down,
+            drops: &self.drops,
+        }
+    }
 }
 
 /// One operation, with its expectation.
@@ -434,42 +446,20 @@ impl StagePlugin for Plugin {
     }
 
     fn setup_label(setup: &Setup) -> String {
-        let nodes: Vec<String> = setup.nodes.iter().map(|n| n.value.to_string()).collect();
-        let mut parts = vec![format!("setup: nodes {}", nodes.join(", "))];
+        let mut parts = vec![format!("setup: nodes {}", names(&setup.nodes))];
         let n = setup.n.unwrap_or(setup.nodes.len());
         parts.push(format!("N={n} R={}", setup.r));
-        if !setup.latency_ms.is_empty() {
-            let l: Vec<String> = setup
-                .latency_ms
-                .iter()
-                .map(|(n, ms)| format!("{n}={ms}"))
-                .collect();
-            parts.push(format!("latency {}", l.join(" ")));
-        }
-        if !setup.down.is_empty() {
-            let d: Vec<String> = setup.down.iter().map(|n| n.value.to_string()).collect();
-            parts.push(format!("down {}", d.join(", ")));
-        }
-        if !setup.drops.is_empty() {
-            parts.push(format!("drops {}", inline(&setup.drops)));
-        }
+        parts.extend(setup.network().label_parts());
         parts.join("; ")
     }
 
     fn setup(setup: &Setup, selection: &Selection) -> Result<State, Mismatch> {
-        let nodes: Vec<NodeId> = setup.nodes.iter().map(|n| n.value.clone()).collect();
+        let nodes = ids(&setup.nodes);
         let runtime = paused_runtime()?;
-        let defaults = NetworkConfig::default();
+        let base = setup.network().config();
         let config = NetworkConfig {
-            latency_ms: setup.latency_ms.clone(),
-            default_latency_ms: setup
-                .default_latency_ms
-                .unwrap_or(defaults.default_latency_ms),
-            links: setup.links.clone(),
-            down: setup.down.iter().map(|n| n.value.clone()).collect(),
-            drops: setup.drops.clone(),
-            timeout_ms: setup.timeout_ms.unwrap_or(defaults.timeout_ms),
-            ..defaults
+            timeout_ms: setup.timeout_ms.unwrap_or(base.timeout_ms),
+            ..base
         };
         let network = {
             let _inside = runtime.enter();
