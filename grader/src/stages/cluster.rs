@@ -6,11 +6,11 @@
 //! declares the network fields itself; [`NetworkSetup`] borrows them so the code that reads them
 //! is written once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dynamo_common::sim::{DropRule, Link, NetworkConfig};
 use hash_ring::{HashRing, NodeId};
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 use tokio::runtime::{Builder, Runtime};
 
 use crate::expect::{Mismatch, show_result};
@@ -132,4 +132,40 @@ impl LazyRing {
             None => unreachable!("built above"),
         }
     }
+}
+
+/// Checks a networked setup's node list and ring size: no node may take a name the trace uses
+/// for something else (`reserved`: the coordinator, and so on), none may be listed twice, there
+/// must be one, and `vnodes` may not be 0. Returns the declared nodes.
+pub fn declare_nodes<'a>(
+    nodes: &'a [Spanned<NodeId>],
+    vnodes: Option<u32>,
+    reserved: &[NodeId],
+    first: Location,
+    problems: &mut Vec<(Location, String)>,
+) -> BTreeSet<&'a NodeId> {
+    let mut declared = BTreeSet::new();
+    for node in nodes {
+        if reserved.contains(&node.value) {
+            problems.push((
+                node.referenced,
+                format!(
+                    "`{}` is a name the trace uses; call the node otherwise",
+                    node.value
+                ),
+            ));
+        } else if !declared.insert(&node.value) {
+            problems.push((
+                node.referenced,
+                format!("node {} is listed twice", node.value),
+            ));
+        }
+    }
+    if nodes.is_empty() {
+        problems.push((first, "setup.nodes is empty: a cluster needs nodes".into()));
+    }
+    if vnodes == Some(0) {
+        problems.push((first, "setup.vnodes must be at least 1".into()));
+    }
+    declared
 }

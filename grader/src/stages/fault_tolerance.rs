@@ -18,7 +18,7 @@
 //! healing are the simulation's events that trigger handoff: after `recover` or `heal`, and on a
 //! `handoff` tick, every node holding hints runs the coordinator's `handoff`, in name order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use dynamo_common::sim::{DropRule, FaultEvent, Hint, Link, NetworkConfig};
 use fault_tolerance::{
@@ -29,7 +29,7 @@ use serde_saphyr::{Location, Spanned};
 use tokio::runtime::Runtime;
 
 use super::StagePlugin;
-use super::cluster::{LazyRing, NetworkSetup, ids, names, paused_runtime};
+use super::cluster::{LazyRing, NetworkSetup, declare_nodes, ids, names, paused_runtime};
 use crate::expect::{Expect, Expectation, ListExpect, Mismatch, show_result};
 use crate::implementation::Selection;
 use crate::implementations::{self, DynSloppy};
@@ -372,28 +372,15 @@ impl StagePlugin for Plugin {
         let mut problems = Vec::new();
         let first = steps.first().map_or(Location::UNKNOWN, |s| s.referenced);
         let coordinator = coordinator_name();
-        let mut declared: BTreeSet<&NodeId> = BTreeSet::new();
-        for node in &setup.nodes {
-            if node.value == coordinator {
-                problems.push((
-                    node.referenced,
-                    format!("`{coordinator}` is the coordinator's name; call the node otherwise"),
-                ));
-            } else if !declared.insert(&node.value) {
-                problems.push((
-                    node.referenced,
-                    format!("node {} is listed twice", node.value),
-                ));
-            }
-        }
-        if setup.nodes.is_empty() {
-            problems.push((first, "setup.nodes is empty: a cluster needs nodes".into()));
-        }
+        let declared = declare_nodes(
+            &setup.nodes,
+            setup.vnodes,
+            std::slice::from_ref(&coordinator),
+            first,
+            &mut problems,
+        );
         if setup.quorum.is_none() {
             problems.push((first, "setup.quorum is required: {n, r, w}".into()));
-        }
-        if setup.vnodes == Some(0) {
-            problems.push((first, "setup.vnodes must be at least 1".into()));
         }
         let known = |n: &NodeId| declared.contains(n);
         let endpoint = |n: &NodeId| known(n) || *n == coordinator;

@@ -18,7 +18,7 @@
 //! reference as selected) computes each key's preference list; the coordinator (stage 2) gets it.
 //! The ring is built on the first put or get, so the configuration cases grade stage 2 alone.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use dynamo_common::sim::{DropRule, Link, MessageKind, NetworkConfig};
 use quorum::{ConfigError, Network, NodeId, QuorumConfig, QuorumError, Versioned};
@@ -27,7 +27,7 @@ use serde_saphyr::{Location, Spanned};
 use tokio::runtime::Runtime;
 
 use super::StagePlugin;
-use super::cluster::{LazyRing, NetworkSetup, ids, names, paused_runtime};
+use super::cluster::{LazyRing, NetworkSetup, declare_nodes, ids, names, paused_runtime};
 use crate::expect::{Expect, Expectation, ListExpect, Mismatch, show_result};
 use crate::implementation::Selection;
 use crate::implementations::{self, DynCoordinator, QuorumImpl};
@@ -274,26 +274,13 @@ impl StagePlugin for Plugin {
         let mut problems = Vec::new();
         let first = steps.first().map_or(Location::UNKNOWN, |s| s.referenced);
         let coordinator = coordinator_name();
-        let mut declared: BTreeSet<&NodeId> = BTreeSet::new();
-        for node in &setup.nodes {
-            if node.value == coordinator {
-                problems.push((
-                    node.referenced,
-                    format!("`{coordinator}` is the coordinator's name; call the node otherwise"),
-                ));
-            } else if !declared.insert(&node.value) {
-                problems.push((
-                    node.referenced,
-                    format!("node {} is listed twice", node.value),
-                ));
-            }
-        }
-        if setup.nodes.is_empty() {
-            problems.push((first, "setup.nodes is empty: a cluster needs nodes".into()));
-        }
-        if setup.vnodes == Some(0) {
-            problems.push((first, "setup.vnodes must be at least 1".into()));
-        }
+        let declared = declare_nodes(
+            &setup.nodes,
+            setup.vnodes,
+            std::slice::from_ref(&coordinator),
+            first,
+            &mut problems,
+        );
         if !(0.0..=1.0).contains(&setup.drop_rate) {
             problems.push((first, "setup.drop_rate must be between 0 and 1".into()));
         }

@@ -32,7 +32,7 @@ use serde_saphyr::{Location, Spanned};
 use tokio::runtime::Runtime;
 
 use super::StagePlugin;
-use super::cluster::{LazyRing, NetworkSetup, ids, names, paused_runtime};
+use super::cluster::{LazyRing, NetworkSetup, declare_nodes, ids, names, paused_runtime};
 use crate::case::check_name;
 use crate::expect::{Expectation, ListExpect, Mismatch, show_result};
 use crate::implementation::Selection;
@@ -274,29 +274,13 @@ impl StagePlugin for Plugin {
         let mut problems = Vec::new();
         let first = steps.first().map_or(Location::UNKNOWN, |s| s.referenced);
         let coordinator = coordinator_name();
-        let mut declared: BTreeSet<&NodeId> = BTreeSet::new();
-        for node in &setup.nodes {
-            if node.value == coordinator || node.value.to_string() == "client" {
-                problems.push((
-                    node.referenced,
-                    format!(
-                        "`{}` is a name the trace uses; call the node otherwise",
-                        node.value
-                    ),
-                ));
-            } else if !declared.insert(&node.value) {
-                problems.push((
-                    node.referenced,
-                    format!("node {} is listed twice", node.value),
-                ));
-            }
-        }
-        if setup.nodes.is_empty() {
-            problems.push((first, "setup.nodes is empty: a cluster needs nodes".into()));
-        }
-        if setup.vnodes == Some(0) {
-            problems.push((first, "setup.vnodes must be at least 1".into()));
-        }
+        let declared = declare_nodes(
+            &setup.nodes,
+            setup.vnodes,
+            &[coordinator.clone(), NodeId::new("client")],
+            first,
+            &mut problems,
+        );
         let n = setup.n.unwrap_or(setup.nodes.len());
         if n == 0 || n > setup.nodes.len() {
             problems.push((
