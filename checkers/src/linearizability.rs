@@ -1,0 +1,305 @@
+//! Per-key linearizability of a register, checked with the Wing & Gong / Lowe search.
+//!
+//! Dynamo does **not** promise this (§2.3: it trades consistency for availability; §4.5: its
+//! "quorum-like" R + W > N does not make reads see the latest write once sloppy quorums and
+//! failures come in). The checker exists to make that visible: in `eventual` mode it finds the
+//! stale read a partition causes, and a `strict` configuration is held to it.
+//!
+//! **The model.** Each key is a register whose state is `Option<String>` (`None`: absent),
+//! initially `None`. A put sets `Some(value)`, a delete sets `None`, and a get is legal in state
+//! `s` iff its live values are exactly `[s]` (none when `s` is `None`; two siblings are never
+//! legal for a register). A history is linearizable (Herlihy & Wing, 1990) if there is one order
+//! of its operations that is legal for the register and respects real time: an operation that
+//! completed before another was invoked comes first. Acknowledged operations take effect at some
+//! instant between invocation and completion. A write that failed or never completed may have
+//! reached a replica anyway, so, as Knossos does with "info" operations, it may take effect at any
+//! instant after its invocation, or never. Failed and pending gets told the client nothing and are
+//! ignored. (A put or delete with a `Read` result is treated as failed; a get with a `Written`
+//! result is ignored.)
+//!
+//! **Per key.** Linearizability is compositional (Herlihy & Wing's locality; Lowe calls the
+//! per-key split P-compositionality): a history is linearizable iff each key's sub-history is,
+//! so keys are checked independently and a violation names one key.
+//!
+//! **The search** (Wing & Gong 1993, with Lowe's 2017 memoization). A configuration is the set of
+//! operations already linearized and the register state. From it, an operation may be linearized
+//! next if no other unlinearized, acknowledged operation completed before it was invoked. The
+//! search succeeds when every acknowledged operation is linearized; failed writes may stay out.
+//! Configurations already explored are remembered (bitset, state), which turns an exponential
+//! search into one proportional to the reachable configurations: a history with little
+//! concurrency has few. Two cheap reductions keep it that way: a get that is legal now and may be
+//! linearized now is taken at once (it does not change the state and only frees others), and a
+//! failed write whose value no get ever returned is dropped (it can never explain an
+//! observation). The search uses an explicit stack, so long histories do not overflow.
+//!
+//! **Shrinking.** A violating key's history is reduced greedily: drop an operation, keep the drop
+//! if what is left is still not linearizable, until no single drop keeps it so (first in halving
+//! chunks, then one by one). Dropping never moves the others in time, so the real-time order of
+//! what remains is the original one. The result is a minimal core a learner can read in a few
+//! lines.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::history::{Event, History, Op, OpResult};
+use crate::violation::{self, Violation};
+
+/// Checks each key's history against a register, and returns one violation per key that is not
+/// linearizable, with a shrunk sub-history in `events`. Sorted by key.
+pub fn linearizable(history: &History) -> Vec<Violation> {
+    let mut by_key: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
+    for event in &history.events {
+        by_key.entry(&event.key).or_default().push(event);
+    }
+    let mut out = Vec::new();
+    for (key, events) in by_key {
+        let ops = KeyOps::new(&events);
+        let all: Vec<usize> = (0..ops.ops.len()).collect();
+        if ops.check(&all) {
+            continue;
+        }
+        let core = ops.shrink(all);
+        let mut core_events: Vec<&Event> = core.iter().map(|&i| events[ops.ops[i].event]).collect();
+        core_events.sort_by_key(|e| (e.invoke_ms, e.id));
+        out.push(Violation {
+            checker: "linearizability",
+            key: key.to_string(),
+            explanation: explain(key, &core_events),
+            events: core_events.iter().map(|e| e.id).collect(),
+        });
+    }
+    violation::sort(&mut out);
+    out
+}
+
+/// What the register state is: an index into the value table, `None` for absent.
+type State = Option<u32>;
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// Sets the state.
+    Write(State),
+    /// Legal only in this state; `None` inside `Some` means "absent"; `Impossible` for siblings.
+    Read(Obs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Obs {
+    Is(State),
+    Impossible,
+}
+
+#[derive(Clone, Debug)]
+struct KeyOp {
+    /// Index into the key's events.
+    event: usize,
+    invoke: u64,
+    /// `None`: may take effect any time after `invoke` (a failed or pending write).
+    complete: Option<u64>,
+    kind: Kind,
+}
+
+impl KeyOp {
+    fn required(&self) -> bool {
+        self.complete.is_some()
+    }
+}
+
+/// One key's operations, sorted by invocation, in the form the search needs.
+struct KeyOps {
+    ops: Vec<KeyOp>,
+}
+
+impl KeyOps {
+    fn new(events: &[&Event]) -> Self {
+        let mut values: BTreeMap<String, u32> = BTreeMap::new();
+        let mut intern = |v: &str| -> u32 {
+            let next = values.len() as u32;
+            *values.entry(v.to_string()).or_insert(next)
+        };
+        let mut ops = Vec::new();
+        for (index, e) in events.iter().enumerate() {
+            let acked = |done: Option<u64>| Some(done.unwrap_or(u64::MAX));
+            let (kind, complete) = match (&e.op, &e.result) {
+                (Op::Get, OpResult::Read { values, .. }) => {
+                    let live: Vec<&str> = values.iter().filter_map(|i| i.value.as_deref()).collect();
+                    let obs = match live.as_slice() {
+                        [] => Obs::Is(None),
+                        [v] => Obs::Is(Some(intern(v))),
+                        _ => Obs::Impossible,
+                    };
+                    (Kind::Read(obs), acked(e.complete_ms))
+                }
+                (Op::Get, _) => continue,
+                (Op::Put { value, .. }, result) => {
+                    let done = matches!(result, OpResult::Written { .. });
+                    let complete = if done { acked(e.complete_ms) } else { None };
+                    (Kind::Write(Some(intern(value))), complete)
+                }
+                (Op::Delete { .. }, result) => {
+                    let done = matches!(result, OpResult::Written { .. });
+                    let complete = if done { acked(e.complete_ms) } else { None };
+                    (Kind::Write(None), complete)
+                }
+            };
+            ops.push(KeyOp {
+                event: index,
+                invoke: e.invoke_ms,
+                complete,
+                kind,
+            });
+        }
+        ops.sort_by_key(|o| (o.invoke, o.event));
+        KeyOps { ops }
+    }
+
+    /// Is the sub-history made of `subset` (indices into `ops`, ascending) linearizable?
+    fn check(&self, subset: &[usize]) -> bool {
+        let observed: HashSet<Obs> = subset
+            .iter()
+            .filter_map(|&i| match self.ops[i].kind {
+                Kind::Read(obs) => Some(obs),
+                Kind::Write(_) => None,
+            })
+            .collect();
+        // Failed writes nobody observed can never help explain a read: leave them out.
+        let ops: Vec<&KeyOp> = subset
+            .iter()
+            .map(|&i| &self.ops[i])
+            .filter(|o| match o.kind {
+                Kind::Write(s) => o.required() || observed.contains(&Obs::Is(s)),
+                Kind::Read(_) => true,
+            })
+            .collect();
+        search(&ops)
+    }
+
+    /// Greedy shrink of a non-linearizable subset to one where no single drop keeps it so.
+    fn shrink(&self, mut keep: Vec<usize>) -> Vec<usize> {
+        let mut chunk = keep.len() / 2;
+        while chunk >= 1 {
+            let mut start = 0;
+            let mut changed = false;
+            while start < keep.len() {
+                let end = (start + chunk).min(keep.len());
+                let candidate: Vec<usize> = keep[..start].iter().chain(&keep[end..]).copied().collect();
+                if !candidate.is_empty() && !self.check(&candidate) {
+                    keep = candidate;
+                    changed = true;
+                } else {
+                    start = end;
+                }
+            }
+            // At size 1, repeat to a fixpoint; larger chunks just halve.
+            if chunk == 1 && !changed {
+                break;
+            }
+            if chunk > 1 {
+                chunk /= 2;
+            }
+        }
+        keep
+    }
+}
+
+/// Bitset of linearized operations plus the state: one search configuration.
+type Config = (Vec<u64>, State);
+
+/// The WGL search over `ops` (sorted by invocation); true if a legal linearization exists.
+fn search(ops: &[&KeyOp]) -> bool {
+    let n = ops.len();
+    let required = ops.iter().filter(|o| o.required()).count();
+    let words = n.div_ceil(64).max(1);
+    let mut seen: HashSet<Config> = HashSet::new();
+    // Each stack entry: configuration and how many required ops it has linearized.
+    let mut stack: Vec<(Vec<u64>, State, usize)> = vec![(vec![0; words], None, 0)];
+    let done = |bits: &[u64], i: usize| bits[i / 64] & (1 << (i % 64)) != 0;
+    while let Some((mut bits, state, mut count)) = stack.pop() {
+        // Take every get that is legal now and may go now: it only frees others.
+        loop {
+            let horizon = horizon(ops, &bits);
+            let greedy = (0..n).take_while(|&i| ops[i].invoke <= horizon).find(|&i| {
+                !done(&bits, i) && matches!(ops[i].kind, Kind::Read(Obs::Is(s)) if s == state)
+            });
+            match greedy {
+                Some(i) => {
+                    bits[i / 64] |= 1 << (i % 64);
+                    count += 1;
+                }
+                None => break,
+            }
+        }
+        if count == required {
+            return true;
+        }
+        // Membership only: the set's iteration order never reaches a result.
+        if !seen.insert((bits.clone(), state)) {
+            continue;
+        }
+        let horizon = horizon(ops, &bits);
+        let mut children = Vec::new();
+        for i in (0..n).take_while(|&i| ops[i].invoke <= horizon) {
+            if done(&bits, i) {
+                continue;
+            }
+            let next = match ops[i].kind {
+                Kind::Write(s) => s,
+                // Legal reads were taken greedily above; the rest are illegal here.
+                Kind::Read(_) => continue,
+            };
+            let mut child = bits.clone();
+            child[i / 64] |= 1 << (i % 64);
+            children.push((child, next, count + usize::from(ops[i].required())));
+        }
+        // Pop order = invocation order, so the first branch tried is the earliest operation.
+        stack.extend(children.into_iter().rev());
+    }
+    false
+}
+
+/// The earliest completion among unlinearized acknowledged operations: nothing invoked after it
+/// may be linearized before that operation.
+fn horizon(ops: &[&KeyOp], bits: &[u64]) -> u64 {
+    ops.iter()
+        .enumerate()
+        .filter(|(i, _)| bits[i / 64] & (1 << (i % 64)) == 0)
+        .filter_map(|(_, o)| o.complete)
+        .min()
+        .unwrap_or(u64::MAX)
+}
+
+/// One or two sentences on a minimal core.
+fn explain(key: &str, core: &[&Event]) -> String {
+    let reads: Vec<String> = core
+        .iter()
+        .filter_map(|e| match &e.result {
+            OpResult::Read { values, .. } if matches!(e.op, Op::Get) => {
+                let live: Vec<String> = values
+                    .iter()
+                    .filter_map(|i| i.value.as_ref().map(|v| format!("{v:?}")))
+                    .collect();
+                let saw = if live.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    live.join(" and ")
+                };
+                Some(format!("get #{} returned {saw}", e.id))
+            }
+            _ => None,
+        })
+        .collect();
+    let what = if reads.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", reads.join(", "))
+    };
+    let why = if reads.iter().any(|r| r.contains(" and ")) {
+        "a register holds one value, never siblings"
+    } else {
+        "a read saw a value that was not the latest write at any instant it could take effect"
+    };
+    format!(
+        "no single order of these {} operations on `{key}` respects both real time and a \
+         register's rules{what}: {why}.",
+        core.len()
+    )
+}
