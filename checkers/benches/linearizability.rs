@@ -27,7 +27,10 @@ fn shape(clients: usize, fail_percent: u64) -> Shape {
 #[divan::bench(args = [1, 4, 8])]
 fn linearizable_200(bencher: Bencher, clients: usize) {
     let history = register_history(&shape(clients, 10), 7);
-    assert!(linearizable(&history).is_empty(), "generated history must be linearizable");
+    assert!(
+        linearizable(&history).is_empty(),
+        "generated history must be linearizable"
+    );
     bencher.bench(|| linearizable(black_box(&history)));
 }
 
@@ -35,6 +38,10 @@ fn linearizable_200(bencher: Bencher, clients: usize) {
 fn stale_read_200(bencher: Bencher) {
     let (_, history) = with_stale_read(&register_history(&shape(1, 0), 7), 7)
         .expect("a 200-op history has a get after a write");
-    assert_eq!(linearizable(&history).len(), 1, "the stale read must be found");
+    assert_eq!(
+        linearizable(&history).len(),
+        1,
+        "the stale read must be found"
+    );
     bencher.bench(|| linearizable(black_box(&history)));
 }

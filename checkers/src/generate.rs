@@ -20,7 +20,11 @@ pub struct XorShift(u64);
 impl XorShift {
     /// A generator from `seed` (0 is replaced: xorshift would stay at 0 forever).
     pub fn new(seed: u64) -> Self {
-        XorShift(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        XorShift(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
 
     /// The next 64 random bits.
@@ -107,7 +111,11 @@ pub fn register_history(shape: &Shape, seed: u64) -> History {
         match &event.op {
             Op::Get => {
                 event.result = OpResult::Read {
-                    values: state.iter().filter(|s| s.value.is_some()).cloned().collect(),
+                    values: state
+                        .iter()
+                        .filter(|s| s.value.is_some())
+                        .cloned()
+                        .collect(),
                     context: state.as_ref().map(|s| s.clock.clone()).unwrap_or_default(),
                 };
             }

@@ -34,7 +34,11 @@
 //!
 //! **Shrinking.** A violating key's history is reduced greedily: drop an operation, keep the drop
 //! if what is left is still not linearizable, until no single drop keeps it so (first in halving
-//! chunks, then one by one). Dropping never moves the others in time, so the real-time order of
+//! chunks, then one by one). One extra rule keeps the core faithful: a drop is refused if it
+//! removes a write that could explain what a remaining get returned (a put of that value, or a
+//! delete for an empty read, invoked before the get completed). Without it the shrinker could
+//! drop the delete behind an empty read and "find" a stale read the history never had, or shrink
+//! every stale read to a lone "get returned x" with no write of x in sight. Dropping never moves the others in time, so the real-time order of
 //! what remains is the original one. The result is a minimal core a learner can read in a few
 //! lines.
 
@@ -121,7 +125,8 @@ impl KeyOps {
             let acked = |done: Option<u64>| Some(done.unwrap_or(u64::MAX));
             let (kind, complete) = match (&e.op, &e.result) {
                 (Op::Get, OpResult::Read { values, .. }) => {
-                    let live: Vec<&str> = values.iter().filter_map(|i| i.value.as_deref()).collect();
+                    let live: Vec<&str> =
+                        values.iter().filter_map(|i| i.value.as_deref()).collect();
                     let obs = match live.as_slice() {
                         [] => Obs::Is(None),
                         [v] => Obs::Is(Some(intern(v))),
@@ -173,6 +178,28 @@ impl KeyOps {
         search(&ops)
     }
 
+    /// Does `subset` keep, for every get in it, every write that could explain what the get saw
+    /// (a write of the state it returned, invoked before the get completed; for an empty read,
+    /// every delete)? Dropping reads only ever makes a history easier to linearize, but dropping
+    /// the write behind a read can *create* a violation the full history does not have (a get
+    /// that returned nothing after a delete would look stale once the delete is gone). Keeping
+    /// every possible explanation means the core shows the history's own violation.
+    fn grounded(&self, subset: &[usize]) -> bool {
+        let mut kept = vec![false; self.ops.len()];
+        for &i in subset {
+            kept[i] = true;
+        }
+        subset.iter().all(|&r| {
+            let (Kind::Read(Obs::Is(seen)), Some(done)) = (self.ops[r].kind, self.ops[r].complete)
+            else {
+                return true;
+            };
+            self.ops.iter().enumerate().all(|(w, op)| {
+                kept[w] || op.invoke >= done || !matches!(op.kind, Kind::Write(s) if s == seen)
+            })
+        })
+    }
+
     /// Greedy shrink of a non-linearizable subset to one where no single drop keeps it so.
     fn shrink(&self, mut keep: Vec<usize>) -> Vec<usize> {
         let mut chunk = keep.len() / 2;
@@ -181,8 +208,9 @@ impl KeyOps {
             let mut changed = false;
             while start < keep.len() {
                 let end = (start + chunk).min(keep.len());
-                let candidate: Vec<usize> = keep[..start].iter().chain(&keep[end..]).copied().collect();
-                if !candidate.is_empty() && !self.check(&candidate) {
+                let candidate: Vec<usize> =
+                    keep[..start].iter().chain(&keep[end..]).copied().collect();
+                if !candidate.is_empty() && self.grounded(&candidate) && !self.check(&candidate) {
                     keep = candidate;
                     changed = true;
                 } else {

@@ -34,7 +34,10 @@ pub fn lost_writes(
         if exempt(event) {
             continue;
         }
-        let finals = final_reads.get(&event.key).map(Vec::as_slice).unwrap_or(&[]);
+        let finals = final_reads
+            .get(&event.key)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         if survives(clock, finals) {
             continue;
         }

@@ -22,10 +22,14 @@ pub fn no_resurrection(
 ) -> Vec<Violation> {
     let mut out = Vec::new();
     for delete in &history.events {
-        let (Op::Delete { context }, OpResult::Written { .. }) = (&delete.op, &delete.result) else {
+        let (Op::Delete { context }, OpResult::Written { .. }) = (&delete.op, &delete.result)
+        else {
             continue;
         };
-        let finals = final_reads.get(&delete.key).map(Vec::as_slice).unwrap_or(&[]);
+        let finals = final_reads
+            .get(&delete.key)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         for item in finals {
             let Some(value) = &item.value else { continue };
             if !descends(context, &item.clock) {

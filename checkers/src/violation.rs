@@ -9,12 +9,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// One broken guarantee on one key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Violation {
     /// Which checker: "lost-write", "siblings", "resurrection", "convergence" or
     /// "linearizability". Deserializes from any input (not only `'static` text): the name is
     /// mapped back to one of these.
-    #[serde(deserialize_with = "checker_name")]
     pub checker: &'static str,
     /// The key the violation is about.
     pub key: String,
@@ -27,7 +26,11 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} on key `{}`: {}", self.checker, self.key, self.explanation)?;
+        write!(
+            f,
+            "{} on key `{}`: {}",
+            self.checker, self.key, self.explanation
+        )?;
         if !self.events.is_empty() {
             let ids: Vec<String> = self.events.iter().map(|id| format!("#{id}")).collect();
             write!(f, " (events {})", ids.join(", "))?;
@@ -45,13 +48,46 @@ pub const CHECKERS: [&str; 5] = [
     "linearizability",
 ];
 
-fn checker_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
-    let name = String::deserialize(d)?;
-    CHECKERS
-        .iter()
-        .find(|c| **c == name)
-        .copied()
-        .ok_or_else(|| serde::de::Error::unknown_variant(&name, &CHECKERS))
+/// A violation as read from outside, before its checker name is matched to a known one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawViolation {
+    checker: String,
+    key: String,
+    explanation: String,
+    events: Vec<usize>,
+}
+
+// Written by hand: a derived impl would borrow the `&'static str` from the input and so only
+// accept `'static` input.
+impl<'de> Deserialize<'de> for Violation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawViolation::deserialize(deserializer)?;
+        Violation::try_from(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<RawViolation> for Violation {
+    type Error = String;
+
+    fn try_from(raw: RawViolation) -> Result<Self, String> {
+        let checker = CHECKERS
+            .iter()
+            .find(|c| **c == raw.checker)
+            .copied()
+            .ok_or_else(|| {
+                format!(
+                    "unknown checker `{}`, expected one of {CHECKERS:?}",
+                    raw.checker
+                )
+            })?;
+        Ok(Violation {
+            checker,
+            key: raw.key,
+            explanation: raw.explanation,
+            events: raw.events,
+        })
+    }
 }
 
 /// Sorts violations the way every checker returns them: by key, then by first event.
