@@ -201,31 +201,49 @@ impl KeyOps {
     }
 
     /// Greedy shrink of a non-linearizable subset to one where no single drop keeps it so.
-    fn shrink(&self, mut keep: Vec<usize>) -> Vec<usize> {
-        let mut chunk = keep.len() / 2;
-        while chunk >= 1 {
-            let mut start = 0;
+    /// Gets go first: with fewer gets, fewer writes are pinned by [`Self::grounded`], and whole
+    /// runs of writes can then go at once.
+    fn shrink(&self, keep: Vec<usize>) -> Vec<usize> {
+        let keep = self.drop_chunks(keep, &|o: &KeyOp| matches!(o.kind, Kind::Read(_)));
+        self.drop_chunks(keep, &|_: &KeyOp| true)
+    }
+
+    /// Drops chunks of the operations `droppable` accepts (halving the chunk size down to one,
+    /// then single drops to a fixpoint) while the rest stays grounded and not linearizable.
+    fn drop_chunks(&self, mut keep: Vec<usize>, droppable: &dyn Fn(&KeyOp) -> bool) -> Vec<usize> {
+        let count = keep.iter().filter(|&&i| droppable(&self.ops[i])).count();
+        let mut chunk = (count / 2).max(1);
+        loop {
             let mut changed = false;
-            while start < keep.len() {
-                let end = (start + chunk).min(keep.len());
-                let candidate: Vec<usize> =
-                    keep[..start].iter().chain(&keep[end..]).copied().collect();
+            // Positions in `keep` of the droppable ops, taken `chunk` at a time.
+            let mut start = 0;
+            loop {
+                let positions: Vec<usize> = (0..keep.len())
+                    .filter(|&p| droppable(&self.ops[keep[p]]))
+                    .skip(start)
+                    .take(chunk)
+                    .collect();
+                if positions.is_empty() {
+                    break;
+                }
+                let candidate: Vec<usize> = (0..keep.len())
+                    .filter(|p| !positions.contains(p))
+                    .map(|p| keep[p])
+                    .collect();
                 if !candidate.is_empty() && self.grounded(&candidate) && !self.check(&candidate) {
                     keep = candidate;
                     changed = true;
                 } else {
-                    start = end;
+                    start += positions.len();
                 }
-            }
-            // At size 1, repeat to a fixpoint; larger chunks just halve.
-            if chunk == 1 && !changed {
-                break;
             }
             if chunk > 1 {
                 chunk /= 2;
+            } else if !changed {
+                // Single drops reached a fixpoint.
+                return keep;
             }
         }
-        keep
     }
 }
 
@@ -234,23 +252,22 @@ type Config = (Vec<u64>, State);
 
 /// The WGL search over `ops` (sorted by invocation); true if a legal linearization exists.
 fn search(ops: &[&KeyOp]) -> bool {
-    let n = ops.len();
+    let frontier = Frontier::new(ops);
     let required = ops.iter().filter(|o| o.required()).count();
-    let words = n.div_ceil(64).max(1);
     let mut seen: HashSet<Config> = HashSet::new();
+    let mut candidates = Vec::new();
     // Each stack entry: configuration and how many required ops it has linearized.
-    let mut stack: Vec<(Vec<u64>, State, usize)> = vec![(vec![0; words], None, 0)];
-    let done = |bits: &[u64], i: usize| bits[i / 64] & (1 << (i % 64)) != 0;
+    let mut stack: Vec<(Vec<u64>, State, usize)> = vec![(vec![0; frontier.words], None, 0)];
     while let Some((mut bits, state, mut count)) = stack.pop() {
         // Take every get that is legal now and may go now: it only frees others.
         loop {
-            let horizon = horizon(ops, &bits);
-            let greedy = (0..n).take_while(|&i| ops[i].invoke <= horizon).find(|&i| {
-                !done(&bits, i) && matches!(ops[i].kind, Kind::Read(Obs::Is(s)) if s == state)
-            });
+            frontier.candidates(&bits, &mut candidates);
+            let greedy = candidates
+                .iter()
+                .find(|&&i| matches!(ops[i].kind, Kind::Read(Obs::Is(s)) if s == state));
             match greedy {
-                Some(i) => {
-                    bits[i / 64] |= 1 << (i % 64);
+                Some(&i) => {
+                    set(&mut bits, i);
                     count += 1;
                 }
                 None => break,
@@ -263,38 +280,107 @@ fn search(ops: &[&KeyOp]) -> bool {
         if !seen.insert((bits.clone(), state)) {
             continue;
         }
-        let horizon = horizon(ops, &bits);
-        let mut children = Vec::new();
-        for i in (0..n).take_while(|&i| ops[i].invoke <= horizon) {
-            if done(&bits, i) {
-                continue;
-            }
+        // Pushed in reverse so that the earliest-invoked candidate is tried first.
+        for &i in candidates.iter().rev() {
             let next = match ops[i].kind {
                 Kind::Write(s) => s,
                 // Legal reads were taken greedily above; the rest are illegal here.
                 Kind::Read(_) => continue,
             };
             let mut child = bits.clone();
-            child[i / 64] |= 1 << (i % 64);
-            children.push((child, next, count + usize::from(ops[i].required())));
+            set(&mut child, i);
+            stack.push((child, next, count + usize::from(ops[i].required())));
         }
-        // Pop order = invocation order, so the first branch tried is the earliest operation.
-        stack.extend(children.into_iter().rev());
     }
     false
 }
 
-/// The earliest completion among unlinearized acknowledged operations: nothing invoked after it
-/// may be linearized before that operation.
-fn horizon(ops: &[&KeyOp], bits: &[u64]) -> u64 {
-    ops.iter()
-        .enumerate()
-        .filter(|(i, _)| bits[i / 64] & (1 << (i % 64)) == 0)
-        .filter_map(|(_, o)| o.complete)
-        .min()
-        .unwrap_or(u64::MAX)
+fn set(bits: &mut [u64], i: usize) {
+    bits[i / 64] |= 1 << (i % 64);
 }
 
+fn is_set(bits: &[u64], i: usize) -> bool {
+    bits[i / 64] & (1 << (i % 64)) != 0
+}
+
+/// Finds which operations may be linearized next without scanning the whole history: only a
+/// window around the earliest unlinearized acknowledged operation, plus the (few) failed writes.
+struct Frontier<'a> {
+    ops: &'a [&'a KeyOp],
+    words: usize,
+    /// Bit i set when op i is acknowledged (must be linearized, within its interval).
+    required: Vec<u64>,
+    /// Failed or pending writes: they never complete, so they may stay behind the window.
+    info: Vec<usize>,
+}
+
+impl<'a> Frontier<'a> {
+    fn new(ops: &'a [&'a KeyOp]) -> Self {
+        let words = ops.len().div_ceil(64).max(1);
+        let mut required = vec![0; words];
+        let mut info = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            if op.required() {
+                set(&mut required, i);
+            } else {
+                info.push(i);
+            }
+        }
+        Frontier {
+            ops,
+            words,
+            required,
+            info,
+        }
+    }
+
+    /// Fills `out` with the unlinearized operations that no other unlinearized acknowledged
+    /// operation must precede (none completed before they were invoked), in invocation order.
+    fn candidates(&self, bits: &[u64], out: &mut Vec<usize>) {
+        out.clear();
+        // The earliest unlinearized acknowledged operation; everything before it that is not
+        // linearized is a failed write, and all of those are candidates (invoked earlier than
+        // any acknowledged operation's completion).
+        let first = self
+            .required
+            .iter()
+            .zip(bits)
+            .enumerate()
+            .find(|(_, (r, b))| *r & !*b != 0)
+            .map(|(w, (r, b))| w * 64 + (r & !b).trailing_zeros() as usize)
+            .unwrap_or(self.ops.len());
+        out.extend(
+            self.info
+                .iter()
+                .copied()
+                .filter(|&i| i < first && !is_set(bits, i)),
+        );
+        // The horizon is the earliest completion among unlinearized acknowledged operations; an
+        // operation invoked after it must wait. Ops are sorted by invocation, so the scan stops
+        // at the first one invoked after the running minimum.
+        let start = out.len();
+        let mut horizon = u64::MAX;
+        let mut i = first;
+        while i < self.ops.len() && self.ops[i].invoke <= horizon {
+            if !is_set(bits, i) {
+                if let Some(done) = self.ops[i].complete {
+                    horizon = horizon.min(done);
+                }
+                out.push(i);
+            }
+            i += 1;
+        }
+        // The horizon may have dropped after some were pushed: drop those invoked after it.
+        let mut k = start;
+        for j in start..out.len() {
+            if self.ops[out[j]].invoke <= horizon {
+                out[k] = out[j];
+                k += 1;
+            }
+        }
+        out.truncate(k);
+    }
+}
 /// One or two sentences on a minimal core.
 fn explain(key: &str, core: &[&Event]) -> String {
     let reads: Vec<String> = core
