@@ -191,3 +191,29 @@ pub fn with_stale_read(history: &History, seed: u64) -> Option<(usize, History)>
     };
     Some((event.id, history))
 }
+
+/// Makes the last get of `history` return the first value ever put: stale, and so not
+/// linearizable, whenever a later write completed before that get began. Unlike
+/// [`with_stale_read`] it works on concurrent histories; the caller checks the verdict.
+pub fn with_late_stale_read(history: &History) -> History {
+    let mut history = history.clone();
+    let first = history.events.iter().find_map(|e| match &e.op {
+        Op::Put { value, .. } => Some(value.clone()),
+        _ => None,
+    });
+    let last = history
+        .events
+        .iter_mut()
+        .rev()
+        .find(|e| matches!(e.result, OpResult::Read { .. }));
+    if let (Some(value), Some(get)) = (first, last) {
+        get.result = OpResult::Read {
+            values: vec![Item {
+                value: Some(value),
+                clock: Clock::new(),
+            }],
+            context: Clock::new(),
+        };
+    }
+    history
+}

@@ -13,11 +13,11 @@
 //!
 //! | checker | guarantee | paper |
 //! |---|---|---|
-//! | [`lost_writes`] | an acknowledged write is never lost while at most N−W replicas are down | §4.5, §4.6 |
+//! | [`lost_writes()`] | an acknowledged write is never lost while at most N−W replicas are down | §4.5, §4.6 |
 //! | [`siblings_surface`] | concurrent writes both survive as siblings until a client reconciles them | §4.4 |
 //! | [`no_resurrection`] | what an acknowledged delete covered never comes back | §4.4 |
-//! | [`convergence`] | after quiescence every replica holds the same sibling set | §4.7, §5 |
-//! | [`linearizable`] | (strict mode only) each key behaves like one register | §2.3, §4.5 |
+//! | [`convergence()`] | after quiescence every replica holds the same sibling set | §4.7, §5 |
+//! | [`linearizable()`] | (strict mode only) each key behaves like one register | §2.3, §4.5 |
 //!
 //! Dynamo promises the first four. The fifth it does *not* promise: it is an eventually
 //! consistent store, and a partition lets a sloppy quorum accept a write that a later read

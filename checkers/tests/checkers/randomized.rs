@@ -1,8 +1,8 @@
 //! Seeded randomized register histories: generated linearizable histories always pass, one
 //! injected stale read always fails. The seed is the loop counter; a failure names it.
 
-use dynamo_checkers::generate::{Shape, register_history, with_stale_read};
-use dynamo_checkers::{History, Item, Op, OpResult, linearizable};
+use dynamo_checkers::generate::{Shape, register_history, with_late_stale_read, with_stale_read};
+use dynamo_checkers::{History, linearizable};
 
 fn shape(clients: usize, fail_percent: u64) -> Shape {
     Shape {
@@ -49,6 +49,16 @@ fn one_injected_stale_read_is_never_linearizable() {
             "seed {seed}: {:?}",
             violations[0]
         );
+        // The core alone must show the violation too.
+        let core = History {
+            events: (history.events.iter())
+                .filter(|e| violations[0].events.contains(&e.id))
+                .cloned()
+                .collect(),
+        };
+        let again = linearizable(&core);
+        assert_eq!(again.len(), 1, "seed {seed}: core {:?}", violations[0]);
+        assert_eq!(again[0].events, violations[0].events, "seed {seed}");
     }
 }
 
@@ -80,7 +90,7 @@ fn timing_of_200_event_keys() {
     for clients in [4, 8] {
         cases.push((
             format!("{clients} clients, late stale read"),
-            late_stale_read(register_history(&shape(clients, 10), 7)),
+            with_late_stale_read(&register_history(&shape(clients, 10), 7)),
         ));
     }
     for (name, history) in cases {
@@ -93,28 +103,4 @@ fn timing_of_200_event_keys() {
             start.elapsed()
         );
     }
-}
-
-/// The last get returns the first value put: stale in any history where a later write completed
-/// before it.
-pub fn late_stale_read(mut history: History) -> History {
-    let first = history.events.iter().find_map(|e| match &e.op {
-        Op::Put { value, .. } => Some(value.clone()),
-        _ => None,
-    });
-    let last = history
-        .events
-        .iter_mut()
-        .rev()
-        .find(|e| matches!(e.result, OpResult::Read { .. }));
-    if let (Some(value), Some(get)) = (first, last) {
-        get.result = OpResult::Read {
-            values: vec![Item {
-                value: Some(value),
-                clock: Default::default(),
-            }],
-            context: Default::default(),
-        };
-    }
-    history
 }
