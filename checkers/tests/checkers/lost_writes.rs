@@ -66,3 +66,18 @@ fn failed_writes_are_not_checked() {
         vec![]
     );
 }
+
+/// Violations come sorted by key, then by first event, whatever the history's order.
+#[test]
+fn violations_are_sorted_by_key_then_event() {
+    let mut h = Builder::default();
+    let b0 = h.put(0, "b", "x", (0, 10), &[("A", 1)]);
+    let a1 = h.put(0, "a", "x", (20, 30), &[("A", 1)]);
+    let b2 = h.put(1, "b", "y", (20, 30), &[("B", 1)]);
+    let found = lost_writes(&h.history(), &Default::default(), &|_| false);
+    let order: Vec<(&str, usize)> = found
+        .iter()
+        .map(|v| (v.key.as_str(), v.events[0]))
+        .collect();
+    assert_eq!(order, vec![("a", a1), ("b", b0), ("b", b2)]);
+}

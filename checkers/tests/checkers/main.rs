@@ -2,6 +2,7 @@
 //! in each test's doc comment, plus seeded randomized register histories. Everything is data: no
 //! clock, no I/O, and the only randomness is the crate's seeded xorshift.
 
+mod clock;
 mod convergence;
 mod linearizability;
 mod lost_writes;
