@@ -30,11 +30,14 @@
 //! concurrency has few. Two cheap reductions keep it that way: a get that is legal now and may be
 //! linearized now is taken at once (it does not change the state and only frees others), and a
 //! failed write whose value no get ever returned is dropped (it can never explain an
-//! observation). The search uses an explicit stack, so long histories do not overflow.
+//! observation). Finding the next candidates looks only at a window: operations are sorted by
+//! invocation, so the scan starts at the earliest unlinearized acknowledged operation and stops at
+//! the first one invoked after the earliest pending completion. The search uses an explicit stack,
+//! so long histories do not overflow.
 //!
 //! **Shrinking.** A violating key's history is reduced greedily: drop an operation, keep the drop
 //! if what is left is still not linearizable, until no single drop keeps it so (first in halving
-//! chunks, then one by one). One extra rule keeps the core faithful: a drop is refused if it
+//! chunks, then one by one), gets first and then everything. One extra rule keeps the core faithful: a drop is refused if it
 //! removes a write that could explain what a remaining get returned (a put of that value, or a
 //! delete for an empty read, invoked before the get completed). Without it the shrinker could
 //! drop the delete behind an empty read and "find" a stale read the history never had, or shrink
