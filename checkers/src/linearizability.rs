@@ -37,13 +37,13 @@
 //!
 //! **Shrinking.** A violating key's history is reduced greedily: drop an operation, keep the drop
 //! if what is left is still not linearizable, until no single drop keeps it so (first in halving
-//! chunks, then one by one), gets first and then everything. One extra rule keeps the core faithful: a drop is refused if it
-//! removes a write that could explain what a remaining get returned (a put of that value, or a
-//! delete for an empty read, invoked before the get completed). Without it the shrinker could
-//! drop the delete behind an empty read and "find" a stale read the history never had, or shrink
-//! every stale read to a lone "get returned x" with no write of x in sight. Dropping never moves the others in time, so the real-time order of
-//! what remains is the original one. The result is a minimal core a learner can read in a few
-//! lines.
+//! chunks, then one by one), gets first and then everything. One extra rule keeps the core
+//! faithful: a drop is refused if it removes a write that could explain what a remaining get
+//! returned (a put of that value, or a delete for an empty read, invoked before the get completed).
+//! Without it the shrinker could drop the delete behind an empty read and "find" a stale read the
+//! history never had, or shrink every stale read to a lone "get returned x" with no write of x in
+//! sight. Dropping never moves the others in time, so the real-time order of what remains is the
+//! original one. The result is a minimal core a learner can read in a few lines.
 
 use std::collections::{BTreeMap, HashSet};
 
