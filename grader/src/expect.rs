@@ -5,6 +5,7 @@
 //! `expect: {snapshot: ring-tokens}`. An empty `expect` is refused when the case is loaded: a
 //! step that checks nothing cannot fail, so it would prove nothing.
 
+use dynamo_common::diagram::Item;
 use serde::{Deserialize, Serialize};
 
 use crate::render::inline;
@@ -19,6 +20,9 @@ pub struct Mismatch {
     /// the human report shows it with `--verbose`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<String>,
+    /// The same messages as data, for the HTML report's sequence diagram.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagram: Vec<Item>,
 }
 
 impl Mismatch {
@@ -27,12 +31,14 @@ impl Mismatch {
             expected: expected.into(),
             actual: actual.into(),
             trace: Vec::new(),
+            diagram: Vec::new(),
         }
     }
 
-    /// Attaches the message trace that led to this mismatch.
-    pub fn with_trace(mut self, trace: Vec<String>) -> Self {
-        self.trace = trace;
+    /// Attaches the message trace that led to this mismatch: as lines and as diagram items.
+    pub fn with_trace(mut self, trace: Vec<Item>) -> Self {
+        self.trace = trace.iter().map(ToString::to_string).collect();
+        self.diagram = trace;
         self
     }
 }

@@ -84,7 +84,7 @@
     var x = {};
     names.forEach(function (name, i) { x[name] = GUTTER + COLUMN / 2 + i * COLUMN; });
     var messages = items.filter(function (item) { return !isAnswer(item); }).length;
-    var width = GUTTER + names.length * COLUMN + COLUMN * 2; // room for labels running right
+    var width = GUTTER + names.length * COLUMN + COLUMN; // room for labels running right
     var height = HEAD + (items.length + 1) * ROW;
     var svg = el("svg", {
       "class": "sequence-diagram",
