@@ -1,7 +1,7 @@
 // Mini-Dynamo message sequence diagrams (see dynamo_common::diagram for the input format).
 //
-// Plain JavaScript, no dependencies, no network. Draws every <figure class="sequence"> that holds
-// a <script type="application/json"> list of items; window.MiniDynamoSequence.draw(figure, items)
+// Plain JavaScript, no dependencies, no network. Draws every figure.sequence element that holds
+// a JSON script element with a list of items; window.MiniDynamoSequence.draw(figure, items)
 // draws one on demand. Text is only ever set with textContent, so whatever a message carries is
 // shown as text, never read as markup.
 (function () {
