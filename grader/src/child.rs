@@ -82,8 +82,8 @@ pub fn run(course: &Course, file: &Path, selection: &Selection, memory_mb: u64) 
             label: Some(failure.label),
             expected: Some(failure.mismatch.expected),
             actual: Some(failure.mismatch.actual),
-            trace: failure.mismatch.trace,
-            diagram: failure.mismatch.diagram,
+            trace: failure.mismatch.trace.iter().map(ToString::to_string).collect(),
+            diagram: failure.mismatch.trace,
         },
         Err(_) => {
             let (message, location) = LAST_PANIC

@@ -16,13 +16,11 @@ use crate::snapshot::Snapshots;
 pub struct Mismatch {
     pub expected: String,
     pub actual: String,
-    /// The simulated network's messages up to the failure, one line each (networked stages);
-    /// the human report shows it with `--verbose`.
+    /// The simulated network's messages up to the failure, and the client's answers
+    /// (networked stages): lines in the human report's `--verbose`, a sequence diagram in the
+    /// HTML report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub trace: Vec<String>,
-    /// The same messages as data, for the HTML report's sequence diagram.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub diagram: Vec<Item>,
+    pub trace: Vec<Item>,
 }
 
 impl Mismatch {
@@ -31,14 +29,12 @@ impl Mismatch {
             expected: expected.into(),
             actual: actual.into(),
             trace: Vec::new(),
-            diagram: Vec::new(),
         }
     }
 
-    /// Attaches the message trace that led to this mismatch: as lines and as diagram items.
+    /// Attaches the message trace that led to this mismatch.
     pub fn with_trace(mut self, trace: Vec<Item>) -> Self {
-        self.trace = trace.iter().map(ToString::to_string).collect();
-        self.diagram = trace;
+        self.trace = trace;
         self
     }
 }

@@ -118,7 +118,10 @@ fn html_report_embeds_each_failing_networked_trace() {
             }
         }
     }
-    assert!(answers > 0, "read repair's diagrams show the client's answer");
+    assert!(
+        answers > 0,
+        "read repair's diagrams show the client's answer"
+    );
     // Self-contained: nothing is fetched.
     for outside in ["<link", " src=\"", "href=\"http", "@import", "url(http"] {
         assert!(!html.contains(outside), "{outside}");
@@ -137,7 +140,10 @@ fn html_report_escapes_what_messages_carry() {
         html.matches("<script").count(),
         "every script ends where it should"
     );
-    assert!(html.contains("a &lt;hint&gt; &amp; more"), "the hint is escaped");
+    assert!(
+        html.contains("a &lt;hint&gt; &amp; more"),
+        "the hint is escaped"
+    );
     let nasty = figures(&html)
         .into_iter()
         .find(|f| f.to_string().contains("onerror"))
@@ -234,7 +240,10 @@ fn html_report_draws_the_diagrams_in_a_browser() {
     let dom = std::fs::read_to_string(&dom_file).expect("the dumped DOM");
 
     let data = figures(&html);
-    let svgs: Vec<&str> = dom.split("<svg class=\"sequence-diagram\"").skip(1).collect();
+    let svgs: Vec<&str> = dom
+        .split("<svg class=\"sequence-diagram\"")
+        .skip(1)
+        .collect();
     assert_eq!(svgs.len(), data.len(), "one diagram per figure");
     for (svg, items) in svgs.iter().zip(&data) {
         let svg = &svg[..svg.find("</svg>").expect("a closed svg")];
@@ -253,8 +262,16 @@ fn html_report_draws_the_diagrams_in_a_browser() {
         }
         let lifelines = nodes.len() + usize::from(answers > 0);
         assert_eq!(svg.matches("<g class=\"msg ").count(), messages, "arrows");
-        assert_eq!(svg.matches("<g class=\"answer\"").count(), answers, "answers");
-        assert_eq!(svg.matches("<g class=\"lifeline").count(), lifelines, "lifelines");
+        assert_eq!(
+            svg.matches("<g class=\"answer\"").count(),
+            answers,
+            "answers"
+        );
+        assert_eq!(
+            svg.matches("<g class=\"lifeline").count(),
+            lifelines,
+            "lifelines"
+        );
         let lost = items
             .iter()
             .filter(|i| {
@@ -267,7 +284,10 @@ fn html_report_draws_the_diagrams_in_a_browser() {
         assert_eq!(svg.matches("<g class=\"msg lost").count(), lost, "lost");
     }
     assert!(!dom.contains("<img"), "nothing injected into the page");
-    assert!(!dom.contains("class=\"sequence-error\""), "every diagram drew");
+    assert!(
+        !dom.contains("class=\"sequence-error\""),
+        "every diagram drew"
+    );
 
     let shot = artifacts.join("grade-report.png");
     let _ = std::fs::remove_file(&shot);

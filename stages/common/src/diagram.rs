@@ -131,7 +131,10 @@ mod tests {
             at_ms: 20,
             from: NodeId::new("coordinator"),
         });
-        assert_eq!(answer.to_string(), "   20 ms  coordinator -> client  answer k = [v@1]");
+        assert_eq!(
+            answer.to_string(),
+            "   20 ms  coordinator -> client  answer k = [v@1]"
+        );
         let json = r#"{"answer":"k = [v@1]","at_ms":20,"from":"coordinator"}"#;
         let back: Result<Item, _> = serde_json::from_str(json);
         assert_eq!(back.ok(), Some(answer));
