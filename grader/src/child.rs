@@ -82,7 +82,7 @@ pub fn run(course: &Course, file: &Path, selection: &Selection, memory_mb: u64) 
             label: Some(failure.label),
             expected: Some(failure.mismatch.expected),
             actual: Some(failure.mismatch.actual),
-            trace: failure.mismatch.trace.iter().map(ToString::to_string).collect(),
+            trace: failure.mismatch.trace_lines(),
             diagram: failure.mismatch.trace,
         },
         Err(_) => {

@@ -37,6 +37,11 @@ impl Mismatch {
         self.trace = trace;
         self
     }
+
+    /// The trace as the human report shows it, one line per message or answer.
+    pub fn trace_lines(&self) -> Vec<String> {
+        self.trace.iter().map(ToString::to_string).collect()
+    }
 }
 
 /// What every expectation type offers the loader and the runner.

@@ -1,4 +1,4 @@
-//! Message sequence diagrams: the script and style that draw a [`Trace`](crate::sim::Trace) as
+//! Message sequence diagrams: the script and style that draw a [`Trace`] as
 //! SVG, and the items they draw.
 //!
 //! Two pages draw the same diagrams: the grader's HTML report (`cargo grade --output html=…`,
