@@ -80,10 +80,10 @@ pub fn run(course: &Course, file: &Path, selection: &Selection, memory_mb: u64) 
             ),
             step: failure.step,
             label: Some(failure.label),
-            expected: Some(failure.mismatch.expected),
-            actual: Some(failure.mismatch.actual),
             trace: failure.mismatch.trace_lines(),
             diagram: failure.mismatch.trace,
+            expected: Some(failure.mismatch.expected),
+            actual: Some(failure.mismatch.actual),
         },
         Err(_) => {
             let (message, location) = LAST_PANIC
