@@ -282,6 +282,11 @@ fn html_report_draws_the_diagrams_in_a_browser() {
             })
             .count();
         assert_eq!(svg.matches("<g class=\"msg lost").count(), lost, "lost");
+        let late = items
+            .iter()
+            .filter(|i| i["fate"].get("arrives-unheard").is_some())
+            .count();
+        assert_eq!(svg.matches("<g class=\"msg unheard").count(), late, "late");
     }
     assert!(!dom.contains("<img"), "nothing injected into the page");
     assert!(
