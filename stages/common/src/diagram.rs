@@ -26,8 +26,8 @@
 //!
 //! # Drawing
 //! A page puts the list in `<script type="application/json">` inside a
-//! `<figure class="sequence">` (made safe with [`script_safe`], so no string can close the script), adds
-//! [`STYLE`] to its CSS and [`SCRIPT`] at the end of its body. The script draws one SVG per
+//! `<figure class="sequence">` (made safe with [`script_safe`], so no string can close the
+//! script), adds [`STYLE`] to its CSS and [`SCRIPT`] at the end of its body. The script draws one SVG per
 //! figure: a lifeline per node (the client first when it is answered, then the coordinator, then
 //! the nodes by name), then one row per item in order, the send time on the left. A delivered
 //! message is a solid arrow coloured by kind, labelled with its kind, detail and arrival time; a
