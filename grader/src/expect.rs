@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::render::inline;
+use crate::render::{inline, inline_all};
 use crate::snapshot::Snapshots;
 
 /// A result that does not meet its expectation.
@@ -50,8 +50,11 @@ pub trait Expectation {
 /// Shows an operation's result: the value, or `error: …` with the error's own words.
 pub fn show_result<T: Serialize, E: Serialize + std::fmt::Display>(r: &Result<T, E>) -> String {
     match r {
-        Ok(v) => inline(v),
-        Err(e) => format!("error {} ({e})", inline(e)),
+        // A successful operation that returns nothing (a put) succeeded; `null` would read as
+        // "nothing happened".
+        Ok(_) if std::any::type_name::<T>() == "()" => "ok".into(),
+        Ok(v) => inline_all(v),
+        Err(e) => format!("error {} ({e})", inline_all(e)),
     }
 }
 
@@ -62,7 +65,7 @@ fn check_error<T: Serialize, E: PartialEq + Serialize + std::fmt::Display>(
     match (expected, actual) {
         (Some(want), Err(got)) if want == got => Ok(()),
         (Some(want), _) => Err(Mismatch::new(
-            format!("error {}", inline(want)),
+            format!("error {}", inline_all(want)),
             show_result(actual),
         )),
         (None, Err(_)) => Err(Mismatch::new("a result, not an error", show_result(actual))),
@@ -136,7 +139,7 @@ where
         if let Some(want) = &self.equals
             && want != value
         {
-            return Err(Mismatch::new(inline(want), inline(value)));
+            return Err(Mismatch::new(inline_all(want), inline_all(value)));
         }
         check_snapshot(&self.snapshot, value, snapshots)
     }
@@ -214,8 +217,8 @@ where
                 None => format!(" (lengths {} and {})", want.len(), list.len()),
             };
             return Err(Mismatch::new(
-                inline(want),
-                format!("{}{note}", inline(list)),
+                inline_all(want),
+                format!("{}{note}", inline_all(list)),
             ));
         }
         if let Some(len) = self.len
@@ -223,7 +226,7 @@ where
         {
             return Err(Mismatch::new(
                 format!("a list of length {len}"),
-                format!("length {}: {}", list.len(), inline(list)),
+                format!("length {}: {}", list.len(), inline_all(list)),
             ));
         }
         if let Some(distinct) = self.distinct {
@@ -235,11 +238,11 @@ where
                 (true, Some((i, item))) => {
                     return Err(Mismatch::new(
                         "no item twice",
-                        format!("{} ({} again at index {i})", inline(list), inline(item)),
+                        format!("{} ({} again at index {i})", inline_all(list), inline_all(item)),
                     ));
                 }
                 (false, None) => {
-                    return Err(Mismatch::new("some item twice", inline(list)));
+                    return Err(Mismatch::new("some item twice", inline_all(list)));
                 }
                 _ => {}
             }
@@ -248,16 +251,16 @@ where
             && let Some(missing) = items.iter().find(|i| !list.contains(i))
         {
             return Err(Mismatch::new(
-                format!("a list containing {}", inline(missing)),
-                inline(list),
+                format!("a list containing {}", inline_all(missing)),
+                inline_all(list),
             ));
         }
         if let Some(items) = &self.excludes
             && let Some(present) = items.iter().find(|i| list.contains(i))
         {
             return Err(Mismatch::new(
-                format!("a list without {}", inline(present)),
-                inline(list),
+                format!("a list without {}", inline_all(present)),
+                inline_all(list),
             ));
         }
         check_snapshot(&self.snapshot, list, snapshots)

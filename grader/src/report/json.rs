@@ -88,7 +88,7 @@ fn stage(s: &StageReport) -> JsonStage<'_> {
         number: s.stage.number(),
         implementation: s.implementation.to_arg(),
         tracks_passed: s.tracks_passed(),
-        tracks_total: s.tracks.len(),
+        tracks_total: s.tracks_run(),
         tracks: s.tracks.iter().map(track).collect(),
     }
 }

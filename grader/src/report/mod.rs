@@ -26,6 +26,11 @@ pub struct Report {
     pub elapsed: Duration,
     /// Official files that differ from the manifest.
     pub integrity: Integrity,
+    /// Who served every stage in this run, graded or not.
+    pub selection: Selection,
+    /// The options to repeat when telling the learner how to rerun (`--reference-deps`,
+    /// `--filter wrap`, …), already quoted for a shell.
+    pub rerun: Vec<String>,
 }
 
 pub struct StageReport {
@@ -58,6 +63,14 @@ impl TrackReport {
         !self.cases.is_empty() && self.passed() == self.cases.len()
     }
 }
+impl StageReport {
+    /// Tracks with at least one case in this run: a `--filter` can leave a track with none, and
+    /// such a track neither passes nor fails.
+    pub fn tracks_run(&self) -> usize {
+        self.tracks.iter().filter(|t| !t.cases.is_empty()).count()
+    }
+}
+
 
 impl StageReport {
     pub fn tracks_passed(&self) -> usize {
@@ -118,6 +131,8 @@ impl Report {
             stages,
             elapsed,
             integrity: Integrity::default(),
+            selection: selection.clone(),
+            rerun: Vec::new(),
         }
     }
 

@@ -329,8 +329,12 @@ impl SyncExpect {
             let moved: BTreeSet<&String> = report.sent.iter().chain(&report.received).collect();
             if moved.len() != n {
                 return Err(Mismatch::new(
-                    format!("{n} keys moved"),
-                    format!("{} keys moved: {}", moved.len(), inline(&moved)),
+                    format!("{} moved", crate::render::count(n as u64, "key", "keys")),
+                    format!(
+                        "{} moved: {}",
+                        crate::render::count(moved.len() as u64, "key", "keys"),
+                        inline(&moved)
+                    ),
                 ));
             }
         }
@@ -687,7 +691,7 @@ impl StagePlugin for Plugin {
             .map(|(name, data)| {
                 let d = &data.value;
                 let n = d.values.len() + d.versions.len() + d.generate.unwrap_or(0) as usize;
-                format!("{name} ({n} keys)")
+                format!("{name} ({})", crate::render::count(n as u64, "key", "keys"))
             })
             .collect();
         format!("setup: depth {depth}; replicas {}", replicas.join(", "))

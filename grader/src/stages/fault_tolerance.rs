@@ -334,13 +334,13 @@ impl State {
     fn check_handoff(&self, expect: Option<&HandoffExpect>) -> Result<(), Mismatch> {
         let (delivered, ms) = self.handoff_tick();
         let Some(expect) = expect else { return Ok(()) };
-        let actual = format!("{delivered} hints delivered in {ms} ms");
+        let actual = format!("{} delivered in {ms} ms", hints(delivered));
         let fail =
             |want: String| Err(Mismatch::new(want, actual.clone()).with_trace(self.trace_lines()));
         if let Some(want) = expect.delivered
             && want != delivered
         {
-            return fail(format!("{want} hints delivered"));
+            return fail(format!("{} delivered", hints(want)));
         }
         if let Some(want) = expect.latency_ms
             && want != ms
@@ -683,4 +683,9 @@ fn run_put(
         return fail(format!("to return after {want} ms"));
     }
     Ok(())
+}
+
+/// `1 hint`, `2 hints`.
+fn hints(n: usize) -> String {
+    format!("{n} hint{}", if n == 1 { "" } else { "s" })
 }

@@ -541,7 +541,8 @@ fn run_op(
         })
         .count();
     let context = format!(
-        " (after {latency_ms} ms, {requests} requests, preference list {})",
+        " (after {latency_ms} ms, {}, preference list {})",
+        crate::render::count(requests as u64, "request", "requests"),
         inline(&preference)
     );
     let fail = |expected: String, actual: String| {
@@ -583,7 +584,7 @@ fn run_op(
     if let Some(want) = expect.requests
         && want != requests
     {
-        return fail(format!("{want} requests"), shown);
+        return fail(crate::render::count(want as u64, "request", "requests"), shown);
     }
     Ok(())
 }

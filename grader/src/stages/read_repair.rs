@@ -592,11 +592,15 @@ fn run_read(
         ));
     }
     let context = format!(
-        " (answered at {} ms, {} repairs, preference list {})",
+        " (answered at {} ms, {}, preference list {})",
         answered
             .as_ref()
             .map_or("-".into(), |a| (a.at_ms - start).to_string()),
-        repairs.values().map(Vec::len).sum::<usize>(),
+        crate::render::count(
+            repairs.values().map(Vec::len).sum::<usize>() as u64,
+            "repair",
+            "repairs"
+        ),
         inline(&preference)
     );
     let fail = |expected: String, actual: String| {

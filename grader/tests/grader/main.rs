@@ -10,4 +10,7 @@ mod malformed;
 mod quorum;
 mod read_repair;
 mod runs;
+#[path = "../../src/stub.rs"]
+mod stub;
+mod stubs;
 mod util;
