@@ -238,7 +238,11 @@ where
                 (true, Some((i, item))) => {
                     return Err(Mismatch::new(
                         "no item twice",
-                        format!("{} ({} again at index {i})", inline_all(list), inline_all(item)),
+                        format!(
+                            "{} ({} again at index {i})",
+                            inline_all(list),
+                            inline_all(item)
+                        ),
                     ));
                 }
                 (false, None) => {

@@ -10,9 +10,9 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::outcome::Status;
+use crate::report::human::Style;
 use crate::report::{Report, StageReport};
 use crate::stage::Stage;
-use crate::report::human::Style;
 
 /// `"quorum/learner on hash-ring=reference"` → case name → status.
 type State = BTreeMap<String, BTreeMap<String, Status>>;

@@ -62,7 +62,10 @@ pub fn rerun_flags(args: &RunArgs) -> Vec<String> {
         flags.push("--reference-deps".into());
     }
     for dir in &args.extra {
-        flags.extend(["--cases".to_string(), shell_word(&dir.display().to_string())]);
+        flags.extend([
+            "--cases".to_string(),
+            shell_word(&dir.display().to_string()),
+        ]);
     }
     for filter in &args.filter {
         flags.extend(["--filter".to_string(), shell_word(filter)]);
@@ -93,7 +96,10 @@ fn check_outputs(outputs: &[(Format, PathBuf)]) -> Result<(), String> {
             return Err(format!("--output: cannot create {}: {e}", dir.display()));
         }
         if file.is_dir() {
-            return Err(format!("--output: {} is a folder, not a file", file.display()));
+            return Err(format!(
+                "--output: {} is a folder, not a file",
+                file.display()
+            ));
         }
         std::fs::OpenOptions::new()
             .create(true)

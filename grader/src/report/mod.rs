@@ -71,7 +71,6 @@ impl StageReport {
     }
 }
 
-
 impl StageReport {
     pub fn tracks_passed(&self) -> usize {
         self.tracks.iter().filter(|t| t.is_green()).count()

@@ -372,7 +372,10 @@ impl StagePlugin for Plugin {
             Step::Tokens { node: None, .. } => "tokens".into(),
             Step::Tokens { node: Some(n), .. } => format!("tokens of {}", n.value),
             Step::Owner { key, .. } => format!("owner {}", inline(key)),
-            Step::Owners { keys, .. } => format!("owners of {}", crate::render::count(keys.len() as u64, "key", "keys")),
+            Step::Owners { keys, .. } => format!(
+                "owners of {}",
+                crate::render::count(keys.len() as u64, "key", "keys")
+            ),
             Step::PreferenceList { key, n, .. } => {
                 format!("preference_list {} n={n}", inline(key))
             }

@@ -584,7 +584,10 @@ fn run_op(
     if let Some(want) = expect.requests
         && want != requests
     {
-        return fail(crate::render::count(want as u64, "request", "requests"), shown);
+        return fail(
+            crate::render::count(want as u64, "request", "requests"),
+            shown,
+        );
     }
     Ok(())
 }

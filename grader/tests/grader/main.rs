@@ -9,6 +9,7 @@ mod isolation;
 mod malformed;
 mod quorum;
 mod read_repair;
+mod report_truth;
 mod runs;
 #[path = "../../src/stub.rs"]
 mod stub;

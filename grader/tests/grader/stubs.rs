@@ -19,7 +19,10 @@ fn solved(stub: &str) -> String {
 #[test]
 fn a_solved_stage_is_no_longer_a_stub() {
     let mut checked = 0;
-    for entry in std::fs::read_dir(course_root().join("stages")).expect("stages/").flatten() {
+    for entry in std::fs::read_dir(course_root().join("stages"))
+        .expect("stages/")
+        .flatten()
+    {
         let Ok(source) = std::fs::read_to_string(entry.path().join("src/solution.rs")) else {
             continue;
         };
@@ -39,7 +42,11 @@ fn a_solved_stage_is_no_longer_a_stub() {
 
 #[test]
 fn comments_do_not_count_code_does() {
-    assert!(!calls_todo("//! Replace each `todo!()` with your code\nfn f() -> u8 { 1 }\n"));
-    assert!(calls_todo("fn f() -> u8 {\n    todo!(\"f\") // TODO(README.md § \"x\")\n}\n"));
+    assert!(!calls_todo(
+        "//! Replace each `todo!()` with your code\nfn f() -> u8 { 1 }\n"
+    ));
+    assert!(calls_todo(
+        "fn f() -> u8 {\n    todo!(\"f\") // TODO(README.md § \"x\")\n}\n"
+    ));
     assert!(!calls_todo("fn f() -> u8 { 1 } // was todo!()\n"));
 }
