@@ -81,6 +81,8 @@ pub struct CaseMeta {
     pub name: String,
     pub description: Option<String>,
     pub hint: Option<String>,
+    /// Each step's own hint (`expect: {…, hint: …}`), by step index.
+    pub step_hints: Vec<Option<String>>,
     pub points: f64,
     pub visibility: Visibility,
 }
@@ -188,6 +190,7 @@ impl Course {
             name: common.name,
             description: common.description,
             hint: common.hint,
+            step_hints: common.step_hints,
             points: common.points.unwrap_or(1.0),
             visibility: common.visibility.unwrap_or_default(),
         };

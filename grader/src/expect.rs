@@ -45,6 +45,11 @@ pub trait Expectation {
     fn snapshot(&self) -> Option<&str>;
     /// The expectation as written, for reports: `{equals: A}`.
     fn describe(&self) -> String;
+    /// The step's own hint (`expect: {…, hint: "…"}`), shown instead of the case's when this
+    /// step fails.
+    fn hint(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Shows an operation's result: the value, or `error: …` with the error's own words.
@@ -88,6 +93,10 @@ fn check_snapshot<T: Serialize>(
 #[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect<T, E> {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// The exact value.
     pub equals: Option<T>,
     /// The operation must fail with exactly this error.
@@ -97,6 +106,10 @@ pub struct Expect<T, E> {
 }
 
 impl<T: Serialize, E: Serialize> Expectation for Expect<T, E> {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         let checks = [
             self.equals.is_some(),
@@ -149,6 +162,10 @@ where
 #[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListExpect<T, E> {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// The exact list, in order.
     pub equals: Option<Vec<T>>,
     /// The list's length.
@@ -166,6 +183,10 @@ pub struct ListExpect<T, E> {
 }
 
 impl<T: Serialize, E: Serialize> Expectation for ListExpect<T, E> {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         let checks = [
             self.equals.is_some(),

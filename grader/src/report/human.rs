@@ -211,7 +211,7 @@ fn render_failure(out: &mut String, case: &CaseReport, style: Style, verbose: bo
         }
         _ => field(out, "what", &o.message, style),
     }
-    if let Some(hint) = &case.meta.hint {
+    if let Some(hint) = case.hint() {
         field(out, "hint", hint.trim(), style);
     }
     if verbose && !o.trace.is_empty() {

@@ -199,6 +199,10 @@ pub enum Step {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "FaultTolerancePutExpect")]
 pub struct PutExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// It succeeded with exactly this placement: node -> the primary it stands in for (`null`:
     /// a primary itself).
     pub ok: Option<Placement>,
@@ -209,6 +213,10 @@ pub struct PutExpect {
 }
 
 impl Expectation for PutExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         match (&self.ok, &self.error, self.latency_ms) {
             (None, None, None) => {
@@ -232,6 +240,10 @@ impl Expectation for PutExpect {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HandoffExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// Hints delivered (and deleted), over every holder.
     pub delivered: Option<usize>,
     /// Simulated ms the handoff took.
@@ -239,6 +251,10 @@ pub struct HandoffExpect {
 }
 
 impl Expectation for HandoffExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.delivered.is_none() && self.latency_ms.is_none() {
             return Err("`expect` checks nothing; use delivered or latency_ms".into());

@@ -146,6 +146,10 @@ pub struct Load {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// Bounds on max/mean.
     pub max_over_mean: Option<Between>,
     /// Exact counts per node.
@@ -154,6 +158,10 @@ pub struct LoadExpect {
 }
 
 impl Expectation for LoadExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if let Some(b) = &self.max_over_mean {
             b.validate()?;
@@ -190,6 +198,10 @@ pub struct Moves {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovesExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     pub fraction: Option<Between>,
     pub moved: Option<u64>,
     pub outside_transfers: Option<u64>,
@@ -198,6 +210,10 @@ pub struct MovesExpect {
 }
 
 impl Expectation for MovesExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if let Some(b) = &self.fraction {
             b.validate()?;

@@ -126,6 +126,7 @@ pub struct Common {
     pub name: String,
     pub description: Option<String>,
     pub hint: Option<String>,
+    pub step_hints: Vec<Option<String>>,
     pub points: Option<f64>,
     pub visibility: Option<crate::case::Visibility>,
 }
@@ -252,6 +253,11 @@ fn parse_as<P: StagePlugin>(
         name: case.name.value.clone(),
         description: case.description.clone(),
         hint: case.hint.clone(),
+        step_hints: case
+            .steps
+            .iter()
+            .map(|s| P::expectation(&s.value).hint().map(str::to_string))
+            .collect(),
         points: case.points,
         visibility: case.visibility,
     });

@@ -146,6 +146,10 @@ pub enum Step {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// `true`: the configuration is accepted.
     pub accepted: Option<bool>,
     /// It is refused with exactly this error.
@@ -153,6 +157,10 @@ pub struct ConfigExpect {
 }
 
 impl Expectation for ConfigExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         match (self.accepted, &self.error) {
             (None, None) => Err("`expect` checks nothing; use accepted or error".into()),
@@ -177,6 +185,10 @@ impl Expectation for ConfigExpect {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// `true`: the operation succeeded (a get with any result). Without any of `ok`, `equals`,
     /// `not_found` and `error`, the outcome is not checked, only `latency_ms` and `requests`.
     pub ok: Option<bool>,
@@ -193,6 +205,10 @@ pub struct OpExpect {
 }
 
 impl Expectation for OpExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         let outcome = [
             self.ok.is_some(),

@@ -135,6 +135,10 @@ pub enum Step {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// The client got exactly these versions (`[]`: not found), in any order.
     pub answer: Option<Vec<String>>,
     /// The client got exactly this error.
@@ -149,6 +153,10 @@ pub struct ReadExpect {
 }
 
 impl Expectation for ReadExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.answer.is_some() && self.error.is_some() {
             return Err("give one of answer and error".into());
@@ -185,6 +193,10 @@ impl Expectation for ReadExpect {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplicasExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// Node -> the versions it holds, in any order; every node of the cluster must be listed.
     pub equals: Option<BTreeMap<NodeId, Vec<String>>>,
     /// The map (versions shown by name, in sibling order) matches this recorded snapshot.
@@ -192,6 +204,10 @@ pub struct ReplicasExpect {
 }
 
 impl Expectation for ReplicasExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.equals.is_none() && self.snapshot.is_none() {
             return Err("`expect` checks nothing; use equals or snapshot".into());

@@ -5,6 +5,7 @@
 
 mod course;
 mod fault_tolerance;
+mod hints;
 mod isolation;
 mod malformed;
 mod quorum;
