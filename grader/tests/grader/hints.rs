@@ -33,7 +33,10 @@ fn run_private(text: &str) -> String {
 fn a_failing_step_shows_its_own_hint() {
     let text = run_private(TWO_IDEAS);
     assert!(text.contains("step 2"), "{text}");
-    assert!(text.contains("hint      the second step's own hint"), "{text}");
+    assert!(
+        text.contains("hint      the second step's own hint"),
+        "{text}"
+    );
     assert!(!text.contains("the case's hint"), "{text}");
     assert!(
         !text.contains("expected  {len: 5, hint"),
@@ -68,6 +71,9 @@ fn a_failure_in_another_stage_gets_that_stages_advice() {
         text.contains("stages/01-hash-ring/src/solution.rs"),
         "the stage-1 stub panics:\n{text}"
     );
-    assert!(text.contains("This failed inside stage 1 hash-ring"), "{text}");
+    assert!(
+        text.contains("This failed inside stage 1 hash-ring"),
+        "{text}"
+    );
     assert!(!text.contains("keep collecting until W acks"), "{text}");
 }

@@ -16,3 +16,4 @@ mod runs;
 mod stub;
 mod stubs;
 mod util;
+mod watch;
