@@ -95,7 +95,8 @@ pub struct Setup {
     pub timeout_ms: Option<u64>,
     /// One-way latency per node, in simulated ms (default `default_latency_ms`).
     #[serde(default)]
-    pub latency_ms: BTreeMap<NodeId, u64>,
+    #[schemars(with = "BTreeMap<NodeId, u64>")]
+    pub latency_ms: super::cluster::NodeMap<u64>,
     /// Latency of nodes not in `latency_ms` (default 10).
     #[serde(default)]
     pub default_latency_ms: Option<u64>,
@@ -409,7 +410,12 @@ impl StagePlugin for Plugin {
             }
         };
         for n in setup.latency_ms.keys() {
-            check("setup.latency_ms", n, endpoint(n), first);
+            check(
+                "setup.latency_ms",
+                n,
+                endpoint(n),
+                setup.latency_ms.location(n),
+            );
         }
         for l in &setup.links {
             check("setup.links", &l.from, endpoint(&l.from), first);

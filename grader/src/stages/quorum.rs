@@ -64,7 +64,8 @@ pub struct Setup {
     pub quorum: Option<QuorumConfig>,
     /// One-way latency per node, in simulated ms (default `default_latency_ms`).
     #[serde(default)]
-    pub latency_ms: BTreeMap<NodeId, u64>,
+    #[schemars(with = "BTreeMap<NodeId, u64>")]
+    pub latency_ms: super::cluster::NodeMap<u64>,
     /// Latency of nodes not in `latency_ms` (default 10).
     #[serde(default)]
     pub default_latency_ms: Option<u64>,
@@ -311,7 +312,12 @@ impl StagePlugin for Plugin {
             }
         };
         for n in setup.latency_ms.keys() {
-            setup_node("setup.latency_ms", n, known(n) || *n == coordinator, first);
+            setup_node(
+                "setup.latency_ms",
+                n,
+                known(n) || *n == coordinator,
+                setup.latency_ms.location(n),
+            );
         }
         for l in &setup.links {
             setup_node("setup.links", &l.from, endpoint(&l.from), first);

@@ -78,7 +78,8 @@ pub struct Setup {
     pub stored: BTreeMap<NodeId, BTreeMap<String, Vec<String>>>,
     /// One-way latency per node, in simulated ms (default `default_latency_ms`).
     #[serde(default)]
-    pub latency_ms: BTreeMap<NodeId, u64>,
+    #[schemars(with = "BTreeMap<NodeId, u64>")]
+    pub latency_ms: super::cluster::NodeMap<u64>,
     /// Latency of nodes not in `latency_ms` (default 10).
     #[serde(default)]
     pub default_latency_ms: Option<u64>,
@@ -335,7 +336,7 @@ impl StagePlugin for Plugin {
         }
         for n in setup.latency_ms.keys() {
             if !known(n) {
-                unknown.push(("setup.latency_ms", n.clone(), first));
+                unknown.push(("setup.latency_ms", n.clone(), setup.latency_ms.location(n)));
             }
         }
         for l in &setup.links {
