@@ -24,7 +24,8 @@ use crate::stages::{self, LoadedCase};
 )]
 pub struct CaseFile<Track, Setup, Step> {
     /// The stage's name; read first, through [`Header`].
-    pub stage: String,
+    #[schemars(with = "String")]
+    pub stage: Spanned<String>,
     /// One of the stage's tracks.
     pub track: Track,
     /// Unique within the stage, in kebab-case: `key-exactly-on-a-token`.
@@ -38,7 +39,8 @@ pub struct CaseFile<Track, Setup, Step> {
     pub hint: Option<String>,
     /// Weight in graded outputs (Gradescope); 1 when left out.
     #[serde(default)]
-    pub points: Option<f64>,
+    #[schemars(with = "Option<f64>")]
+    pub points: Option<Spanned<f64>>,
     /// Who sees the case's result in Gradescope; `visible` when left out.
     #[serde(default)]
     pub visibility: Option<Visibility>,
@@ -81,6 +83,8 @@ pub struct CaseMeta {
     pub name: String,
     pub description: Option<String>,
     pub hint: Option<String>,
+    /// Each step's own hint (`expect: {…, hint: …}`), by step index.
+    pub step_hints: Vec<Option<String>>,
     pub points: f64,
     pub visibility: Visibility,
 }
@@ -107,6 +111,8 @@ impl Course {
     pub fn load_all(&self, paths: &[PathBuf]) -> Result<Vec<CaseMeta>, Vec<Diagnostic>> {
         let mut metas = Vec::new();
         let mut diags = Vec::new();
+        // A folder given twice, or reached again through a symlink, is read once.
+        let mut loaded = std::collections::BTreeSet::new();
         for path in paths {
             let files = match discover(path) {
                 Ok(files) => files,
@@ -119,6 +125,9 @@ impl Course {
                 }
             };
             for file in files {
+                if !loaded.insert(std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone())) {
+                    continue;
+                }
                 match self.load(&file) {
                     Ok(case) => metas.push(case.meta().clone()),
                     Err(mut d) => diags.append(&mut d),
@@ -158,7 +167,7 @@ impl Course {
         let text = std::fs::read_to_string(path)
             .map_err(|e| vec![Diagnostic::whole_file(&shown, format!("cannot read: {e}"))])?;
         let with_source = |d: Diagnostic| d.with_source(&text);
-        let header: Header = serde_saphyr::from_str(&text)
+        let header: Header = crate::diag::parse_yaml(&text)
             .map_err(|e| vec![with_source(Diagnostic::from_yaml(&shown, &e))])?;
         let stage: Stage = header.stage.value.parse().map_err(|e: String| {
             vec![with_source(Diagnostic::at_spanned(
@@ -188,6 +197,7 @@ impl Course {
             name: common.name,
             description: common.description,
             hint: common.hint,
+            step_hints: common.step_hints,
             points: common.points.unwrap_or(1.0),
             visibility: common.visibility.unwrap_or_default(),
         };
@@ -214,7 +224,12 @@ pub fn discover(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         return Ok(found);
     }
     let mut pending = vec![dir.to_path_buf()];
+    // Folders already read, by their real path: a symlink loop is followed once.
+    let mut visited = std::collections::BTreeSet::new();
     while let Some(d) = pending.pop() {
+        if !visited.insert(std::fs::canonicalize(&d).unwrap_or_else(|_| d.clone())) {
+            continue;
+        }
         for entry in std::fs::read_dir(&d)? {
             let path = entry?.path();
             if path.is_dir() {

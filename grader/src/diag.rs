@@ -51,12 +51,14 @@ impl Diagnostic {
 
     /// Converts a YAML or serde error; the parser's own location wins over ours.
     pub fn from_yaml(file: &Path, err: &serde_saphyr::Error) -> Self {
-        let plain = err.without_snippet().to_string();
-        // The parser appends " at line L, column C"; we print the location ourselves.
-        let message = match plain.rfind(" at line ") {
-            Some(i) => plain[..i].to_string(),
-            None => plain,
-        };
+        let message = course_words(err).unwrap_or_else(|| {
+            let plain = err.without_snippet().to_string();
+            // The parser appends " at line L, column C"; we print the location ourselves.
+            match plain.rfind(" at line ") {
+                Some(i) => plain[..i].to_string(),
+                None => plain,
+            }
+        });
         match err.location() {
             Some(loc) => Self::at(file, loc, message),
             None => Self::whole_file(file, message),
@@ -67,6 +69,61 @@ impl Diagnostic {
         self.source = Some(source.to_string());
         self
     }
+}
+
+/// The parser's limits for one case file. Generous enough for any real case (a 5 MB file of
+/// steps has about a million nodes), still a bound against alias bombs and runaway nesting.
+fn budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 20_000_000;
+    budget.max_events = 40_000_000;
+    budget
+}
+
+/// Parses one YAML document as `T`, with the course's parser limits.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget());
+    serde_saphyr::from_str_with_options(text, options)
+}
+
+/// The parser's messages that speak to the parser's programmer ("set DuplicateKeyPolicy in
+/// Options", "use from_str_multiple", `Nodes { nodes: 250001 }`), said in the course's words.
+fn course_words(err: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::Error;
+    use serde_saphyr::budget::BudgetBreach;
+    let mut err = err;
+    while let Error::AliasError { error, .. } | Error::WithSnippet { error, .. } = err {
+        err = error;
+    }
+    Some(match err {
+        Error::DuplicateMappingKey { key: Some(key), .. } => {
+            format!("duplicate mapping key: `{key}` is given twice here; keep one")
+        }
+        Error::DuplicateMappingKey { key: None, .. } => {
+            "duplicate mapping key: a key is given twice here; keep one".into()
+        }
+        Error::MultipleDocuments { .. } => "a case file holds exactly one case, but a second \
+             YAML document starts here (`---`); put each case in its own file"
+            .into(),
+        Error::NonFiniteFloat { value, .. } => {
+            format!("`{value}` is not a finite number; write an ordinary number")
+        }
+        Error::Budget { breach, .. } => {
+            let what = match breach {
+                BudgetBreach::Depth { .. } => "nested too deeply",
+                BudgetBreach::Aliases { .. } | BudgetBreach::Anchors { .. } => {
+                    "uses too many YAML anchors or aliases"
+                }
+                _ => "too large",
+            };
+            format!(
+                "this file is {what} to be a case (the grader reads at most about 20 million \
+                 YAML nodes and 64 levels of nesting); split it into several cases"
+            )
+        }
+        _ => return None,
+    })
 }
 
 /// Prints every diagnostic to stderr, then a one-line summary.

@@ -8,7 +8,7 @@
 use dynamo_common::diagram::Item;
 use serde::{Deserialize, Serialize};
 
-use crate::render::inline;
+use crate::render::{inline, inline_all};
 use crate::snapshot::Snapshots;
 
 /// A result that does not meet its expectation.
@@ -52,13 +52,21 @@ pub trait Expectation {
     fn snapshot(&self) -> Option<&str>;
     /// The expectation as written, for reports: `{equals: A}`.
     fn describe(&self) -> String;
+    /// The step's own hint (`expect: {…, hint: "…"}`), shown instead of the case's when this
+    /// step fails.
+    fn hint(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Shows an operation's result: the value, or `error: …` with the error's own words.
 pub fn show_result<T: Serialize, E: Serialize + std::fmt::Display>(r: &Result<T, E>) -> String {
     match r {
-        Ok(v) => inline(v),
-        Err(e) => format!("error {} ({e})", inline(e)),
+        // A successful operation that returns nothing (a put) succeeded; `null` would read as
+        // "nothing happened".
+        Ok(_) if std::any::type_name::<T>() == "()" => "ok".into(),
+        Ok(v) => inline_all(v),
+        Err(e) => format!("error {} ({e})", inline_all(e)),
     }
 }
 
@@ -69,7 +77,7 @@ fn check_error<T: Serialize, E: PartialEq + Serialize + std::fmt::Display>(
     match (expected, actual) {
         (Some(want), Err(got)) if want == got => Ok(()),
         (Some(want), _) => Err(Mismatch::new(
-            format!("error {}", inline(want)),
+            format!("error {}", inline_all(want)),
             show_result(actual),
         )),
         (None, Err(_)) => Err(Mismatch::new("a result, not an error", show_result(actual))),
@@ -92,6 +100,10 @@ fn check_snapshot<T: Serialize>(
 #[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect<T, E> {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// The exact value.
     pub equals: Option<T>,
     /// The operation must fail with exactly this error.
@@ -101,6 +113,10 @@ pub struct Expect<T, E> {
 }
 
 impl<T: Serialize, E: Serialize> Expectation for Expect<T, E> {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         let checks = [
             self.equals.is_some(),
@@ -143,7 +159,7 @@ where
         if let Some(want) = &self.equals
             && want != value
         {
-            return Err(Mismatch::new(inline(want), inline(value)));
+            return Err(Mismatch::new(inline_all(want), inline_all(value)));
         }
         check_snapshot(&self.snapshot, value, snapshots)
     }
@@ -153,6 +169,10 @@ where
 #[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListExpect<T, E> {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// The exact list, in order.
     pub equals: Option<Vec<T>>,
     /// The list's length.
@@ -170,6 +190,10 @@ pub struct ListExpect<T, E> {
 }
 
 impl<T: Serialize, E: Serialize> Expectation for ListExpect<T, E> {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         let checks = [
             self.equals.is_some(),
@@ -221,8 +245,8 @@ where
                 None => format!(" (lengths {} and {})", want.len(), list.len()),
             };
             return Err(Mismatch::new(
-                inline(want),
-                format!("{}{note}", inline(list)),
+                inline_all(want),
+                format!("{}{note}", inline_all(list)),
             ));
         }
         if let Some(len) = self.len
@@ -230,7 +254,7 @@ where
         {
             return Err(Mismatch::new(
                 format!("a list of length {len}"),
-                format!("length {}: {}", list.len(), inline(list)),
+                format!("length {}: {}", list.len(), inline_all(list)),
             ));
         }
         if let Some(distinct) = self.distinct {
@@ -242,11 +266,15 @@ where
                 (true, Some((i, item))) => {
                     return Err(Mismatch::new(
                         "no item twice",
-                        format!("{} ({} again at index {i})", inline(list), inline(item)),
+                        format!(
+                            "{} ({} again at index {i})",
+                            inline_all(list),
+                            inline_all(item)
+                        ),
                     ));
                 }
                 (false, None) => {
-                    return Err(Mismatch::new("some item twice", inline(list)));
+                    return Err(Mismatch::new("some item twice", inline_all(list)));
                 }
                 _ => {}
             }
@@ -255,16 +283,16 @@ where
             && let Some(missing) = items.iter().find(|i| !list.contains(i))
         {
             return Err(Mismatch::new(
-                format!("a list containing {}", inline(missing)),
-                inline(list),
+                format!("a list containing {}", inline_all(missing)),
+                inline_all(list),
             ));
         }
         if let Some(items) = &self.excludes
             && let Some(present) = items.iter().find(|i| list.contains(i))
         {
             return Err(Mismatch::new(
-                format!("a list without {}", inline(present)),
-                inline(list),
+                format!("a list without {}", inline_all(present)),
+                inline_all(list),
             ));
         }
         check_snapshot(&self.snapshot, list, snapshots)

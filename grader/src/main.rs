@@ -15,7 +15,7 @@
 //!   [`integrity`]: official files checked against `tests/manifest.sha256`.
 //! - [`schema`]: the JSON Schema of case files.
 //! - [`implementation`], [`implementations`], [`mutants`]: who serves each stage.
-//! - [`diag`]: located errors for bad case files.
+//! - [`diag`]: located errors for bad case files; [`stub`]: is a `solution.rs` still the stub.
 
 mod case;
 mod child;
@@ -37,6 +37,7 @@ mod schema;
 mod snapshot;
 mod stage;
 mod stages;
+mod stub;
 
 fn main() {
     std::process::exit(cli::main());

@@ -93,6 +93,12 @@ impl Plan {
         if !(args.timeout > 0.0 && args.timeout.is_finite()) {
             return Err(usage("--timeout must be a positive number of seconds"));
         }
+        if args.memory_mb == 0 {
+            return Err(usage("--memory-mb must be at least 1 (MiB)"));
+        }
+        if args.jobs == Some(0) {
+            return Err(usage("--jobs must be at least 1"));
+        }
         let mut dirs = vec![course.cases_dir()];
         for dir in &args.extra {
             if !dir.exists() {
@@ -104,13 +110,21 @@ impl Plan {
             diag::print_all(&diags);
             crate::cli::EXIT_USAGE
         })?;
-        let cases = cases
+        let cases: Vec<CaseMeta> = cases
             .into_iter()
             .filter(|m| stages.contains(&m.stage))
             .filter(|m| {
                 args.filter.is_empty() || args.filter.iter().any(|f| m.name.contains(f.as_str()))
             })
             .collect();
+        if cases.is_empty() && !args.filter.is_empty() {
+            let names: Vec<&str> = stages.iter().map(|s| s.name()).collect();
+            return Err(usage(&format!(
+                "--filter {} matches no case of {}; `cargo grade list` shows every case's name",
+                args.filter.join(", "),
+                names.join(", ")
+            )));
+        }
         let exe = std::env::current_exe()
             .map_err(|e| usage(&format!("cannot find the grader's own executable: {e}")))?;
         let launcher = Launcher {

@@ -1,18 +1,20 @@
 //! Progress between runs: the grader remembers each case's last status in `.grader-state.json`
 //! (ignored by git) and tells the learner what newly passes and what newly fails.
 //!
-//! Results are remembered per stage *and* implementation, so grading the reference never makes
-//! your own cases look newly passing.
+//! Results are remembered per stage *and* the implementations that served it and every stage
+//! beneath it, so grading the reference, or your stage 2 on the reference's stage 1, never makes
+//! your own cases look newly passing or failing.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::outcome::Status;
-use crate::report::Report;
 use crate::report::human::Style;
+use crate::report::{Report, StageReport};
+use crate::stage::Stage;
 
-/// `"hash-ring/learner"` → case name → status.
+/// `"quorum/learner on hash-ring=reference"` → case name → status.
 type State = BTreeMap<String, BTreeMap<String, Status>>;
 
 /// What changed since the last run of the same cases.
@@ -36,7 +38,7 @@ pub fn update(path: &Path, report: &Report) -> Change {
         .unwrap_or_default();
     let change = compare(&state, report);
     for stage in &report.stages {
-        let key = format!("{}/{}", stage.stage, stage.implementation.to_arg());
+        let key = key(report, stage);
         let entry = state.entry(key).or_default();
         for case in stage.cases() {
             entry.insert(case.meta.name.clone(), case.outcome.status);
@@ -52,13 +54,28 @@ pub fn update(path: &Path, report: &Report) -> Change {
     change
 }
 
+/// A stage's results are comparable only with a run where the same implementations served it and
+/// every earlier stage (the ones it can build on).
+fn key(report: &Report, stage: &StageReport) -> String {
+    let mut key = format!("{}/{}", stage.stage, stage.implementation.to_arg());
+    let beneath: Vec<String> = Stage::ALL
+        .into_iter()
+        .filter(|s| *s < stage.stage)
+        .map(|s| format!("{s}={}", report.selection.get(s).to_arg()))
+        .collect();
+    if !beneath.is_empty() {
+        let _ = write!(key, " on {}", beneath.join(","));
+    }
+    key
+}
+
 fn compare(state: &State, report: &Report) -> Change {
     let mut change = Change {
         first_run: true,
         ..Change::default()
     };
     for stage in &report.stages {
-        let key = format!("{}/{}", stage.stage, stage.implementation.to_arg());
+        let key = key(report, stage);
         let Some(before) = state.get(&key) else {
             continue;
         };

@@ -52,6 +52,65 @@ pub fn use_color(choice: Color) -> bool {
     }
 }
 
+/// The options a learner used that choose what runs and against whom, to repeat in "Rerun
+/// with …" so following that advice grades the same way.
+pub fn rerun_flags(args: &RunArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    if let Some(list) = &args.reference {
+        flags.extend(["--reference".to_string(), shell_word(list)]);
+    }
+    if args.reference_deps {
+        flags.push("--reference-deps".into());
+    }
+    for dir in &args.extra {
+        flags.extend([
+            "--cases".to_string(),
+            shell_word(&dir.display().to_string()),
+        ]);
+    }
+    for filter in &args.filter {
+        flags.extend(["--filter".to_string(), shell_word(filter)]);
+    }
+    flags
+}
+
+/// `word` as a shell reads it back: bare when it is plain, single-quoted otherwise.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./,=:@+".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Opens every `--output` file for writing before anything runs, so a path that cannot be
+/// written is refused at once rather than after the whole run.
+fn check_outputs(outputs: &[(Format, PathBuf)]) -> Result<(), String> {
+    for (_, file) in outputs {
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            return Err(format!("--output: cannot create {}: {e}", dir.display()));
+        }
+        if file.is_dir() {
+            return Err(format!(
+                "--output: {} is a folder, not a file",
+                file.display()
+            ));
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+            .map_err(|e| format!("--output: cannot write {}: {e}", file.display()))?;
+    }
+    Ok(())
+}
+
 /// Runs a plan and builds its report, with the integrity check attached.
 pub fn execute(plan: &Plan) -> Report {
     let started = Instant::now();
@@ -79,7 +138,11 @@ pub fn run(root: &Path, args: &RunArgs) -> i32 {
         Ok(plan) => plan,
         Err(code) => return code,
     };
-    let report = execute(&plan);
+    if let Err(e) = check_outputs(&outputs) {
+        return usage(&e);
+    }
+    let mut report = execute(&plan);
+    report.rerun = rerun_flags(args);
     let color = use_color(args.color);
     print!("{}", args.format.render(&report, color, args.verbose));
     // Mutant runs are the grader's own business; they must not disturb a learner's progress.

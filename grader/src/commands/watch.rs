@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use crate::cli::{EXIT_FAIL, EXIT_PASS, RunArgs, usage};
+use crate::cli::{EXIT_FAIL, EXIT_PASS, Format, RunArgs, usage};
 use crate::plan::parse_stages;
 use crate::report::human::Style;
 use crate::stage::Stage;
@@ -25,6 +25,18 @@ pub fn run(root: &Path, args: &RunArgs, once: bool) -> i32 {
         Ok(s) => s,
         Err(e) => return usage(&e),
     };
+    // Watch draws a screen for people; reports for tools come from a plain `cargo grade`.
+    if args.format != Format::Human {
+        return usage(
+            "`watch` draws a screen for people and has no --format; \
+             use `cargo grade --format …` for a report",
+        );
+    }
+    if !args.output.is_empty() {
+        return usage(
+            "`watch` writes no report files; use `cargo grade --output …` for one run's report",
+        );
+    }
     let style = Style {
         color: crate::commands::grade::use_color(args.color),
     };
@@ -37,6 +49,12 @@ pub fn run(root: &Path, args: &RunArgs, once: bool) -> i32 {
     let mut to_run = watched.clone();
     let mut seen = scan(root, &args.extra);
     loop {
+        let names: Vec<&str> = to_run.iter().map(|s| s.name()).collect();
+        println!(
+            "{}",
+            style.dim(&format!("⟳ rebuilding and grading {}…", names.join(", ")))
+        );
+        let _ = std::io::stdout().flush();
         let screen = match grade_round(root, &exe, args, &to_run) {
             Round::DoesNotCompile(errors) => render_compile_error(&errors, style),
             Round::Graded(stages) => {
@@ -47,7 +65,7 @@ pub fn run(root: &Path, args: &RunArgs, once: bool) -> i32 {
                     }
                     last.insert(stage, value);
                 }
-                render_screen(&watched, &last, style) + &changes
+                render_screen(&watched, &last, style, args.verbose) + &changes
             }
             Round::Failed(message) => format!("The grader could not run: {message}\n"),
         };
@@ -95,6 +113,18 @@ fn grade_round(root: &Path, exe: &Path, args: &RunArgs, stages: &[Stage]) -> Rou
     command.args(["--format", "json", "--no-progress"]);
     if let Some(r) = &args.reference {
         command.args(["--reference", r]);
+    }
+    if args.reference_deps {
+        command.arg("--reference-deps");
+    }
+    if let Some(jobs) = args.jobs {
+        command.args(["--jobs", &jobs.to_string()]);
+    }
+    for m in &args.mutant {
+        command.args(["--mutant", m]);
+    }
+    if let Some(r) = &args.root {
+        command.arg("--root").arg(r);
     }
     for dir in &args.extra {
         command.arg("--cases").arg(dir);
@@ -144,7 +174,12 @@ fn next_failure(watched: &[Stage], last: &BTreeMap<Stage, Value>) -> Option<(Sta
 }
 
 /// One calm screen: a line per stage, then the next thing to fix.
-pub fn render_screen(watched: &[Stage], last: &BTreeMap<Stage, Value>, style: Style) -> String {
+pub fn render_screen(
+    watched: &[Stage],
+    last: &BTreeMap<Stage, Value>,
+    style: Style,
+    verbose: bool,
+) -> String {
     let mut out = String::from("Mini-Dynamo · cargo grade watch\n\n");
     for stage in watched {
         let Some(s) = last.get(stage) else { continue };
@@ -173,11 +208,21 @@ pub fn render_screen(watched: &[Stage], last: &BTreeMap<Stage, Value>, style: St
     out.push('\n');
     match next_failure(watched, last) {
         None => {
-            let _ = writeln!(
-                out,
-                "{}",
-                style.green("Everything here passes. On to the next stage!")
-            );
+            let after = watched
+                .iter()
+                .max()
+                .and_then(|last| crate::stages::known().find(|s| s > last));
+            let message = match after {
+                Some(next) => format!(
+                    "Everything here passes. On to stage {} {next}: `cargo grade watch {next}`.",
+                    next.number()
+                ),
+                None if watched.len() > 1 => {
+                    "Every stage passes: you have built Dynamo.".to_string()
+                }
+                None => "Everything here passes, and this is the course's last stage.".to_string(),
+            };
+            let _ = writeln!(out, "{}", style.green(&message));
         }
         Some((stage, case)) => {
             let text = |k: &str| case[k].as_str().unwrap_or("").trim().to_string();
@@ -192,30 +237,45 @@ pub fn render_screen(watched: &[Stage], last: &BTreeMap<Stage, Value>, style: St
                 Some(n) => format!("step {n} ({})", text("label")),
                 None => text("label"),
             };
+            let trace = case["trace"]
+                .as_array()
+                .map(|lines| {
+                    lines
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default();
+            let what = if text("actual").is_empty() {
+                text("message")
+            } else {
+                String::new()
+            };
             for (label, value) in [
                 ("where", step),
                 ("expected", text("expected")),
                 ("actual", text("actual")),
+                ("what", what),
                 ("hint", text("hint")),
+                ("messages", if verbose { trace } else { String::new() }),
+                ("case", text("file")),
             ] {
                 if value.is_empty() {
                     continue;
                 }
                 let mut lines = value.lines();
+                // Pad the label before styling it: escape codes have no width on screen.
                 let _ = writeln!(
                     out,
-                    "  {:<10}{}",
-                    style.dim(label),
+                    "  {}{}",
+                    style.dim(&format!("{label:<10}")),
                     lines.next().unwrap_or("")
                 );
                 for line in lines {
                     let _ = writeln!(out, "            {line}");
                 }
             }
-            if text("actual").is_empty() {
-                let _ = writeln!(out, "  {:<10}{}", style.dim("what"), text("message"));
-            }
-            let _ = writeln!(out, "  {:<10}{}", style.dim("case"), text("file"));
         }
     }
     out
@@ -411,7 +471,7 @@ mod tests {
             ]
         });
         let last = BTreeMap::from([(Stage::HashRing, stage)]);
-        let screen = render_screen(&[Stage::HashRing], &last, Style { color: false });
+        let screen = render_screen(&[Stage::HashRing], &last, Style { color: false }, false);
         assert!(screen.contains("✗ Stage 1 hash-ring"), "{screen}");
         assert!(screen.contains("1/4 tracks  1/2 cases"), "{screen}");
         assert!(

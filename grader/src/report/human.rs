@@ -56,7 +56,7 @@ pub fn render(report: &Report, style: Style, verbose: bool) -> String {
         out.push('\n');
     }
     for stage in &report.stages {
-        render_stage(&mut out, stage, style, verbose);
+        render_stage(&mut out, &served_by(report, stage), stage, style, verbose);
         out.push('\n');
     }
     let total = report.cases().count();
@@ -64,7 +64,7 @@ pub fn render(report: &Report, style: Style, verbose: bool) -> String {
         .cases()
         .filter(|c| c.outcome.status == Status::Pass)
         .count();
-    let tracks: usize = report.stages.iter().map(|s| s.tracks.len()).sum();
+    let tracks: usize = report.stages.iter().map(StageReport::tracks_run).sum();
     let green: usize = report.stages.iter().map(StageReport::tracks_passed).sum();
     let line = format!(
         "{passed}/{total} cases passed · {green}/{tracks} tracks · {:.2} s",
@@ -84,17 +84,24 @@ pub fn render(report: &Report, style: Style, verbose: bool) -> String {
             .find(|c| c.outcome.status != Status::Pass)
             .map(|c| (s, c))
     }) {
+        let mut rerun = vec![stage.stage.name().to_string()];
+        rerun.extend(report.rerun.iter().cloned());
         let _ = writeln!(
             out,
             "Next: {} › {} › {}. Rerun with `cargo grade {}`.",
-            stage.stage, case.meta.track, case.meta.name, stage.stage
+            stage.stage,
+            case.meta.track,
+            case.meta.name,
+            rerun.join(" ")
         );
     }
     out
 }
 
-fn render_stage(out: &mut String, stage: &StageReport, style: Style, verbose: bool) {
-    let who = match &stage.implementation {
+/// Who serves `stage`, and which stages beneath it come from someone else: `your solution
+/// (stages/02-quorum/src/solution.rs), on the reference's hash-ring`.
+fn served_by(report: &Report, stage: &StageReport) -> String {
+    let mut who = match &stage.implementation {
         Implementation::Learner => format!(
             "your solution (stages/{}/src/solution.rs)",
             stage.stage.dir()
@@ -102,13 +109,43 @@ fn render_stage(out: &mut String, stage: &StageReport, style: Style, verbose: bo
         Implementation::Reference => "the reference implementation".to_string(),
         Implementation::Mutant(name) => format!("mutant `{name}`"),
     };
+    let mut beneath: Vec<(String, Vec<&str>)> = Vec::new();
+    for earlier in crate::stage::Stage::ALL
+        .into_iter()
+        .filter(|s| *s < stage.stage)
+    {
+        let implementation = report.selection.get(earlier);
+        if implementation == stage.implementation {
+            continue;
+        }
+        let whose = match implementation {
+            Implementation::Learner => "your".to_string(),
+            Implementation::Reference => "the reference's".to_string(),
+            Implementation::Mutant(name) => format!("mutant `{name}`'s"),
+        };
+        match beneath.iter_mut().find(|(w, _)| *w == whose) {
+            Some((_, stages)) => stages.push(earlier.name()),
+            None => beneath.push((whose, vec![earlier.name()])),
+        }
+    }
+    let parts: Vec<String> = beneath
+        .into_iter()
+        .map(|(whose, stages)| format!("{whose} {}", stages.join(", ")))
+        .collect();
+    if !parts.is_empty() {
+        let _ = write!(who, ", on {}", parts.join(" and "));
+    }
+    who
+}
+
+fn render_stage(out: &mut String, who: &str, stage: &StageReport, style: Style, verbose: bool) {
     let _ = writeln!(
         out,
         "{} · {} · {}/{} tracks",
         style.bold(&format!("Stage {} {}", stage.stage.number(), stage.stage)),
         who,
         stage.tracks_passed(),
-        stage.tracks.len()
+        stage.tracks_run()
     );
     let width = stage
         .tracks
@@ -117,13 +154,15 @@ fn render_stage(out: &mut String, stage: &StageReport, style: Style, verbose: bo
         .max()
         .unwrap_or(0);
     for track in &stage.tracks {
-        let mark = if track.is_green() {
+        let mark = if track.cases.is_empty() {
+            style.dim("·")
+        } else if track.is_green() {
             style.green("✓")
         } else {
             style.red("✗")
         };
         let counts = if track.cases.is_empty() {
-            "no cases".to_string()
+            style.dim("no case selected")
         } else {
             format!("{}/{} cases", track.passed(), track.cases.len())
         };
@@ -172,7 +211,7 @@ fn render_failure(out: &mut String, case: &CaseReport, style: Style, verbose: bo
         }
         _ => field(out, "what", &o.message, style),
     }
-    if let Some(hint) = &case.meta.hint {
+    if let Some(hint) = case.hint() {
         field(out, "hint", hint.trim(), style);
     }
     if verbose && !o.trace.is_empty() {

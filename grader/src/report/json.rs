@@ -41,7 +41,7 @@ struct JsonCase<'a> {
     label: Option<&'a str>,
     expected: Option<&'a str>,
     actual: Option<&'a str>,
-    hint: Option<&'a str>,
+    hint: Option<String>,
     /// The simulated network's messages up to the failure (networked stages only).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     trace: &'a [String],
@@ -67,7 +67,7 @@ fn case(c: &CaseReport) -> JsonCase<'_> {
         label: c.outcome.label.as_deref(),
         expected: c.outcome.expected.as_deref(),
         actual: c.outcome.actual.as_deref(),
-        hint: c.meta.hint.as_deref(),
+        hint: c.hint(),
         trace: &c.outcome.trace,
         duration_ms: c.duration.as_millis() as u64,
     }
@@ -88,7 +88,7 @@ fn stage(s: &StageReport) -> JsonStage<'_> {
         number: s.stage.number(),
         implementation: s.implementation.to_arg(),
         tracks_passed: s.tracks_passed(),
-        tracks_total: s.tracks.len(),
+        tracks_total: s.tracks_run(),
         tracks: s.tracks.iter().map(track).collect(),
     }
 }

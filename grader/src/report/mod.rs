@@ -28,6 +28,11 @@ pub struct Report {
     pub elapsed: Duration,
     /// Official files that differ from the manifest.
     pub integrity: Integrity,
+    /// Who served every stage in this run, graded or not.
+    pub selection: Selection,
+    /// The options to repeat when telling the learner how to rerun (`--reference-deps`,
+    /// `--filter wrap`, …), already quoted for a shell.
+    pub rerun: Vec<String>,
 }
 
 pub struct StageReport {
@@ -58,6 +63,45 @@ impl TrackReport {
     /// A track passes when it has cases and every one passes.
     pub fn is_green(&self) -> bool {
         !self.cases.is_empty() && self.passed() == self.cases.len()
+    }
+}
+impl CaseReport {
+    /// The advice for this failure: another stage's when the failure happened in that stage's
+    /// code (this case's hint would be about something else), else the failed step's own hint,
+    /// else the case's.
+    pub fn hint(&self) -> Option<String> {
+        if let Some(advice) = other_stage_advice(self.meta.stage, &self.outcome) {
+            return Some(advice);
+        }
+        self.outcome
+            .step
+            .and_then(|i| self.meta.step_hints.get(i).cloned().flatten())
+            .or_else(|| self.meta.hint.clone())
+    }
+}
+
+/// When a failure's message places it in another stage's `solution.rs` (a stage-1 panic inside
+/// a stage-2 case), the advice to fix that stage first.
+pub fn other_stage_advice(own: Stage, outcome: &CaseOutcome) -> Option<String> {
+    let text = [Some(&outcome.message), outcome.actual.as_ref()];
+    let culprit = Stage::ALL.into_iter().filter(|s| *s != own).find(|s| {
+        let file = format!("stages/{}/src/solution.rs", s.dir());
+        text.iter().flatten().any(|t| t.contains(&file))
+    })?;
+    Some(format!(
+        "This failed inside stage {} {culprit} (stages/{}/src/solution.rs), which this case \
+         builds on. Make `cargo grade {culprit}` pass first, or grade {own} on the reference's \
+         earlier stages: `cargo grade {own} --reference-deps`.",
+        culprit.number(),
+        culprit.dir()
+    ))
+}
+
+impl StageReport {
+    /// Tracks with at least one case in this run: a `--filter` can leave a track with none, and
+    /// such a track neither passes nor fails.
+    pub fn tracks_run(&self) -> usize {
+        self.tracks.iter().filter(|t| !t.cases.is_empty()).count()
     }
 }
 
@@ -120,6 +164,8 @@ impl Report {
             stages,
             elapsed,
             integrity: Integrity::default(),
+            selection: selection.clone(),
+            rerun: Vec::new(),
         }
     }
 

@@ -116,6 +116,10 @@ static RETURNS: Returns = Returns;
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "DiffExpect")]
 pub struct DiffExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// Exactly these differing keys, in key order (`[]`: the replicas agree).
     pub keys: Option<Vec<KeyDifference>>,
     /// Exactly this many hash comparisons.
@@ -127,6 +131,10 @@ pub struct DiffExpect {
 }
 
 impl Expectation for DiffExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         let any = self.keys.is_some()
             || self.comparisons.is_some()
@@ -278,6 +286,10 @@ impl Replica for Observed<'_> {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "SyncExpect")]
 pub struct SyncExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// Exactly the keys sent to the other replica, in key order.
     pub sent: Option<Vec<String>>,
     /// Exactly the keys received from the other replica, in key order.
@@ -289,6 +301,10 @@ pub struct SyncExpect {
 }
 
 impl Expectation for SyncExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         let any = self.sent.is_some()
             || self.received.is_some()
@@ -329,8 +345,12 @@ impl SyncExpect {
             let moved: BTreeSet<&String> = report.sent.iter().chain(&report.received).collect();
             if moved.len() != n {
                 return Err(Mismatch::new(
-                    format!("{n} keys moved"),
-                    format!("{} keys moved: {}", moved.len(), inline(&moved)),
+                    format!("{} moved", crate::render::count(n as u64, "key", "keys")),
+                    format!(
+                        "{} moved: {}",
+                        crate::render::count(moved.len() as u64, "key", "keys"),
+                        inline(&moved)
+                    ),
                 ));
             }
         }
@@ -687,7 +707,7 @@ impl StagePlugin for Plugin {
             .map(|(name, data)| {
                 let d = &data.value;
                 let n = d.values.len() + d.versions.len() + d.generate.unwrap_or(0) as usize;
-                format!("{name} ({n} keys)")
+                format!("{name} ({})", crate::render::count(n as u64, "key", "keys"))
             })
             .collect();
         format!("setup: depth {depth}; replicas {}", replicas.join(", "))

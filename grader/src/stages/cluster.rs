@@ -31,6 +31,58 @@ pub fn names(nodes: &[Spanned<NodeId>]) -> String {
         .join(", ")
 }
 
+/// A per-node map from a case file (`latency_ms: {A: 10, B: 20}`) that remembers where each node
+/// was written, so a problem with a node is reported at its entry.
+#[derive(Clone, Debug, Default)]
+pub struct NodeMap<V> {
+    values: BTreeMap<NodeId, V>,
+    at: BTreeMap<NodeId, Location>,
+}
+
+impl<V> NodeMap<V> {
+    /// Where `node`'s entry was written.
+    pub fn location(&self, node: &NodeId) -> Location {
+        self.at.get(node).copied().unwrap_or(Location::UNKNOWN)
+    }
+}
+
+impl<V> std::ops::Deref for NodeMap<V> {
+    type Target = BTreeMap<NodeId, V>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.values
+    }
+}
+
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for NodeMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries<V>(std::marker::PhantomData<V>);
+        impl<'de, V: serde::Deserialize<'de>> serde::de::Visitor<'de> for Entries<V> {
+            type Value = NodeMap<V>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map from node names to values")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = NodeMap {
+                    values: BTreeMap::new(),
+                    at: BTreeMap::new(),
+                };
+                while let Some((node, value)) = map.next_entry::<Spanned<NodeId>, V>()? {
+                    out.at.insert(node.value.clone(), node.referenced);
+                    out.values.insert(node.value, value);
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
 /// The network fields of a networked stage's setup, borrowed.
 pub struct NetworkSetup<'a> {
     pub latency_ms: &'a BTreeMap<NodeId, u64>,

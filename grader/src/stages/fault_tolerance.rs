@@ -96,7 +96,8 @@ pub struct Setup {
     pub timeout_ms: Option<u64>,
     /// One-way latency per node, in simulated ms (default `default_latency_ms`).
     #[serde(default)]
-    pub latency_ms: BTreeMap<NodeId, u64>,
+    #[schemars(with = "BTreeMap<NodeId, u64>")]
+    pub latency_ms: super::cluster::NodeMap<u64>,
     /// Latency of nodes not in `latency_ms` (default 10).
     #[serde(default)]
     pub default_latency_ms: Option<u64>,
@@ -200,6 +201,10 @@ pub enum Step {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "FaultTolerancePutExpect")]
 pub struct PutExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// It succeeded with exactly this placement: node -> the primary it stands in for (`null`:
     /// a primary itself).
     pub ok: Option<Placement>,
@@ -210,6 +215,10 @@ pub struct PutExpect {
 }
 
 impl Expectation for PutExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         match (&self.ok, &self.error, self.latency_ms) {
             (None, None, None) => {
@@ -233,6 +242,10 @@ impl Expectation for PutExpect {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HandoffExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// Hints delivered (and deleted), over every holder.
     pub delivered: Option<usize>,
     /// Simulated ms the handoff took.
@@ -240,6 +253,10 @@ pub struct HandoffExpect {
 }
 
 impl Expectation for HandoffExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.delivered.is_none() && self.latency_ms.is_none() {
             return Err("`expect` checks nothing; use delivered or latency_ms".into());
@@ -339,13 +356,13 @@ impl State {
     fn check_handoff(&self, expect: Option<&HandoffExpect>) -> Result<(), Mismatch> {
         let (delivered, ms) = self.handoff_tick();
         let Some(expect) = expect else { return Ok(()) };
-        let actual = format!("{delivered} hints delivered in {ms} ms");
+        let actual = format!("{} delivered in {ms} ms", hints(delivered));
         let fail =
             |want: String| Err(Mismatch::new(want, actual.clone()).with_trace(self.trace_items()));
         if let Some(want) = expect.delivered
             && want != delivered
         {
-            return fail(format!("{want} hints delivered"));
+            return fail(format!("{} delivered", hints(want)));
         }
         if let Some(want) = expect.latency_ms
             && want != ms
@@ -398,7 +415,12 @@ impl StagePlugin for Plugin {
             }
         };
         for n in setup.latency_ms.keys() {
-            check("setup.latency_ms", n, endpoint(n), first);
+            check(
+                "setup.latency_ms",
+                n,
+                endpoint(n),
+                setup.latency_ms.location(n),
+            );
         }
         for l in &setup.links {
             check("setup.links", &l.from, endpoint(&l.from), first);
@@ -688,4 +710,9 @@ fn run_put(
         return fail(format!("to return after {want} ms"));
     }
     Ok(())
+}
+
+/// `1 hint`, `2 hints`.
+fn hints(n: usize) -> String {
+    format!("{n} hint{}", if n == 1 { "" } else { "s" })
 }

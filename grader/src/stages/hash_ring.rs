@@ -146,6 +146,10 @@ pub struct Load {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// Bounds on max/mean.
     pub max_over_mean: Option<Between>,
     /// Exact counts per node.
@@ -154,6 +158,10 @@ pub struct LoadExpect {
 }
 
 impl Expectation for LoadExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if let Some(b) = &self.max_over_mean {
             b.validate()?;
@@ -190,6 +198,10 @@ pub struct Moves {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovesExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     pub fraction: Option<Between>,
     pub moved: Option<u64>,
     pub outside_transfers: Option<u64>,
@@ -198,6 +210,10 @@ pub struct MovesExpect {
 }
 
 impl Expectation for MovesExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if let Some(b) = &self.fraction {
             b.validate()?;
@@ -372,7 +388,10 @@ impl StagePlugin for Plugin {
             Step::Tokens { node: None, .. } => "tokens".into(),
             Step::Tokens { node: Some(n), .. } => format!("tokens of {}", n.value),
             Step::Owner { key, .. } => format!("owner {}", inline(key)),
-            Step::Owners { keys, .. } => format!("owners of {} keys", keys.len()),
+            Step::Owners { keys, .. } => format!(
+                "owners of {}",
+                crate::render::count(keys.len() as u64, "key", "keys")
+            ),
             Step::PreferenceList { key, n, .. } => {
                 format!("preference_list {} n={n}", inline(key))
             }

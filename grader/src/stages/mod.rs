@@ -126,6 +126,7 @@ pub struct Common {
     pub name: String,
     pub description: Option<String>,
     pub hint: Option<String>,
+    pub step_hints: Vec<Option<String>>,
     pub points: Option<f64>,
     pub visibility: Option<crate::case::Visibility>,
 }
@@ -191,24 +192,41 @@ fn parse_as<P: StagePlugin>(
     snapshot_dir: Option<&Path>,
     meta: MetaFn<'_>,
 ) -> Result<Box<dyn LoadedCase>, Vec<Diagnostic>> {
+    // A misspelt track is worth its own words ("unknown track"), not serde's "unknown variant".
+    let header: TrackHeader =
+        crate::diag::parse_yaml(text).map_err(|e| vec![Diagnostic::from_yaml(file, &e)])?;
+    if let Some(track) = header.track
+        && !P::TRACKS.contains(&track.value.as_str())
+    {
+        return Err(vec![Diagnostic::at_spanned(
+            file,
+            &track,
+            format!(
+                "unknown track `{}`; the tracks of {} are {}",
+                track.value,
+                P::STAGE,
+                P::TRACKS.join(", ")
+            ),
+        )]);
+    }
     let case: CaseFile<P::Track, P::Setup, P::Step> =
-        serde_saphyr::from_str(text).map_err(|e| vec![Diagnostic::from_yaml(file, &e)])?;
+        crate::diag::parse_yaml(text).map_err(|e| vec![Diagnostic::from_yaml(file, &e)])?;
     let mut problems: Vec<(Location, String)> = Vec::new();
-    if case.stage != P::STAGE.name() {
+    if case.stage.value != P::STAGE.name() {
         problems.push((
-            case.name.referenced,
+            case.stage.referenced,
             format!("expected `stage: {}`", P::STAGE),
         ));
     }
     if let Err(e) = check_name(&case.name.value) {
         problems.push((case.name.referenced, e));
     }
-    if let Some(p) = case.points
-        && !(p.is_finite() && p >= 0.0)
+    if let Some(p) = &case.points
+        && !(p.value.is_finite() && p.value >= 0.0)
     {
         problems.push((
-            case.name.referenced,
-            format!("points must be a number >= 0, not {p}"),
+            p.referenced,
+            format!("points must be a number >= 0, not {}", p.value),
         ));
     }
     if case.steps.is_empty() {
@@ -252,10 +270,21 @@ fn parse_as<P: StagePlugin>(
         name: case.name.value.clone(),
         description: case.description.clone(),
         hint: case.hint.clone(),
-        points: case.points,
+        step_hints: case
+            .steps
+            .iter()
+            .map(|s| P::expectation(&s.value).hint().map(str::to_string))
+            .collect(),
+        points: case.points.as_ref().map(|p| p.value),
         visibility: case.visibility,
     });
     Ok(Box::new(Loaded::<P> { meta, case }))
+}
+
+/// Just the `track:` of a case, read before the whole case.
+#[derive(serde::Deserialize)]
+struct TrackHeader {
+    track: Option<Spanned<String>>,
 }
 
 fn track_name<T: Serialize>(track: &T) -> String {

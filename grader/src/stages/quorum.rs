@@ -65,7 +65,8 @@ pub struct Setup {
     pub quorum: Option<QuorumConfig>,
     /// One-way latency per node, in simulated ms (default `default_latency_ms`).
     #[serde(default)]
-    pub latency_ms: BTreeMap<NodeId, u64>,
+    #[schemars(with = "BTreeMap<NodeId, u64>")]
+    pub latency_ms: super::cluster::NodeMap<u64>,
     /// Latency of nodes not in `latency_ms` (default 10).
     #[serde(default)]
     pub default_latency_ms: Option<u64>,
@@ -147,6 +148,10 @@ pub enum Step {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// `true`: the configuration is accepted.
     pub accepted: Option<bool>,
     /// It is refused with exactly this error.
@@ -154,6 +159,10 @@ pub struct ConfigExpect {
 }
 
 impl Expectation for ConfigExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         match (self.accepted, &self.error) {
             (None, None) => Err("`expect` checks nothing; use accepted or error".into()),
@@ -178,6 +187,10 @@ impl Expectation for ConfigExpect {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// `true`: the operation succeeded (a get with any result). Without any of `ok`, `equals`,
     /// `not_found` and `error`, the outcome is not checked, only `latency_ms` and `requests`.
     pub ok: Option<bool>,
@@ -194,6 +207,10 @@ pub struct OpExpect {
 }
 
 impl Expectation for OpExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         let outcome = [
             self.ok.is_some(),
@@ -300,7 +317,12 @@ impl StagePlugin for Plugin {
             }
         };
         for n in setup.latency_ms.keys() {
-            setup_node("setup.latency_ms", n, known(n) || *n == coordinator, first);
+            setup_node(
+                "setup.latency_ms",
+                n,
+                known(n) || *n == coordinator,
+                setup.latency_ms.location(n),
+            );
         }
         for l in &setup.links {
             setup_node("setup.links", &l.from, endpoint(&l.from), first);
@@ -546,7 +568,8 @@ fn run_op(
         })
         .count();
     let context = format!(
-        " (after {latency_ms} ms, {requests} requests, preference list {})",
+        " (after {latency_ms} ms, {}, preference list {})",
+        crate::render::count(requests as u64, "request", "requests"),
         inline(&preference)
     );
     let fail = |expected: String, actual: String| {
@@ -588,7 +611,10 @@ fn run_op(
     if let Some(want) = expect.requests
         && want != requests
     {
-        return fail(format!("{want} requests"), shown);
+        return fail(
+            crate::render::count(want as u64, "request", "requests"),
+            shown,
+        );
     }
     Ok(())
 }

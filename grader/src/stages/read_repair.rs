@@ -79,7 +79,8 @@ pub struct Setup {
     pub stored: BTreeMap<NodeId, BTreeMap<String, Vec<String>>>,
     /// One-way latency per node, in simulated ms (default `default_latency_ms`).
     #[serde(default)]
-    pub latency_ms: BTreeMap<NodeId, u64>,
+    #[schemars(with = "BTreeMap<NodeId, u64>")]
+    pub latency_ms: super::cluster::NodeMap<u64>,
     /// Latency of nodes not in `latency_ms` (default 10).
     #[serde(default)]
     pub default_latency_ms: Option<u64>,
@@ -136,6 +137,10 @@ pub enum Step {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// The client got exactly these versions (`[]`: not found), in any order.
     pub answer: Option<Vec<String>>,
     /// The client got exactly this error.
@@ -150,6 +155,10 @@ pub struct ReadExpect {
 }
 
 impl Expectation for ReadExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.answer.is_some() && self.error.is_some() {
             return Err("give one of answer and error".into());
@@ -186,6 +195,10 @@ impl Expectation for ReadExpect {
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplicasExpect {
+    /// Shown when this step fails, instead of the case's `hint`: for a step that teaches an
+    /// idea of its own.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
     /// Node -> the versions it holds, in any order; every node of the cluster must be listed.
     pub equals: Option<BTreeMap<NodeId, Vec<String>>>,
     /// The map (versions shown by name, in sibling order) matches this recorded snapshot.
@@ -193,6 +206,10 @@ pub struct ReplicasExpect {
 }
 
 impl Expectation for ReplicasExpect {
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.equals.is_none() && self.snapshot.is_none() {
             return Err("`expect` checks nothing; use equals or snapshot".into());
@@ -325,7 +342,7 @@ impl StagePlugin for Plugin {
         }
         for n in setup.latency_ms.keys() {
             if !known(n) {
-                unknown.push(("setup.latency_ms", n.clone(), first));
+                unknown.push(("setup.latency_ms", n.clone(), setup.latency_ms.location(n)));
             }
         }
         for l in &setup.links {
@@ -602,11 +619,15 @@ fn run_read(
         ));
     }
     let context = format!(
-        " (answered at {} ms, {} repairs, preference list {})",
+        " (answered at {} ms, {}, preference list {})",
         answered
             .as_ref()
             .map_or("-".into(), |a| (a.at_ms - start).to_string()),
-        repairs.values().map(Vec::len).sum::<usize>(),
+        crate::render::count(
+            repairs.values().map(Vec::len).sum::<usize>() as u64,
+            "repair",
+            "repairs"
+        ),
         inline(&preference)
     );
     let fail = |expected: String, actual: String| {

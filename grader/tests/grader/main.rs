@@ -5,10 +5,16 @@
 
 mod course;
 mod fault_tolerance;
+mod hints;
 mod html;
 mod isolation;
 mod malformed;
 mod quorum;
 mod read_repair;
+mod report_truth;
 mod runs;
+#[path = "../../src/stub.rs"]
+mod stub;
+mod stubs;
 mod util;
+mod watch;

@@ -3,7 +3,7 @@
 
 use rstest::rstest;
 
-use crate::util::{code, grader, scratch, stderr};
+use crate::util::{code, grader, scratch, stderr, stdout};
 
 const GOOD: &str = "stage: hash-ring
 track: ring-placement
@@ -48,9 +48,31 @@ steps:
 #[case::unknown_track(
     "track: ring-placement",
     "track: ring-placment",
-    "unknown variant `ring-placment`",
+    "unknown track `ring-placment`; the tracks of hash-ring are ring-placement",
     2,
     8
+)]
+#[case::negative_points(
+    "hint: a hint",
+    "hint: a hint\npoints: -1",
+    "points must be a number >= 0",
+    5,
+    9
+)]
+#[case::stage_spelt_otherwise("stage: hash-ring", "stage: 1", "expected `stage: hash-ring`", 1, 8)]
+#[case::non_finite_points(
+    "hint: a hint",
+    "hint: a hint\npoints: .nan",
+    "`.nan` is not a finite number",
+    5,
+    9
+)]
+#[case::second_document(
+    "equals: A}}",
+    "equals: A}}\n---\nstage: hash-ring",
+    "a case file holds exactly one case",
+    9,
+    1
 )]
 #[case::unknown_step("- owner:", "- ownr:", "unknown variant `ownr`", 7, 5)]
 #[case::node_not_in_setup(
@@ -91,6 +113,103 @@ fn malformed_file_is_located(
     };
     assert!(err.contains(&located), "expected {located} in:\n{err}");
     assert!(err.contains(" | "), "a source snippet:\n{err}");
+    for internal in [
+        "DuplicateKeyPolicy",
+        "from_str_multiple",
+        "configured policy",
+        "budget",
+    ] {
+        assert!(!err.contains(internal), "parser internals leak:\n{err}");
+    }
+}
+
+/// A node `latency_ms` names but the setup never declared is reported at that entry.
+#[test]
+fn an_unknown_latency_node_is_reported_at_its_entry() {
+    let dir = scratch("latency");
+    let file = dir.join("case.yaml");
+    std::fs::write(
+        &file,
+        "stage: quorum
+track: write-quorum
+name: latency-of-a-stranger
+setup:
+  nodes: [A, B, C]
+  quorum: {n: 3, r: 2, w: 2}
+  latency_ms:
+    A: 10
+    Z: 20
+steps:
+  - put: {key: k, value: x, version: 1, expect: {ok: true}}
+",
+    )
+    .expect("write case");
+    let out = grader(&["validate", file.to_str().expect("utf-8 path")]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("case.yaml:9:5: setup.latency_ms names node Z"),
+        "{err}"
+    );
+}
+
+/// A large but valid case (5 MB of steps) loads: the parser's limits are for bombs, not cases.
+#[test]
+fn a_five_megabyte_case_loads() {
+    let dir = scratch("large");
+    let file = dir.join("case.yaml");
+    let mut text = GOOD.to_string();
+    let mut i = 0u64;
+    while text.len() < 5 << 20 {
+        text.push_str(&format!(
+            "  - owner: {{key: key-{i}, expect: {{equals: A}}}}\n"
+        ));
+        i += 1;
+    }
+    std::fs::write(&file, text).expect("write case");
+    let out = grader(&["validate", file.to_str().expect("utf-8 path")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// `validate DIR` on private cases checks their names against the official ones, as grading
+/// does: a clash is found by validate, not first at grading time.
+#[test]
+fn validate_refuses_a_private_name_the_course_uses() {
+    let dir = scratch("clash");
+    std::fs::write(
+        dir.join("mine.yaml"),
+        GOOD.replace("name: good", "name: position-of-a-string"),
+    )
+    .expect("write case");
+    let out = grader(&["validate", dir.to_str().expect("utf-8 path")]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("`position-of-a-string` is already used by tests/cases/"),
+        "{err}"
+    );
+}
+
+/// The same folder given twice, or a symlink loop inside it, is read once: no flood of "name
+/// already used" errors.
+#[test]
+fn a_folder_is_read_once() {
+    let dir = scratch("twice");
+    std::fs::write(
+        dir.join("mine.yaml"),
+        GOOD.replace("name: good", "name: mine-only"),
+    )
+    .expect("write case");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&dir, dir.join("loop")).expect("symlink");
+    let path = dir.to_str().expect("utf-8 path");
+    let out = grader(&["validate", path, path]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("ok: 1 case file valid"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// The unmodified file is valid, so each case above fails for its one edit only.

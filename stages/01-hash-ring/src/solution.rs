@@ -18,7 +18,7 @@ pub struct Ring {
 impl HashRing for Ring {
     fn new(vnodes_per_node: u32) -> Result<Self, RingError> {
         // TODO(README.md § "Tokens and virtual nodes")
-        todo!("create a ring with {vnodes_per_node} virtual nodes per node")
+        todo!("create a ring with vnodes_per_node = {vnodes_per_node}")
     }
 
     fn position(s: &str) -> u64 {

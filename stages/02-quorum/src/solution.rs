@@ -17,7 +17,7 @@ pub struct Quorum {
 impl Coordinator for Quorum {
     fn new(config: QuorumConfig, cluster_size: usize) -> Result<Self, ConfigError> {
         // TODO(README.md § "Choosing N, R and W")
-        todo!("check {config:?} against a cluster of {cluster_size} nodes")
+        todo!("check {config:?} against a cluster of size {cluster_size}")
     }
 
     async fn put(

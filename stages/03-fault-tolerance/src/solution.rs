@@ -19,7 +19,7 @@ pub struct Sloppy {
 impl SloppyCoordinator for Sloppy {
     fn new(config: FaultConfig, cluster_size: usize) -> Result<Self, ConfigError> {
         // TODO(README.md § "Your task"): validate as in stage 2, keep the configuration.
-        todo!("check {config:?} against a cluster of {cluster_size} nodes")
+        todo!("check {config:?} against a cluster of size {cluster_size}")
     }
 
     async fn put(

@@ -32,7 +32,7 @@ impl VectorClocks for Clocks {
 
     fn truncate(&self, clock: &VectorClock, threshold: usize) -> VectorClock {
         // TODO(README.md § "Truncation")
-        todo!("truncate {clock} to {threshold} entries")
+        todo!("truncate {clock} to at most threshold = {threshold} entries")
     }
 }
 
@@ -44,7 +44,7 @@ pub struct Store {
 impl VersionStore for Store {
     fn new(threshold: usize) -> Self {
         // TODO(README.md § "Siblings")
-        todo!("create an empty store truncating clocks to {threshold} entries")
+        todo!("create an empty store truncating clocks at threshold = {threshold}")
     }
 
     fn put(

@@ -34,7 +34,7 @@ impl Replica for MerkleReplica {
 
     fn insert(&mut self, key: &str, siblings: Vec<Version>) {
         // TODO(README.md § "Keeping the tree up to date"): rehash one leaf and its path only.
-        todo!("insert {key:?} with {} siblings", siblings.len())
+        todo!("insert {key:?} with sibling count {}", siblings.len())
     }
 
     fn delete(&mut self, key: &str) -> bool {

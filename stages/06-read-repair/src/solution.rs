@@ -19,7 +19,7 @@ pub struct Coordinator {
 impl ReadRepair for Coordinator {
     fn new(r: usize) -> Self {
         // TODO(README.md § "Your task")
-        todo!("create a coordinator whose reads wait for {r} replies")
+        todo!("create a read coordinator with r = {r}")
     }
 
     async fn read(
