@@ -184,6 +184,9 @@ pub struct Moves {
     pub outside_transfers: u64,
     /// Keys a transfer covers that did not move from its `from` to its `to`.
     pub not_moved_inside: u64,
+    /// Pairs of reported transfers whose ranges share a position (a duplicate counts too). The
+    /// transfers of one change are disjoint, so this must be 0 whatever the `expect` says.
+    pub overlapping: u64,
 }
 
 /// Expectation of a moves step.
@@ -592,6 +595,7 @@ fn check_moves(
         fraction: 0.0,
         outside_transfers: 0,
         not_moved_inside: 0,
+        overlapping: overlapping_pairs(&transfers),
     };
     for ((key, old), new) in sample.iter().zip(&before).zip(&after) {
         let pos = (state.implementation.position)(key);
@@ -606,6 +610,19 @@ fn check_moves(
         }
     }
     moves.fraction = round(moves.moved as f64 / f64::from(keys.max(1)));
+    // Judged whatever the case expects: a key covered twice would be sent twice, and the
+    // per-key count above sees only the first covering transfer.
+    if moves.overlapping != 0 {
+        return Err(Mismatch::new(
+            "disjoint transfers (no position in two ranges)",
+            format!(
+                "{} overlapping pair(s) in {} (measured {})",
+                moves.overlapping,
+                inline(&transfers),
+                inline(&moves)
+            ),
+        ));
+    }
     let exact = [
         ("moved", expect.moved, moves.moved),
         (
@@ -641,6 +658,20 @@ fn check_moves(
         Some(name) => snapshots.check(name, &moves),
         None => Ok(()),
     }
+}
+
+/// How many pairs of `transfers` have ranges that share a position. Two arcs `(s, e]` meet
+/// exactly when one contains the other's end: the end of their common part is one of their ends.
+fn overlapping_pairs(transfers: &[Transfer]) -> u64 {
+    let mut pairs = 0;
+    for (i, a) in transfers.iter().enumerate() {
+        for b in &transfers[i + 1..] {
+            if a.range.contains(b.range.end) || b.range.contains(a.range.end) {
+                pairs += 1;
+            }
+        }
+    }
+    pairs
 }
 
 /// Four decimals: enough to judge a spread, stable to print.
