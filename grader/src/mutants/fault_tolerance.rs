@@ -122,13 +122,19 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
                 );
                 async move {
                     let reply = network.send_put(&node, &key, v).await;
-                    arrived.lock().unwrap_or_else(PoisonError::into_inner).push(i);
+                    arrived
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(i);
                     reply
                 }
             })
             .collect();
         let acked = round(sends, self.timeout_ms()).await;
-        let arrived = arrived.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let arrived = arrived
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let mut placement = Placement::new();
         let mut uncovered = Vec::new();
         for (primary, ok) in primaries.iter().zip(acked) {
