@@ -351,7 +351,7 @@ impl StagePlugin for Plugin {
                 check_names(at, &plain, &mut problems);
                 for (a, b) in not_siblings(&setup.versions, names) {
                     problems.push((
-                        b.referenced,
+                        a.referenced,
                         format!(
                             "setup.stored.{node}.{key}: version {} is before or equal to {} \
                              (no counter of it is larger), so [{}] is not a sibling set; store \

@@ -67,7 +67,7 @@ fn verbose_report_shows_repair_messages() {
 }
 
 /// A preloaded set in which one version is before another is no sibling set: `validate` refuses
-/// it at the later name, so the two README definitions of "behind" never disagree.
+/// it at the older version's name, so the two README definitions of "behind" never disagree.
 #[test]
 fn stored_set_with_an_older_version_is_refused() {
     let dir = crate::util::scratch("not-siblings");
