@@ -100,6 +100,20 @@ impl<const BUG: u8> Mutant<BUG> {
         self.0.tokens()
     }
 
+    /// The join bugs, applied to the reference's transfers (`before`: the ring's old tokens).
+    fn joined(&self, before: &[Token], mut transfers: Vec<Transfer>) -> Vec<Transfer> {
+        match BUG {
+            11 => {
+                for t in &mut transfers {
+                    t.range.start = previous_position(before, t.range.end);
+                }
+            }
+            13 => by_vnode(&mut transfers, &self.0.tokens(), |t| &t.to),
+            _ => {}
+        }
+        transfers
+    }
+
     fn owning_index(&self, pos: u64) -> Option<usize> {
         let tokens = self.tokens_sorted();
         if tokens.is_empty() {
@@ -133,17 +147,14 @@ impl<const BUG: u8> HashRing for Mutant<BUG> {
 
     fn add_node(&mut self, node: NodeId) -> Result<Vec<Transfer>, RingError> {
         let before = self.0.tokens();
-        let mut transfers = self.0.add_node(node)?;
-        match BUG {
-            11 => {
-                for t in &mut transfers {
-                    t.range.start = previous_position(&before, t.range.end);
-                }
-            }
-            13 => by_vnode(&mut transfers, &self.0.tokens(), |t| &t.to),
-            _ => {}
-        }
-        Ok(transfers)
+        let transfers = self.0.add_node(node)?;
+        Ok(self.joined(&before, transfers))
+    }
+
+    fn add_node_at(&mut self, node: NodeId, positions: &[u64]) -> Result<Vec<Transfer>, RingError> {
+        let before = self.0.tokens();
+        let transfers = self.0.add_node_at(node, positions)?;
+        Ok(self.joined(&before, transfers))
     }
 
     fn remove_node(&mut self, node: &NodeId) -> Result<Vec<Transfer>, RingError> {
