@@ -14,9 +14,8 @@
 use std::collections::BTreeMap;
 
 use anti_entropy::{
-    Diff, Difference, Hash, Key, KeyDifference, Replica, SiblingStores, SyncReport, Version,
+    Diff, Difference, Hash, Key, KeyDifference, Replica, Sha256, SiblingStores, SyncReport, Version,
 };
-use sha2::{Digest, Sha256};
 
 /// The ring position of `key`: the first 8 bytes of SHA-256(key), big-endian (stage 1's rule).
 pub fn position(key: &str) -> u64 {
@@ -62,7 +61,7 @@ pub fn encode_object(siblings: &[Version]) -> Vec<u8> {
 
 /// SHA-256 of [`encode_object`].
 pub fn object_digest(siblings: &[Version]) -> [u8; 32] {
-    Sha256::digest(encode_object(siblings)).into()
+    Sha256::digest(encode_object(siblings))
 }
 
 /// SHA-256 over the entries in the order given (the caller passes key order): each
@@ -74,7 +73,7 @@ pub fn leaf_hash<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8; 32])>)
         h.update(key.as_bytes());
         h.update(digest);
     }
-    Hash(h.finalize().into())
+    Hash(h.finalize())
 }
 
 /// SHA-256(left ‖ right).
@@ -82,7 +81,7 @@ pub fn inner_hash(left: &Hash, right: &Hash) -> Hash {
     let mut h = Sha256::new();
     h.update(left.0);
     h.update(right.0);
-    Hash(h.finalize().into())
+    Hash(h.finalize())
 }
 
 /// The hash of an empty subtree at each level `0..=depth` of a tree of `depth`.

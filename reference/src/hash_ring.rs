@@ -7,6 +7,8 @@
 //! is a short walk from there. Membership changes rebuild everything: joins and leaves are rare
 //! next to lookups, and a rebuild keeps the invariants obvious.
 
+use std::collections::BTreeMap;
+
 use hash_ring::{HashRing, NodeId, Range, RingError, Token, Transfer};
 use sha2::{Digest, Sha256};
 
@@ -16,6 +18,8 @@ pub struct Ring {
     vnodes_per_node: u32,
     /// Physical nodes, in the order they joined; `slots` index into it.
     nodes: Vec<NodeId>,
+    /// Nodes whose tokens were placed by hand (`add_node_at`): their positions, by vnode.
+    placed: BTreeMap<NodeId, Vec<u64>>,
     /// Every token in ring order.
     tokens: Vec<Token>,
     /// `tokens[i].position`, kept apart so the binary search touches only integers.
@@ -63,16 +67,54 @@ impl Ring {
         }
     }
 
+    /// A join: `placed` positions for `add_node_at`, `None` for hashed tokens.
+    fn join(&mut self, node: NodeId, placed: Option<Vec<u64>>) -> Result<Vec<Transfer>, RingError> {
+        if self.nodes.contains(&node) {
+            return Err(RingError::DuplicateNode(node));
+        }
+        let before = self.clone();
+        self.nodes.push(node.clone());
+        if let Some(at) = placed {
+            self.placed.insert(node.clone(), at);
+        }
+        self.rebuild();
+        if before.tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let transfers = (0..self.tokens.len())
+            .filter(|&i| self.tokens[i].node == node)
+            .filter_map(|i| {
+                let from = before.owner_of_position(self.positions[i])?.clone();
+                Some(Transfer {
+                    range: self.range_of(i),
+                    from,
+                    to: node.clone(),
+                })
+            })
+            .collect();
+        Ok(transfers)
+    }
+
     fn rebuild(&mut self) {
         self.tokens = self
             .nodes
             .iter()
-            .flat_map(|node| {
-                (0..self.vnodes_per_node).map(move |vnode| Token {
-                    position: position(&format!("{node}#{vnode}")),
-                    node: node.clone(),
-                    vnode,
-                })
+            .flat_map(|node| match self.placed.get(node) {
+                Some(at) => (0u32..)
+                    .zip(at)
+                    .map(|(vnode, &position)| Token {
+                        position,
+                        node: node.clone(),
+                        vnode,
+                    })
+                    .collect::<Vec<_>>(),
+                None => (0..self.vnodes_per_node)
+                    .map(|vnode| Token {
+                        position: position(&format!("{node}#{vnode}")),
+                        node: node.clone(),
+                        vnode,
+                    })
+                    .collect(),
             })
             .collect();
         self.tokens.sort_unstable();
@@ -99,6 +141,7 @@ impl HashRing for Ring {
         Ok(Self {
             vnodes_per_node,
             nodes: Vec::new(),
+            placed: BTreeMap::new(),
             tokens: Vec::new(),
             positions: Vec::new(),
             slots: Vec::new(),
@@ -111,27 +154,14 @@ impl HashRing for Ring {
     }
 
     fn add_node(&mut self, node: NodeId) -> Result<Vec<Transfer>, RingError> {
-        if self.nodes.contains(&node) {
-            return Err(RingError::DuplicateNode(node));
+        self.join(node, None)
+    }
+
+    fn add_node_at(&mut self, node: NodeId, positions: &[u64]) -> Result<Vec<Transfer>, RingError> {
+        if positions.is_empty() {
+            return Err(RingError::ZeroVnodes);
         }
-        let before = self.clone();
-        self.nodes.push(node.clone());
-        self.rebuild();
-        if before.tokens.is_empty() {
-            return Ok(Vec::new());
-        }
-        let transfers = (0..self.tokens.len())
-            .filter(|&i| self.tokens[i].node == node)
-            .filter_map(|i| {
-                let from = before.owner_of_position(self.positions[i])?.clone();
-                Some(Transfer {
-                    range: self.range_of(i),
-                    from,
-                    to: node.clone(),
-                })
-            })
-            .collect();
-        Ok(transfers)
+        self.join(node, Some(positions.to_vec()))
     }
 
     fn remove_node(&mut self, node: &NodeId) -> Result<Vec<Transfer>, RingError> {
@@ -140,6 +170,7 @@ impl HashRing for Ring {
         };
         let before = self.clone();
         self.nodes.remove(slot);
+        self.placed.remove(node);
         self.rebuild();
         let transfers = (0..before.tokens.len())
             .filter(|&i| before.tokens[i].node == *node)

@@ -64,6 +64,11 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          comparison count a tree walk would have made",
         false,
     ),
+    (
+        "rebuilds-on-write",
+        "every write rebuilds the whole tree (right hashes, but 2^(depth+1) - 1 of them per write)",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -80,6 +85,7 @@ pub fn by_name(name: &str) -> Option<ReplicaImpl> {
         7 => ReplicaImpl::of::<Mutant<7>>(),
         8 => ReplicaImpl::of::<Mutant<8>>(),
         9 => ReplicaImpl::of::<Mutant<9>>(),
+        10 => ReplicaImpl::of::<Mutant<10>>(),
         _ => return None,
     })
 }
@@ -96,18 +102,34 @@ pub struct Mutant<const BUG: u8> {
 }
 
 impl<const BUG: u8> Mutant<BUG> {
-    fn leaf_hash(&self, segment: u64) -> Hash {
-        if let Some(h) = self.frozen.get(&segment) {
-            return *h;
-        }
-        let mut keys: Vec<&Key> = match BUG {
+    /// Every stored key by segment, each segment's keys in hashing order (key order; insertion
+    /// order for bug 3): one pass, so a rebuild costs what a learner's would.
+    fn by_segment(&self) -> BTreeMap<u64, Vec<&Key>> {
+        let keys: Vec<&Key> = match BUG {
             3 => self.arrival.iter().collect(),
             _ => self.data.keys().collect(),
         };
-        keys.retain(|k| self.data.contains_key(*k) && self.segment(k) == segment);
+        let mut by_segment: BTreeMap<u64, Vec<&Key>> = BTreeMap::new();
+        for k in keys {
+            if self.data.contains_key(k) {
+                by_segment.entry(self.segment(k)).or_default().push(k);
+            }
+        }
+        by_segment
+    }
+
+    fn leaf_hash(&self, segment: u64) -> Hash {
+        let by_segment = self.by_segment();
+        self.leaf_hash_of(segment, by_segment.get(&segment).map_or(&[], Vec::as_slice))
+    }
+
+    fn leaf_hash_of(&self, segment: u64, keys: &[&Key]) -> Hash {
+        if let Some(h) = self.frozen.get(&segment) {
+            return *h;
+        }
         let digests: Vec<(&str, [u8; 32])> = keys
-            .into_iter()
-            .map(|k| (k.as_str(), object_digest(&self.data[k])))
+            .iter()
+            .map(|k| (k.as_str(), object_digest(&self.data[k.as_str()])))
             .collect();
         if BUG == 4 {
             let mut h = Sha256::new();
@@ -124,7 +146,10 @@ impl<const BUG: u8> Mutant<BUG> {
         if let Some(t) = self.tree.borrow().as_ref() {
             return t.clone();
         }
-        let leaves: Vec<Hash> = (0..1u64 << self.depth).map(|s| self.leaf_hash(s)).collect();
+        let by_segment = self.by_segment();
+        let leaves: Vec<Hash> = (0..1u64 << self.depth)
+            .map(|s| self.leaf_hash_of(s, by_segment.get(&s).map_or(&[], Vec::as_slice)))
+            .collect();
         let mut levels = vec![leaves];
         while levels[0].len() > 1 {
             let above = levels[0]

@@ -1,6 +1,8 @@
 //! Faulty stage-3 coordinators. Each makes one mistake learners make; the reference's rounds and
 //! configuration check are reused so each mutant breaks exactly one thing.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use fault_tolerance::{
     ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError, Versioned,
 };
@@ -41,6 +43,21 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         "sends are not bounded by the coordinator's timeout: a silent replica costs the transport's",
         false,
     ),
+    (
+        "pairs-in-notice-order",
+        "round 2 pairs failed primaries with candidates in the order their failures arrived, not in walk order",
+        false,
+    ),
+    (
+        "handoff-in-series",
+        "handoff sends a holder's hints one after another, one round trip per hint",
+        false,
+    ),
+    (
+        "unbounded-hints",
+        "the hints of rounds 2 and later are not bounded by the timeout: a silent fallback costs the transport's",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -52,6 +69,9 @@ pub fn by_name(name: &str) -> Option<SloppyImpl> {
         "strict-quorum" => SloppyImpl::of::<Mutant<3>>(),
         "handoff-bumps-version" => SloppyImpl::of::<Mutant<4>>(),
         "no-timeout" => SloppyImpl::of::<Mutant<5>>(),
+        "pairs-in-notice-order" => SloppyImpl::of::<Mutant<6>>(),
+        "handoff-in-series" => SloppyImpl::of::<Mutant<7>>(),
+        "unbounded-hints" => SloppyImpl::of::<Mutant<8>>(),
         _ => return None,
     })
 }
@@ -87,19 +107,34 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
         let quorum = self.0.quorum;
         let n = quorum.n.min(walk.len());
         let primaries = &walk[..n];
+        // The order in which round-1 replies and refusals arrived (indices into `primaries`).
+        let arrived = Arc::new(Mutex::new(Vec::new()));
         let sends = primaries
             .iter()
-            .map(|node| {
-                let (network, node, key, v) = (
+            .enumerate()
+            .map(|(i, node)| {
+                let (network, node, key, v, arrived) = (
                     network.clone(),
                     node.clone(),
                     key.to_string(),
                     versioned.clone(),
+                    Arc::clone(&arrived),
                 );
-                async move { network.send_put(&node, &key, v).await }
+                async move {
+                    let reply = network.send_put(&node, &key, v).await;
+                    arrived
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(i);
+                    reply
+                }
             })
             .collect();
         let acked = round(sends, self.timeout_ms()).await;
+        let arrived = arrived
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let mut placement = Placement::new();
         let mut uncovered = Vec::new();
         for (primary, ok) in primaries.iter().zip(acked) {
@@ -108,6 +143,13 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
             } else {
                 uncovered.push(primary.clone());
             }
+        }
+        if BUG == 6 {
+            // Noticed first, paired first; timeouts (never arrived) last, in walk order.
+            uncovered.sort_by_key(|p| {
+                let i = primaries.iter().position(|x| x == p).unwrap_or(usize::MAX);
+                arrived.iter().position(|&a| a == i).unwrap_or(usize::MAX)
+            });
         }
         let mut candidates: Vec<NodeId> = if BUG == 1 {
             walk.iter()
@@ -141,7 +183,12 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
                     async move { network.send_hint(&fallback, &named, &key, v).await }
                 })
                 .collect();
-            let acked = round(sends, self.timeout_ms()).await;
+            let bound = if BUG == 8 {
+                FOREVER_MS
+            } else {
+                self.timeout_ms()
+            };
+            let acked = round(sends, bound).await;
             let mut still = Vec::new();
             for ((primary, fallback), ok) in pairs.iter().zip(acked) {
                 if ok {
@@ -186,8 +233,16 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
                         .await
                 }
             })
-            .collect();
-        let acked = round(sends, self.timeout_ms()).await;
+            .collect::<Vec<_>>();
+        let acked = if BUG == 7 {
+            let mut acked = Vec::new();
+            for send in sends {
+                acked.extend(round(vec![send], self.timeout_ms()).await);
+            }
+            acked
+        } else {
+            round(sends, self.timeout_ms()).await
+        };
         let mut delivered = 0;
         for (hint, ok) in hints.iter().zip(acked) {
             if ok && (BUG == 0 || network.delete_hint(holder, &hint.primary, &hint.key)) {

@@ -38,6 +38,26 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         "remove_node reports each range going to the next token's node even when that is the leaving node itself",
         false,
     ),
+    (
+        "join-range-from-old-ring",
+        "add_node starts each range at the previous token of the ring before the join, so a new node's adjacent tokens get overlapping ranges",
+        false,
+    ),
+    (
+        "walk-stops-at-top",
+        "preference_list stops at the largest token instead of wrapping around to the smallest",
+        false,
+    ),
+    (
+        "transfers-in-vnode-order",
+        "add_node and remove_node list transfers by vnode index instead of token (ring) order",
+        false,
+    ),
+    (
+        "leave-range-from-new-ring",
+        "remove_node starts each range at the previous token of the ring after the leave, so a leaving node's adjacent tokens get overlapping ranges",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -54,6 +74,10 @@ pub fn by_name(name: &str) -> Option<RingImpl> {
         "no-wrap" => RingImpl::of::<Mutant<8>>(),
         "little-endian" => RingImpl::of::<Mutant<9>>(),
         "transfers-to-successor" => RingImpl::of::<Mutant<10>>(),
+        "join-range-from-old-ring" => RingImpl::of::<Mutant<11>>(),
+        "walk-stops-at-top" => RingImpl::of::<Mutant<12>>(),
+        "transfers-in-vnode-order" => RingImpl::of::<Mutant<13>>(),
+        "leave-range-from-new-ring" => RingImpl::of::<Mutant<14>>(),
         _ => return None,
     })
 }
@@ -74,6 +98,20 @@ fn recurse(depth: u64) -> u64 {
 impl<const BUG: u8> Mutant<BUG> {
     fn tokens_sorted(&self) -> Vec<Token> {
         self.0.tokens()
+    }
+
+    /// The join bugs, applied to the reference's transfers (`before`: the ring's old tokens).
+    fn joined(&self, before: &[Token], mut transfers: Vec<Transfer>) -> Vec<Transfer> {
+        match BUG {
+            11 => {
+                for t in &mut transfers {
+                    t.range.start = previous_position(before, t.range.end);
+                }
+            }
+            13 => by_vnode(&mut transfers, &self.0.tokens(), |t| &t.to),
+            _ => {}
+        }
+        transfers
     }
 
     fn owning_index(&self, pos: u64) -> Option<usize> {
@@ -108,15 +146,34 @@ impl<const BUG: u8> HashRing for Mutant<BUG> {
     }
 
     fn add_node(&mut self, node: NodeId) -> Result<Vec<Transfer>, RingError> {
-        self.0.add_node(node)
+        let before = self.0.tokens();
+        let transfers = self.0.add_node(node)?;
+        Ok(self.joined(&before, transfers))
+    }
+
+    fn add_node_at(&mut self, node: NodeId, positions: &[u64]) -> Result<Vec<Transfer>, RingError> {
+        let before = self.0.tokens();
+        let transfers = self.0.add_node_at(node, positions)?;
+        Ok(self.joined(&before, transfers))
     }
 
     fn remove_node(&mut self, node: &NodeId) -> Result<Vec<Transfer>, RingError> {
-        if BUG != 10 {
+        if !matches!(BUG, 10 | 13 | 14) {
             return self.0.remove_node(node);
         }
         let before = self.0.tokens();
         let mut transfers = self.0.remove_node(node)?;
+        if BUG == 13 {
+            by_vnode(&mut transfers, &before, |t| &t.from);
+            return Ok(transfers);
+        }
+        if BUG == 14 {
+            let after = self.0.tokens();
+            for t in &mut transfers {
+                t.range.start = previous_position(&after, t.range.end);
+            }
+            return Ok(transfers);
+        }
         for t in &mut transfers {
             let i = before
                 .iter()
@@ -147,6 +204,9 @@ impl<const BUG: u8> HashRing for Mutant<BUG> {
                 }
             }
             5 => std::process::exit(0),
+            // The reference's fast lookup: a mutant whose bug lies elsewhere must not time out
+            // on the large load cases and look caught for the wrong reason.
+            6 | 10..=14 => self.0.owner(key),
             _ => {
                 let pos = Self::position(key);
                 let i = self.owning_index(pos).ok_or(RingError::EmptyRing)?;
@@ -156,6 +216,19 @@ impl<const BUG: u8> HashRing for Mutant<BUG> {
     }
 
     fn preference_list(&self, key: &str, n: usize) -> Result<Vec<NodeId>, RingError> {
+        if BUG == 12 {
+            let tokens = self.tokens_sorted();
+            let i = self
+                .owning_index(Self::position(key))
+                .ok_or(RingError::EmptyRing)?;
+            let mut list: Vec<NodeId> = Vec::new();
+            for t in &tokens[i..] {
+                if list.len() < n && !list.contains(&t.node) {
+                    list.push(t.node.clone());
+                }
+            }
+            return Ok(list);
+        }
         if BUG != 6 {
             return self.0.preference_list(key, n);
         }
@@ -167,4 +240,25 @@ impl<const BUG: u8> HashRing for Mutant<BUG> {
             .map(|k| tokens[(i + k) % tokens.len()].node.clone())
             .collect())
     }
+}
+
+/// The position of the largest token strictly below `end`, wrapping to the largest token of all:
+/// where a range ending at `end` starts in the ring `tokens`.
+fn previous_position(tokens: &[Token], end: u64) -> u64 {
+    tokens
+        .iter()
+        .rev()
+        .find(|t| t.position < end)
+        .or_else(|| tokens.last())
+        .map_or(end, |t| t.position)
+}
+
+/// Sorts `transfers` by the vnode index of the token each ends at (a node named by `node`).
+fn by_vnode(transfers: &mut [Transfer], tokens: &[Token], node: impl Fn(&Transfer) -> &NodeId) {
+    transfers.sort_by_key(|t| {
+        tokens
+            .iter()
+            .find(|tok| tok.position == t.range.end && tok.node == *node(t))
+            .map_or(u32::MAX, |tok| tok.vnode)
+    });
 }

@@ -37,6 +37,11 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         false,
     ),
     ("no-validation", "new() accepts every configuration", false),
+    (
+        "rth-reply",
+        "get returns the R-th reply it receives (the one that completed the quorum) instead of the highest version among R",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -48,6 +53,7 @@ pub fn by_name(name: &str) -> Option<QuorumImpl> {
         "no-fail-fast" => QuorumImpl::of::<Mutant<3>>(),
         "reads-one" => QuorumImpl::of::<Mutant<4>>(),
         "no-validation" => QuorumImpl::of::<Mutant<5>>(),
+        "rth-reply" => QuorumImpl::of::<Mutant<6>>(),
         _ => return None,
     })
 }
@@ -171,6 +177,9 @@ impl<const BUG: u8> Coordinator for Mutant<BUG> {
         };
         if BUG == 2 {
             return Ok(replies.into_iter().next().flatten());
+        }
+        if BUG == 6 {
+            return Ok(replies.into_iter().last().flatten());
         }
         Ok(replies.into_iter().flatten().max_by_key(|v| v.version))
     }

@@ -35,6 +35,12 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         "sends each stale replica the same repair twice",
         false,
     ),
+    (
+        "fails-at-the-last-event",
+        "when R cannot be met, answers the error only after every replica replied or failed, \
+         counting every reply",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -45,6 +51,7 @@ pub fn by_name(name: &str) -> Option<ReadRepairImpl> {
         "repairs-before-answering" => ReadRepairImpl::of::<Mutant<2>>(),
         "ignores-late-replies" => ReadRepairImpl::of::<Mutant<3>>(),
         "repairs-twice" => ReadRepairImpl::of::<Mutant<4>>(),
+        "fails-at-the-last-event" => ReadRepairImpl::of::<Mutant<5>>(),
         _ => return None,
     })
 }
@@ -86,7 +93,10 @@ impl<const BUG: u8> ReadRepair for Mutant<BUG> {
             }
             let answer = if replies.len() == r {
                 Some(Ok(reconcile(stage4, replies.iter().map(|(_, s)| s))))
-            } else if failed > total.saturating_sub(r) && replies.len() < r {
+            } else if failed > total.saturating_sub(r)
+                && replies.len() < r
+                && (BUG != 5 || replies.len() + failed == total)
+            {
                 Some(Err(ReadError::NotEnoughReplicas {
                     needed: r,
                     got: replies.len(),

@@ -66,6 +66,16 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         "put increments the empty clock instead of the client's context",
         false,
     ),
+    (
+        "equal-replaces",
+        "a version whose clock is Equal to a held one replaces it (the later write wins) instead of adding nothing",
+        false,
+    ),
+    (
+        "reconcile-truncates",
+        "reconcile truncates incoming clocks to the store's threshold, as put does",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -84,6 +94,8 @@ pub fn by_name(name: &str) -> Option<ClockImpl> {
         9 => ClockImpl::of::<Mutant<9>, Store<9>>(),
         10 => ClockImpl::of::<Mutant<10>, Store<10>>(),
         11 => ClockImpl::of::<Mutant<11>, Store<11>>(),
+        12 => ClockImpl::of::<Mutant<12>, Store<12>>(),
+        13 => ClockImpl::of::<Mutant<13>, Store<13>>(),
         _ => return None,
     })
 }
@@ -200,7 +212,7 @@ impl<const BUG: u8> VectorClocks for Mutant<BUG> {
     }
 }
 
-/// A sibling store on `Mutant<BUG>`'s clocks, with the store bugs of `BUG` 10 and 11.
+/// A sibling store on `Mutant<BUG>`'s clocks, with the store bugs of `BUG` 10 to 13.
 pub struct Store<const BUG: u8> {
     threshold: usize,
     siblings: Vec<Version>,
@@ -213,12 +225,22 @@ impl<const BUG: u8> Store<BUG> {
             self.siblings = vec![version];
             return;
         }
+        let before = self.siblings.len();
         let covered = self.siblings.iter().any(|held| {
             matches!(
                 clocks.compare(&held.clock, &version.clock),
                 ClockOrder::Equal | ClockOrder::After
             )
         });
+        if covered && BUG == 12 {
+            self.siblings
+                .retain(|held| clocks.compare(&held.clock, &version.clock) != ClockOrder::Equal);
+            if self.siblings.len() < before {
+                self.siblings.push(version);
+                self.siblings.sort();
+            }
+            return;
+        }
         if covered {
             return;
         }
@@ -269,7 +291,11 @@ impl<const BUG: u8> VersionStore for Store<BUG> {
     }
 
     fn reconcile(&mut self, incoming: Vec<Version>) {
-        for version in incoming {
+        let clocks = Mutant::<BUG>;
+        for mut version in incoming {
+            if BUG == 13 {
+                version.clock = clocks.truncate(&version.clock, self.threshold);
+            }
             self.add(version);
         }
     }

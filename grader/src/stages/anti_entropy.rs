@@ -404,7 +404,7 @@ pub enum Step {
         expect: ListExpect<Version, NoError>,
     },
     /// `insert(key, …)` with either `value` (the shorthand clock `{W: {counter: 1}}`) or
-    /// `versions`. Checks only that it returns.
+    /// `versions`. Checks that it returns and, with `hashes_at_most`, how much it hashed.
     Insert {
         on: NodeId,
         key: String,
@@ -412,6 +412,11 @@ pub enum Step {
         value: Option<String>,
         #[serde(default)]
         versions: Option<Vec<Version>>,
+        /// At most this many SHA-256 computations (counted by `anti_entropy::Sha256`) by the
+        /// insert and a root read right after it, and at least `depth + 1` (its leaf and the
+        /// nodes above: fewer means the tree was hashed with something the grader cannot see).
+        #[serde(default)]
+        hashes_at_most: Option<u64>,
     },
     /// `delete(key)`: whether the key was there.
     Delete {
@@ -463,6 +468,33 @@ impl Step {
             Step::SameRoot { .. } => Vec::new(),
         }
     }
+}
+
+/// Judges the hashes an insert was seen to compute: between its path (`depth + 1`) and `bound`.
+fn judge_update_hashes(hashes: u64, depth: u32, bound: u64) -> Result<(), Mismatch> {
+    let path = u64::from(depth) + 1;
+    if hashes < path {
+        return Err(Mismatch::new(
+            format!(
+                "at least {path} hashes by anti_entropy::Sha256 (the leaf and {depth} nodes above it)"
+            ),
+            format!(
+                "{hashes} counted: hash the tree with anti_entropy::Sha256, not sha2 directly, so \
+                 the grader can see the work an update does"
+            ),
+        ));
+    }
+    if hashes > bound {
+        return Err(Mismatch::new(
+            format!("at most {bound} hashes for one insert (its path is {path})"),
+            format!(
+                "{hashes} hashes: an update must rehash one leaf and the nodes above it, not \
+                 rebuild the tree (a whole tree of depth {depth} is {} hashes)",
+                (1u64 << (depth + 1).min(63)) - 1
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The one version a shorthand value stands for.
@@ -590,6 +622,16 @@ impl StagePlugin for Plugin {
                     problems.push((at, format!("`on` and `with` are both {on}")));
                 }
                 Step::Insert {
+                    hashes_at_most: Some(n),
+                    ..
+                } if *n < u64::from(depth) + 1 => problems.push((
+                    at,
+                    format!(
+                        "hashes_at_most {n} is below the {} hashes any insert into a tree of depth {depth} needs (its leaf and the nodes above)",
+                        depth + 1
+                    ),
+                )),
+                Step::Insert {
                     value, versions, ..
                 } => match (value, versions) {
                     (Some(_), None) => {}
@@ -686,6 +728,7 @@ impl StagePlugin for Plugin {
                 key,
                 value,
                 versions,
+                ..
             } => match (value, versions) {
                 (Some(v), _) => format!("insert {} = {} on {on}", inline(key), inline(v)),
                 (_, Some(v)) => format!("insert {} = {} on {on}", inline(key), inline(v)),
@@ -789,14 +832,25 @@ impl StagePlugin for Plugin {
                 key,
                 value,
                 versions,
+                hashes_at_most,
             } => {
                 let siblings = match (value, versions) {
                     (Some(v), _) => shorthand(v),
                     (_, Some(v)) => v.clone(),
                     (None, None) => unreachable!("validation requires value or versions"),
                 };
-                state.replica(on).insert(key, siblings);
-                Ok(())
+                let depth = state.depth;
+                let replica = state.replica(on);
+                // Observed: the counted hashes of the insert and of a root read after it (so a
+                // tree that rehashes lazily, on `node`, is counted too).
+                let before = anti_entropy::hashes_computed();
+                replica.insert(key, siblings);
+                let Some(bound) = hashes_at_most else {
+                    return Ok(());
+                };
+                replica.node(0, 0);
+                let hashes = anti_entropy::hashes_computed().saturating_sub(before);
+                judge_update_hashes(hashes, depth, *bound)
             }
             Step::Delete { on, key, expect } => {
                 expect.check(&Ok(state.replica(on).delete(key)), snapshots)

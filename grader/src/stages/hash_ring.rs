@@ -54,6 +54,11 @@ pub struct Setup {
     #[serde(default)]
     #[schemars(with = "Vec<NodeId>")]
     pub nodes: Vec<Spanned<NodeId>>,
+    /// Nodes whose tokens are placed by hand (`add_node_at`), added after `nodes`, in name
+    /// order: node -> its token positions, vnode 0 first (`{A: [100, 900], B: [500]}`).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<NodeId, Vec<u64>>")]
+    pub tokens: BTreeMap<NodeId, Spanned<Vec<u64>>>,
 }
 
 /// One operation on the ring, with its expectation.
@@ -71,10 +76,13 @@ pub enum Step {
         vnodes: u32,
         expect: ListExpect<Token, RingError>,
     },
-    /// Adds a node; its value is the list of transfers.
+    /// Adds a node (with `tokens`, at those positions: `add_node_at`); its value is the list of
+    /// transfers.
     AddNode {
         #[schemars(with = "NodeId")]
         node: Spanned<NodeId>,
+        #[serde(default)]
+        tokens: Option<Vec<u64>>,
         expect: ListExpect<Transfer, RingError>,
     },
     /// Removes a node; its value is the list of transfers.
@@ -192,6 +200,9 @@ pub struct Moves {
     pub outside_transfers: u64,
     /// Keys a transfer covers that did not move from its `from` to its `to`.
     pub not_moved_inside: u64,
+    /// Pairs of reported transfers whose ranges share a position (a duplicate counts too). The
+    /// transfers of one change are disjoint, so this must be 0 whatever the `expect` says.
+    pub overlapping: u64,
 }
 
 /// Expectation of a moves step.
@@ -281,6 +292,22 @@ impl StagePlugin for Plugin {
                 ));
             }
         }
+        for (node, at) in &setup.tokens {
+            if !declared.insert(node) {
+                problems.push((
+                    at.referenced,
+                    format!("node {node} is in setup.nodes and setup.tokens; list it once"),
+                ));
+            }
+            if at.value.is_empty() {
+                problems.push((
+                    at.referenced,
+                    format!(
+                        "node {node} has no tokens; test that with an `add_node` step with `tokens: []`"
+                    ),
+                ));
+            }
+        }
         let first = steps.first().map_or(Location::UNKNOWN, |s| s.referenced);
         if setup.vnodes == Some(0) {
             problems.push((
@@ -290,6 +317,13 @@ impl StagePlugin for Plugin {
         }
         if setup.vnodes.is_none() && !setup.nodes.is_empty() {
             problems.push((first, "setup.nodes needs setup.vnodes".into()));
+        }
+        if setup.vnodes.is_none() && !setup.tokens.is_empty() {
+            problems.push((
+                first,
+                "setup.tokens needs setup.vnodes (the ring's `new`, for nodes added without tokens)"
+                    .into(),
+            ));
         }
         let mut has_ring = setup.vnodes.is_some();
         for step in steps {
@@ -314,7 +348,7 @@ impl StagePlugin for Plugin {
                 }
             };
             match &step.value {
-                Step::AddNode { node, expect } => {
+                Step::AddNode { node, expect, .. } => {
                     for t in expect.named_items() {
                         unknown(&t.from, &declared);
                     }
@@ -383,6 +417,11 @@ impl StagePlugin for Plugin {
         match step {
             Step::Position { key, .. } => format!("position {}", inline(key)),
             Step::NewRing { vnodes, .. } => format!("new_ring vnodes={vnodes}"),
+            Step::AddNode {
+                node,
+                tokens: Some(at),
+                ..
+            } => format!("add_node_at {} {}", node.value, inline(at)),
             Step::AddNode { node, .. } => format!("add_node {}", node.value),
             Step::RemoveNode { node, .. } => format!("remove_node {}", node.value),
             Step::Tokens { node: None, .. } => "tokens".into(),
@@ -410,7 +449,14 @@ impl StagePlugin for Plugin {
             None => "setup (no ring)".into(),
             Some(v) if setup.nodes.is_empty() => format!("setup: new({v})"),
             Some(v) => {
-                let nodes: Vec<String> = setup.nodes.iter().map(|n| n.value.to_string()).collect();
+                let mut nodes: Vec<String> =
+                    setup.nodes.iter().map(|n| n.value.to_string()).collect();
+                nodes.extend(
+                    setup
+                        .tokens
+                        .iter()
+                        .map(|(n, at)| format!("{n} at {}", inline(&at.value))),
+                );
                 format!("setup: new({v}), then add_node {}", nodes.join(", "))
             }
         }
@@ -442,6 +488,15 @@ impl StagePlugin for Plugin {
             })?;
             members.insert(node);
         }
+        for (node, at) in &setup.tokens {
+            ring.add_node_at(node.clone(), &at.value).map_err(|e| {
+                Mismatch::new(
+                    format!("add_node_at({node}, {}) to succeed", inline(&at.value)),
+                    show_result::<(), _>(&Err(e)),
+                )
+            })?;
+            members.insert(node.clone());
+        }
         Ok(State {
             implementation,
             ring: Some(ring),
@@ -463,8 +518,15 @@ impl StagePlugin for Plugin {
                 });
                 expect.check(&result, snapshots)
             }
-            Step::AddNode { node, expect } => {
-                let result = state.ring().add_node(node.value.clone());
+            Step::AddNode {
+                node,
+                tokens,
+                expect,
+            } => {
+                let result = match tokens {
+                    Some(at) => state.ring().add_node_at(node.value.clone(), at),
+                    None => state.ring().add_node(node.value.clone()),
+                };
                 if result.is_ok() {
                     state.members.insert(node.value.clone());
                 }
@@ -611,6 +673,7 @@ fn check_moves(
         fraction: 0.0,
         outside_transfers: 0,
         not_moved_inside: 0,
+        overlapping: overlapping_pairs(&transfers),
     };
     for ((key, old), new) in sample.iter().zip(&before).zip(&after) {
         let pos = (state.implementation.position)(key);
@@ -625,6 +688,19 @@ fn check_moves(
         }
     }
     moves.fraction = round(moves.moved as f64 / f64::from(keys.max(1)));
+    // Judged whatever the case expects: a key covered twice would be sent twice, and the
+    // per-key count above sees only the first covering transfer.
+    if moves.overlapping != 0 {
+        return Err(Mismatch::new(
+            "disjoint transfers (no position in two ranges)",
+            format!(
+                "{} overlapping pair(s) in {} (measured {})",
+                moves.overlapping,
+                inline(&transfers),
+                inline(&moves)
+            ),
+        ));
+    }
     let exact = [
         ("moved", expect.moved, moves.moved),
         (
@@ -660,6 +736,20 @@ fn check_moves(
         Some(name) => snapshots.check(name, &moves),
         None => Ok(()),
     }
+}
+
+/// How many pairs of `transfers` have ranges that share a position. Two arcs `(s, e]` meet
+/// exactly when one contains the other's end: the end of their common part is one of their ends.
+fn overlapping_pairs(transfers: &[Transfer]) -> u64 {
+    let mut pairs = 0;
+    for (i, a) in transfers.iter().enumerate() {
+        for b in &transfers[i + 1..] {
+            if a.range.contains(b.range.end) || b.range.contains(a.range.end) {
+                pairs += 1;
+            }
+        }
+    }
+    pairs
 }
 
 /// Four decimals: enough to judge a spread, stable to print.

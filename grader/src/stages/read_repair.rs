@@ -74,9 +74,11 @@ pub struct Setup {
     /// Versions by name: `v1: {value: red, clock: {A: {counter: 1}}}`.
     #[serde(default)]
     pub versions: BTreeMap<String, Version>,
-    /// What replicas hold before the first step: node -> key -> version names.
+    /// What replicas hold before the first step: node -> key -> version names. Each set is a
+    /// valid sibling set: no version in it is before (or equal to) another.
     #[serde(default)]
-    pub stored: BTreeMap<NodeId, BTreeMap<String, Vec<String>>>,
+    #[schemars(with = "BTreeMap<NodeId, BTreeMap<String, Vec<String>>>")]
+    pub stored: BTreeMap<NodeId, BTreeMap<String, Vec<Spanned<String>>>>,
     /// One-way latency per node, in simulated ms (default `default_latency_ms`).
     #[serde(default)]
     #[schemars(with = "BTreeMap<NodeId, u64>")]
@@ -281,6 +283,36 @@ impl State {
     }
 }
 
+/// The pairs `(a, b)` of `names` whose clocks make `a` before or equal to `b`: a set holding
+/// both is no sibling set (stage 4 keeps only versions that are mutually concurrent). Judged on
+/// the clocks as written, by the stage-4 rule (a missing actor counts 0), not by any
+/// implementation under test. Unknown names are reported elsewhere.
+fn not_siblings<'a>(
+    versions: &BTreeMap<String, Version>,
+    names: &'a [Spanned<String>],
+) -> Vec<(&'a Spanned<String>, &'a Spanned<String>)> {
+    let at_most = |a: &Version, b: &Version| {
+        a.clock
+            .entries
+            .iter()
+            .all(|(actor, e)| b.clock.entries.get(actor).map_or(0, |f| f.counter) >= e.counter)
+    };
+    let mut pairs = Vec::new();
+    for (i, a) in names.iter().enumerate() {
+        for (j, b) in names.iter().enumerate() {
+            let (Some(va), Some(vb)) = (versions.get(&a.value), versions.get(&b.value)) else {
+                continue;
+            };
+            // An equal pair is reported once; a strictly older one from its own side.
+            let equal = at_most(va, vb) && at_most(vb, va);
+            if i != j && at_most(va, vb) && (!equal || i < j) {
+                pairs.push((a, b));
+            }
+        }
+    }
+    pairs
+}
+
 fn coordinator_name() -> NodeId {
     NetworkConfig::default().coordinator
 }
@@ -336,8 +368,23 @@ impl StagePlugin for Plugin {
             if !known(node) {
                 unknown.push(("setup.stored", node.clone(), first));
             }
-            for names in keys.values() {
-                check_names(first, names, &mut problems);
+            for (key, names) in keys {
+                let at = names.first().map_or(first, |n| n.referenced);
+                let plain: Vec<String> = names.iter().map(|n| n.value.clone()).collect();
+                check_names(at, &plain, &mut problems);
+                for (a, b) in not_siblings(&setup.versions, names) {
+                    problems.push((
+                        a.referenced,
+                        format!(
+                            "setup.stored.{node}.{key}: version {} is before or equal to {} \
+                             (no counter of it is larger), so [{}] is not a sibling set; store \
+                             only the newer one, or make them concurrent",
+                            a.value,
+                            b.value,
+                            plain.join(", ")
+                        ),
+                    ));
+                }
             }
         }
         for n in setup.latency_ms.keys() {
@@ -476,7 +523,7 @@ impl StagePlugin for Plugin {
             for (key, names) in keys {
                 let set = names
                     .iter()
-                    .filter_map(|n| setup.versions.get(n).cloned())
+                    .filter_map(|n| setup.versions.get(&n.value).cloned())
                     .collect();
                 network.preload(node, key, Siblings(set));
             }

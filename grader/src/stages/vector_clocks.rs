@@ -68,6 +68,9 @@ pub struct Setup {
     /// The stores' truncation threshold; 10 when left out.
     #[serde(default)]
     pub threshold: Option<usize>,
+    /// Per-store thresholds, overriding `threshold` for the stores named: `{B: 2}`.
+    #[serde(default)]
+    pub thresholds: BTreeMap<NodeId, usize>,
 }
 
 /// One operation, with its expectation.
@@ -152,11 +155,16 @@ pub enum Step {
         save_as: Option<String>,
         expect: Expect<VectorClock, NoError>,
     },
-    /// Replica `on` reconciles every sibling of replica `from`; its value is `on`'s siblings after.
+    /// Replica `on` reconciles every sibling of replica `from`, or the literal `versions`
+    /// (exactly one of the two); its value is `on`'s siblings after.
     Reconcile {
         #[serde(default)]
         on: Option<NodeId>,
-        from: NodeId,
+        #[serde(default)]
+        from: Option<NodeId>,
+        /// Versions written out: `[{value: x, clock: {Sx: {counter: 1}}}]`.
+        #[serde(default)]
+        versions: Option<Vec<Version>>,
         expect: ListExpect<Version, NoError>,
     },
 }
@@ -261,6 +269,15 @@ impl StagePlugin for Plugin {
                 problems.push((r.referenced, format!("replica {} is listed twice", r.value)));
             }
         }
+        let first = steps.first().map_or(Location::UNKNOWN, |s| s.referenced);
+        for r in setup.thresholds.keys() {
+            if !replicas.contains(r) {
+                problems.push((
+                    first,
+                    format!("setup.thresholds names replica {r}, which is not in setup.replicas"),
+                ));
+            }
+        }
         let mut defined: BTreeSet<&String> = setup.clocks.keys().collect();
         for step in steps {
             let at = step.referenced;
@@ -276,8 +293,28 @@ impl StagePlugin for Plugin {
             }
             if let Some(on) = step.value.replica() {
                 let mut named = on.iter().collect::<Vec<_>>();
-                if let Step::Reconcile { from, .. } = &step.value {
-                    named.push(from);
+                if let Step::Reconcile { from, versions, .. } = &step.value {
+                    named.extend(from);
+                    if from.is_some() == versions.is_some() {
+                        problems.push((
+                            at,
+                            "reconcile takes exactly one of `from` (a replica) and `versions`"
+                                .into(),
+                        ));
+                    }
+                    for v in versions.iter().flatten() {
+                        if let Some((actor, _)) =
+                            v.clock.entries.iter().find(|(_, e)| e.counter == 0)
+                        {
+                            problems.push((
+                                at,
+                                format!(
+                                    "version {} has counter 0 for {actor}; counters start at 1, so leave the actor out",
+                                    v.value
+                                ),
+                            ));
+                        }
+                    }
                 }
                 for r in named {
                     if !replicas.contains(r) {
@@ -385,7 +422,18 @@ impl StagePlugin for Plugin {
             Step::Get { on: r, .. } => format!("get{}", on(r)),
             Step::Values { on: r, .. } => format!("values{}", on(r)),
             Step::Context { on: r, save_as, .. } => format!("context{}{}", on(r), saved(save_as)),
-            Step::Reconcile { on: r, from, .. } => format!("reconcile{} from {from}", on(r)),
+            Step::Reconcile {
+                on: r,
+                from: Some(from),
+                ..
+            } => format!("reconcile{} from {from}", on(r)),
+            Step::Reconcile {
+                on: r, versions, ..
+            } => format!(
+                "reconcile{} versions {}",
+                on(r),
+                inline(versions.as_deref().unwrap_or_default())
+            ),
         }
     }
 
@@ -402,6 +450,9 @@ impl StagePlugin for Plugin {
                 names.join(", "),
                 setup.threshold.unwrap_or(DEFAULT_THRESHOLD)
             ));
+            for (r, t) in &setup.thresholds {
+                parts.push(format!("{r} truncates at {t}"));
+            }
         }
         if parts.is_empty() {
             "setup (nothing)".into()
@@ -424,7 +475,10 @@ impl StagePlugin for Plugin {
             replicas: setup
                 .replicas
                 .iter()
-                .map(|r| (r.value.clone(), new_store(threshold)))
+                .map(|r| {
+                    let own = setup.thresholds.get(&r.value).copied();
+                    (r.value.clone(), new_store(own.unwrap_or(threshold)))
+                })
                 .collect(),
         })
     }
@@ -513,8 +567,17 @@ impl StagePlugin for Plugin {
                 state.save(save_as, &context);
                 expect.check(&Ok(context), snapshots)
             }
-            Step::Reconcile { on, from, expect } => {
-                let incoming = state.replica(&Some(from.clone())).get();
+            Step::Reconcile {
+                on,
+                from,
+                versions,
+                expect,
+            } => {
+                let incoming = match (from, versions) {
+                    (Some(from), _) => state.replica(&Some(from.clone())).get(),
+                    (None, Some(v)) => v.clone(),
+                    (None, None) => unreachable!("validation requires from or versions"),
+                };
                 let store = state.replica(on);
                 store.reconcile(incoming);
                 expect.check(&Ok(store.get()), snapshots)

@@ -155,7 +155,7 @@ fn outputs_for_ci_and_gradebooks() {
     let junit = std::fs::read_to_string(file("junit.xml")).expect("junit written");
     assert!(junit.starts_with("<?xml"));
     assert!(
-        junit.contains("<testsuite name=\"hash-ring\" tests=\"30\""),
+        junit.contains("<testsuite name=\"hash-ring\" tests=\"36\""),
         "{junit}"
     );
     assert!(junit.contains("<error type=\"panic\""), "{junit}");
@@ -166,7 +166,7 @@ fn outputs_for_ci_and_gradebooks() {
     let gs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(file("gs/results.json")).expect("gs"))
             .expect("gradescope JSON");
-    assert_eq!(gs["max_score"], 31.5);
+    assert_eq!(gs["max_score"], 37.5);
     let hidden = gs["tests"]
         .as_array()
         .expect("tests")
@@ -230,7 +230,7 @@ fn list_shows_the_course() {
     assert_eq!(code(&out), 0);
     let text = stdout(&out);
     assert!(text.contains("Stage 1 hash-ring"), "{text}");
-    assert!(text.contains("  membership-changes (8 cases)"), "{text}");
+    assert!(text.contains("  membership-changes (13 cases)"), "{text}");
     assert!(text.contains("key-exactly-on-a-token"), "{text}");
 }
 

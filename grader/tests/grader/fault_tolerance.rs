@@ -29,6 +29,10 @@ fn stub_fails_every_fault_tolerance_case() {
 #[case("strict-quorum", "all-primaries-down")]
 #[case("handoff-bumps-version", "handoff-keeps-the-version")]
 #[case("no-timeout", "silent-replica-costs-the-timeout")]
+#[case("pairs-in-notice-order", "pairing-follows-the-walk-not-the-arrivals")]
+#[case("handoff-in-series", "hints-of-one-holder-travel-together")]
+#[case("handoff-in-series", "two-hints-one-round-trip")]
+#[case("unbounded-hints", "refused-primary-then-silent-fallback")]
 fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
     assert_caught("fault-tolerance", mutant, catcher);
 }

@@ -61,6 +61,10 @@ fn misbehaviour_costs_one_case(#[case] mutant: &str, #[case] status: &str, #[cas
 #[case("no-wrap")]
 #[case("little-endian")]
 #[case("transfers-to-successor")]
+#[case("join-range-from-old-ring")]
+#[case("walk-stops-at-top")]
+#[case("transfers-in-vnode-order")]
+#[case("leave-range-from-new-ring")]
 fn buggy_mutants_are_caught(#[case] mutant: &str) {
     let selected = format!("hash-ring={mutant}");
     let (code, report) = json(&["hash-ring", "--mutant", &selected]);

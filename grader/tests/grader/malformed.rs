@@ -91,6 +91,20 @@ steps:
     5
 )]
 #[case::bad_name("name: good", "name: Good Case", "must be kebab-case", 3, 7)]
+#[case::placed_and_hashed(
+    "nodes: [A, B]}",
+    "nodes: [A, B], tokens: {A: [5]}}",
+    "node A is in setup.nodes and setup.tokens",
+    5,
+    47
+)]
+#[case::placed_without_positions(
+    "nodes: [A, B]}",
+    "nodes: [A, B], tokens: {C: []}}",
+    "node C has no tokens",
+    5,
+    47
+)]
 fn malformed_file_is_located(
     #[case] from: &str,
     #[case] to: &str,

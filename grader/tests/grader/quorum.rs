@@ -30,6 +30,7 @@ fn stub_fails_every_quorum_case() {
 #[case("no-fail-fast", "write-fails-fast")]
 #[case("reads-one", "strict-quorum-reads-the-last-write")]
 #[case("no-validation", "zero-replicas-rejected")]
+#[case("rth-reply", "read-returns-the-highest-not-the-last")]
 fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
     assert_caught("quorum", mutant, catcher);
 }

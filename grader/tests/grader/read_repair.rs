@@ -33,6 +33,11 @@ fn stub_fails_every_read_repair_case() {
 #[case("repairs-before-answering", "client-answered-before-repairs")]
 #[case("ignores-late-replies", "late-replica-is-repaired")]
 #[case("repairs-twice", "no-replica-repaired-twice")]
+#[case(
+    "fails-at-the-last-event",
+    "read-fails-at-the-failure-that-rules-out-r"
+)]
+#[case("ignores-late-replies", "late-concurrent-reply-joins-the-repair")]
 fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
     assert_caught("read-repair", mutant, catcher);
 }
@@ -59,4 +64,37 @@ fn verbose_report_shows_repair_messages() {
         .find("60 ms  coordinator -> B  repair k = [blue {A: 2@0}]  arrives 80 ms")
         .unwrap_or_else(|| panic!("no repair line in {text}"));
     assert!(answer < repair, "{text}");
+}
+
+/// A preloaded set in which one version is before another is no sibling set: `validate` refuses
+/// it at the older version's name, so the two README definitions of "behind" never disagree.
+#[test]
+fn stored_set_with_an_older_version_is_refused() {
+    let dir = crate::util::scratch("not-siblings");
+    let file = dir.join("case.yaml");
+    let case = "stage: read-repair
+track: repair
+name: not-siblings
+hint: a hint
+setup:
+  nodes: [A, B, C]
+  r: 2
+  versions:
+    old: {value: red, clock: {A: {counter: 1}}}
+    new: {value: blue, clock: {A: {counter: 2}}}
+  stored:
+    A: {k: [new]}
+    B: {k: [new, old]}
+steps:
+  - read: {key: k, expect: {answer: [new]}}
+";
+    std::fs::write(&file, case).expect("write case");
+    let out = grader(&["validate", file.to_str().expect("utf-8 path")]);
+    let err = crate::util::stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("version old is before or equal to new"),
+        "{err}"
+    );
+    assert!(err.contains("case.yaml:13:"), "located at B's set:\n{err}");
 }

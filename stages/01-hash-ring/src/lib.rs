@@ -68,6 +68,17 @@ pub trait HashRing {
     /// [`RingError::DuplicateNode`] when the node is already in the ring.
     fn add_node(&mut self, node: NodeId) -> Result<Vec<Transfer>, RingError>;
 
+    /// Adds a physical node whose tokens sit at the given positions instead of hashed ones:
+    /// virtual node `i` at `positions[i]` (so the node has `positions.len()` tokens, whatever
+    /// the ring's `vnodes_per_node`). Everything else is [`HashRing::add_node`]'s rule, transfers
+    /// included; the node leaves with [`HashRing::remove_node`] like any other. Cases use it to
+    /// place tokens by hand (`tokens: {A: [100, 900], B: [500]}`).
+    ///
+    /// # Errors
+    /// [`RingError::DuplicateNode`] when the node is already in the ring;
+    /// [`RingError::ZeroVnodes`] when `positions` is empty.
+    fn add_node_at(&mut self, node: NodeId, positions: &[u64]) -> Result<Vec<Transfer>, RingError>;
+
     /// Removes a physical node and its tokens and returns the ranges others take over.
     ///
     /// One [`Transfer`] per token of the leaving node, in token order: the token's range

@@ -31,6 +31,11 @@ impl HashRing for Ring {
         todo!("add node {node}")
     }
 
+    fn add_node_at(&mut self, node: NodeId, positions: &[u64]) -> Result<Vec<Transfer>, RingError> {
+        // TODO(README.md § "Tokens placed by hand"): like add_node, with these positions.
+        todo!("add node {node} with tokens at {positions:?}")
+    }
+
     fn remove_node(&mut self, node: &NodeId) -> Result<Vec<Transfer>, RingError> {
         // TODO(README.md § "Membership changes")
         todo!("remove node {node}")

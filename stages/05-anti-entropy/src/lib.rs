@@ -37,16 +37,20 @@
 //! - [`Replica`]: insert, delete, get, the tree's hashes, diff and sync.
 //! - [`Hash`](struct@Hash), [`Diff`], [`KeyDifference`], [`Difference`], [`SyncReport`]: the data it speaks.
 //! - [`SiblingStores`]: stage 4, handed to `sync`.
+//! - [`Sha256`]: the hasher to build the tree with; it counts its hashes, so a case can bound
+//!   the hashing an update does ([`hashes_computed`]).
 //! - [`solution`]: your code.
 
 #![deny(missing_docs)]
 
+mod sha256;
 pub mod solution;
 
 use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+pub use sha256::{Sha256, hashes_computed};
 pub use vector_clocks::{NodeId, VectorClock, Version, VersionStore};
 
 /// A key, such as `"cart-17"`. Keys order as strings (byte order of their UTF-8).

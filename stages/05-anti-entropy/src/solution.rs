@@ -7,7 +7,8 @@
 //!
 //! A good order: `new`, `depth`, `segment`, `insert`, `get`, `keys`, `leaf` and `node`
 //! (track `merkle-build`), then `diff` (`merkle-diff`), then `delete` and keeping the tree up to
-//! date without a rebuild (`incremental`), then `sync` (`sync`). `sha2::Sha256` does the hashing.
+//! date without a rebuild (`incremental`), then `sync` (`sync`). Hash with [`crate::Sha256`] (`sha2`'s,
+//! counted, so the grader can bound the hashing of an update).
 
 use crate::{Diff, Hash, Key, Replica, SiblingStores, SyncReport, Version};
 
