@@ -35,7 +35,7 @@ use serde_saphyr::{Location, Spanned};
 use vector_clocks::Entry;
 
 use super::StagePlugin;
-use crate::expect::{Expect, Expectation, ListExpect, Mismatch, NoError};
+use crate::expect::{Expect, Expectation, ListExpect, Mismatch, NoError, Observed as Reported, judge_as};
 use crate::implementation::Selection;
 use crate::implementations;
 use crate::render::inline;
@@ -107,6 +107,17 @@ impl Expectation for Returns {
     fn describe(&self) -> String {
         "returns".into()
     }
+
+    fn judge(&self, observed: &Reported, _: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |_: &()| Ok(()))
+    }
+}
+
+impl Returns {
+    /// Ends a step that only has to return, so the parent sees it run to its end.
+    fn check(&self, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        snapshots.report(&()).unwrap_or(Ok(()))
+    }
 }
 
 static RETURNS: Returns = Returns;
@@ -149,23 +160,27 @@ impl Expectation for DiffExpect {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Reported, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 impl DiffExpect {
     /// With `comparisons_at_most`, the grader also bounds what it saw the diff read from the
     /// other tree, so the bound holds whatever count the diff reports about itself.
-    fn check_cost(&self, observed: &Observed<'_>) -> Result<(), Mismatch> {
+    fn check_cost(&self, done: &DiffDone) -> Result<(), Mismatch> {
         let Some(n) = self.comparisons_at_most else {
             return Ok(());
         };
-        if observed.listings.get() > 0 {
+        if done.listings > 0 {
             return Err(Mismatch::new(
                 format!("a diff that reads at most {n} hashes of the other tree"),
                 "a diff that listed every key of the other replica (keys()): that is the \
                  key-by-key comparison the tree exists to avoid",
             ));
         }
-        let reads = observed.node_reads.get();
+        let reads = done.node_reads;
         if reads > n {
             return Err(Mismatch::new(
                 format!("at most {n} hashes read from the other tree"),
@@ -175,7 +190,12 @@ impl DiffExpect {
         Ok(())
     }
 
-    fn check(&self, diff: &Diff, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+    fn check(&self, done: &DiffDone, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(done) {
+            return verdict;
+        }
+        self.check_cost(done)?;
+        let diff = &done.diff;
         if let Some(keys) = &self.keys
             && *keys != diff.keys
         {
@@ -205,6 +225,14 @@ impl DiffExpect {
             None => Ok(()),
         }
     }
+}
+
+/// What a diff step did: the diff, and what the grader saw it read from the other tree.
+#[derive(Debug, Serialize, Deserialize)]
+struct DiffDone {
+    diff: Diff,
+    node_reads: u64,
+    listings: u64,
 }
 
 /// The other replica as a diff sees it: every read of its tree is counted, so cost checks
@@ -308,10 +336,17 @@ impl Expectation for SyncExpect {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Reported, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 impl SyncExpect {
     fn check(&self, report: &SyncReport, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(report) {
+            return verdict;
+        }
         for (what, want, got) in [
             ("sent", &self.sent, &report.sent),
             ("received", &self.received, &report.received),
@@ -776,7 +811,7 @@ impl StagePlugin for Plugin {
                     (None, None) => unreachable!("validation requires value or versions"),
                 };
                 state.replica(on).insert(key, siblings);
-                Ok(())
+                RETURNS.check(snapshots)
             }
             Step::Delete { on, key, expect } => {
                 expect.check(&Ok(state.replica(on).delete(key)), snapshots)
@@ -798,8 +833,12 @@ impl StagePlugin for Plugin {
                 };
                 let observed = Observed::new(other.as_ref());
                 let diff = here.diff(&observed);
-                expect.check_cost(&observed)?;
-                expect.check(&diff, snapshots)
+                let done = DiffDone {
+                    diff,
+                    node_reads: observed.node_reads.get(),
+                    listings: observed.listings.get(),
+                };
+                expect.check(&done, snapshots)
             }
             Step::Sync { on, with, expect } => {
                 let Some(mut here) = state.replicas.remove(on) else {
