@@ -478,6 +478,7 @@ impl<'a> Judge<'a> {
     }
 
     fn panic(&self, message: &str, location: Option<&str>) -> CaseOutcome {
+        let message = clip(message, 4000);
         let mut text = match location {
             Some(at) => format!("panicked at {at}: {message}"),
             None => format!("panicked: {message}"),
@@ -604,7 +605,7 @@ fn describe_death(
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
         .collect();
-    let tail = tail[tail.len().saturating_sub(4)..].join("\n");
+    let tail = clip(&tail[tail.len().saturating_sub(4)..].join("\n"), 2000);
     let cause = if stderr.contains("has overflowed its stack") {
         "overflowed its stack (unbounded recursion?)".to_string()
     } else if stderr.contains("memory allocation of") {
@@ -642,6 +643,16 @@ fn signal(status: &ExitStatus) -> Option<i32> {
 #[cfg(not(unix))]
 fn signal(_status: &ExitStatus) -> Option<i32> {
     None
+}
+
+/// At most `max` characters of `text`: its end, which says most about a death, marked as cut.
+fn clip(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().skip(count - max).collect();
+    format!("[{} characters cut]…{kept}", count - max)
 }
 
 fn crash(message: String) -> CaseOutcome {
