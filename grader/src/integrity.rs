@@ -29,6 +29,8 @@ pub struct Integrity {
     pub no_manifest: bool,
     /// Whether the official files are exactly as the manifest lists them.
     pub ok: bool,
+    /// [`Integrity::problems`], for the JSON report.
+    pub problems: Vec<String>,
 }
 
 impl Integrity {
@@ -112,17 +114,21 @@ fn parse(text: &str) -> BTreeMap<String, String> {
 /// Compares the official files with the manifest.
 pub fn check(root: &Path) -> Integrity {
     let Ok(text) = std::fs::read_to_string(root.join(MANIFEST)) else {
-        return Integrity {
+        let mut result = Integrity {
             no_manifest: true,
             ..Integrity::default()
         };
+        result.problems = result.problems();
+        return result;
     };
     let listed = parse(&text);
     if listed.is_empty() {
-        return Integrity {
+        let mut result = Integrity {
             no_manifest: true,
             ..Integrity::default()
         };
+        result.problems = result.problems();
+        return result;
     }
     let mut result = Integrity::default();
     for (path, hash) in listed {
@@ -133,5 +139,6 @@ pub fn check(root: &Path) -> Integrity {
         }
     }
     result.ok = result.modified.is_empty() && result.missing.is_empty();
+    result.problems = result.problems();
     result
 }

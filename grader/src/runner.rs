@@ -478,7 +478,7 @@ impl<'a> Judge<'a> {
     }
 
     fn panic(&self, message: &str, location: Option<&str>) -> CaseOutcome {
-        let message = clip(message, 4000);
+        let message = clip(message, 4000, false);
         let mut text = match location {
             Some(at) => format!("panicked at {at}: {message}"),
             None => format!("panicked: {message}"),
@@ -605,7 +605,7 @@ fn describe_death(
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
         .collect();
-    let tail = clip(&tail[tail.len().saturating_sub(4)..].join("\n"), 2000);
+    let tail = clip(&tail[tail.len().saturating_sub(4)..].join("\n"), 2000, true);
     let cause = if stderr.contains("has overflowed its stack") {
         "overflowed its stack (unbounded recursion?)".to_string()
     } else if stderr.contains("memory allocation of") {
@@ -645,14 +645,21 @@ fn signal(_status: &ExitStatus) -> Option<i32> {
     None
 }
 
-/// At most `max` characters of `text`: its end, which says most about a death, marked as cut.
-fn clip(text: &str, max: usize) -> String {
+/// At most `max` characters of `text`, marked where cut: its end (output, where the last lines
+/// say most about a death) or its start (a panic message).
+fn clip(text: &str, max: usize, keep_end: bool) -> String {
     let count = text.chars().count();
     if count <= max {
         return text.to_string();
     }
-    let kept: String = text.chars().skip(count - max).collect();
-    format!("[{} characters cut]…{kept}", count - max)
+    let cut = count - max;
+    if keep_end {
+        let kept: String = text.chars().skip(cut).collect();
+        format!("[{cut} characters cut]…{kept}")
+    } else {
+        let kept: String = text.chars().take(max).collect();
+        format!("{kept}…[{cut} characters cut]")
+    }
 }
 
 fn crash(message: String) -> CaseOutcome {
