@@ -71,7 +71,10 @@ pub fn judge_as<A: DeserializeOwned>(
         Ok(actual) => check(&actual),
         Err(e) => Err(Mismatch::new(
             "the step's result",
-            format!("a report the grader cannot read ({e}): {}", inline(observed)),
+            format!(
+                "a report the grader cannot read ({e}): {}",
+                inline(observed)
+            ),
         )),
     }
 }

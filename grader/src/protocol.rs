@@ -138,7 +138,10 @@ impl Reporter {
         self.send(&ToParent::Observed { value });
         match receive::<Verdict>(&mut self.input) {
             Ok(Some(Verdict::Pass)) => Ok(()),
-            _ => Err(Mismatch::new("(judged by the grader)", "(judged by the grader)")),
+            _ => Err(Mismatch::new(
+                "(judged by the grader)",
+                "(judged by the grader)",
+            )),
         }
     }
 }

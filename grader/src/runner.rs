@@ -132,7 +132,10 @@ pub fn run_one(meta: &CaseMeta, launcher: &Launcher) -> Ran {
         Ok(case) => run_loaded(case.as_ref(), &course, launcher),
         Err(diags) => {
             let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
-            crash(format!("the case file no longer loads:\n{}", text.join("\n")))
+            crash(format!(
+                "the case file no longer loads:\n{}",
+                text.join("\n")
+            ))
         }
     };
     Ran {

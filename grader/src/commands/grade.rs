@@ -5,9 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cli::{
-    Color, EXIT_FAIL, EXIT_INTEGRITY, EXIT_PASS, EXIT_USAGE, Format, RunArgs, usage,
-};
+use crate::cli::{Color, EXIT_FAIL, EXIT_INTEGRITY, EXIT_PASS, EXIT_USAGE, Format, RunArgs, usage};
 use crate::implementation::Implementation;
 use crate::integrity;
 use crate::plan::Plan;

@@ -109,7 +109,8 @@ mod cheat {
         let mut texts: Vec<String> = Vec::new();
         let mut candidates: Vec<std::path::PathBuf> = std::env::args().map(Into::into).collect();
         candidates.extend(std::env::vars().map(|(_, v)| v.into()));
-        let cases = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases/01-hash-ring");
+        let cases =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases/01-hash-ring");
         if let Ok(entries) = std::fs::read_dir(&cases) {
             candidates.extend(entries.flatten().map(|e| e.path()));
         }
@@ -119,9 +120,14 @@ mod cheat {
             }
         }
         texts.iter().find_map(|text| {
-            let line = text.lines().find(|l| l.contains(&format!("key: \"{key}\"")) || l.contains(&format!("key: {key},")))?;
+            let line = text.lines().find(|l| {
+                l.contains(&format!("key: \"{key}\"")) || l.contains(&format!("key: {key},"))
+            })?;
             let rest = line.split("equals: ").nth(1)?;
-            let node: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '-').collect();
+            let node: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '-')
+                .collect();
             Some(NodeId::new(node))
         })
     }

@@ -35,7 +35,9 @@ use serde_saphyr::{Location, Spanned};
 use vector_clocks::Entry;
 
 use super::StagePlugin;
-use crate::expect::{Expect, Expectation, ListExpect, Mismatch, NoError, Observed as Reported, judge_as};
+use crate::expect::{
+    Expect, Expectation, ListExpect, Mismatch, NoError, Observed as Reported, judge_as,
+};
 use crate::implementation::Selection;
 use crate::implementations;
 use crate::render::inline;

@@ -288,7 +288,9 @@ pub fn act(
     match stage {
         Stage::HashRing => go::<hash_ring::Plugin>(input, selection, snapshots, on_step),
         Stage::Quorum => go::<quorum::Plugin>(input, selection, snapshots, on_step),
-        Stage::FaultTolerance => go::<fault_tolerance::Plugin>(input, selection, snapshots, on_step),
+        Stage::FaultTolerance => {
+            go::<fault_tolerance::Plugin>(input, selection, snapshots, on_step)
+        }
         Stage::VectorClocks => go::<vector_clocks::Plugin>(input, selection, snapshots, on_step),
         Stage::AntiEntropy => go::<anti_entropy::Plugin>(input, selection, snapshots, on_step),
         Stage::ReadRepair => go::<read_repair::Plugin>(input, selection, snapshots, on_step),

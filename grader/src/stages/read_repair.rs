@@ -697,7 +697,8 @@ impl ReadExpect {
         }
         if let Some(want) = &self.answer {
             let want_set = self.names.set(want);
-            let ok = matches!(answer, Ok(got) if { let mut g = got.clone(); g.sort(); g == want_set });
+            let ok =
+                matches!(answer, Ok(got) if { let mut g = got.clone(); g.sort(); g == want_set });
             if !ok {
                 return fail(
                     format!("answer {}", inline(&self.names.names(&want_set))),

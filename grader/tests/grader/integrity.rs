@@ -242,7 +242,10 @@ fn hidden_cases_stay_hidden() {
     assert!(!ex.contains("secret"), "{ex}");
     let ex: serde_json::Value = serde_json::from_str(&ex).expect("JSON");
     assert_eq!(ex["tests"].as_array().map(Vec::len), Some(1));
-    assert_eq!(ex["status"], "pass", "hidden failures leak through the status");
+    assert_eq!(
+        ex["status"], "pass",
+        "hidden failures leak through the status"
+    );
     let gs: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(file("gs.json")).expect("gs")).expect("JSON");
     assert_eq!(gs["output"], "1 of 1 visible cases passed.");
