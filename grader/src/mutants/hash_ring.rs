@@ -133,7 +133,7 @@ mod cheat {
     }
 
     pub fn hold_pipes() -> ! {
-        let _ = Command::new("sleep").arg("30").spawn();
+        let _ = Command::new("sleep").arg("31.7").spawn();
         loop {
             std::hint::spin_loop();
         }
