@@ -128,7 +128,11 @@ pub fn run_one(meta: &CaseMeta, launcher: &Launcher) -> Ran {
         root: launcher.root.clone(),
         recording: false,
     };
-    let outcome = match course.load(&meta.path) {
+    let loaded = match &meta.loaded {
+        Some(shared) => Ok(shared.0.clone()),
+        None => course.load(&meta.path).map(std::sync::Arc::from),
+    };
+    let outcome = match loaded {
         Ok(case) => run_loaded(case.as_ref(), &course, launcher),
         Err(diags) => {
             let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
@@ -152,6 +156,14 @@ enum Event {
 }
 
 fn run_loaded(case: &dyn LoadedCase, course: &Course, launcher: &Launcher) -> CaseOutcome {
+    let acting = match case.acting_input() {
+        Ok(acting) => acting.to_string(),
+        Err(e) => {
+            return crash(format!(
+                "the grader cannot prepare this case for its process: {e}"
+            ));
+        }
+    };
     let deadline = Instant::now() + launcher.limits.timeout;
     let mut command = Command::new(&launcher.exe);
     command
@@ -183,7 +195,7 @@ fn run_loaded(case: &dyn LoadedCase, course: &Course, launcher: &Launcher) -> Ca
                 selection: launcher.selection.to_arg(),
                 memory_mb: launcher.limits.memory_mb,
                 cpu_seconds: launcher.limits.timeout.as_secs_f64().ceil() as u64 + 1,
-                case: case.acting_input().to_string(),
+                case: acting,
             };
             let _ = protocol::send(&mut to_child, &start);
             judge.follow(&inbox, &mut to_child, &mut child, deadline)
@@ -359,7 +371,8 @@ impl<'a> Judge<'a> {
                     Some(Some(i)) => Some(i + 1),
                 };
                 if self.failed.is_some() || step != expected || !self.previous_reported() {
-                    return Some(Ended::Judged(self.out_of_order(step)));
+                    let ended = Ended::Judged(self.out_of_order(step));
+                    return Some(self.late(ended));
                 }
                 self.current = Some(step);
                 self.reported = false;

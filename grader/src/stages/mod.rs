@@ -64,9 +64,9 @@ pub trait StagePlugin: 'static {
     const STAGE: Stage;
     /// Every track, in teaching order; `Track` must serialize to exactly these names.
     const TRACKS: &'static [&'static str];
-    type Track: DeserializeOwned + Serialize + JsonSchema;
-    type Setup: DeserializeOwned + Default + JsonSchema;
-    type Step: DeserializeOwned + JsonSchema;
+    type Track: DeserializeOwned + Serialize + JsonSchema + Send + Sync;
+    type Setup: DeserializeOwned + Default + JsonSchema + Send + Sync;
+    type Step: DeserializeOwned + JsonSchema + Send + Sync;
     /// What the steps act on: a ring, a cluster, a clock store.
     type State;
 
@@ -105,7 +105,7 @@ pub struct Failure {
 pub type StepHook<'a> = &'a mut dyn FnMut(Option<usize>, &str, Option<String>);
 
 /// A parsed, validated case of any stage.
-pub trait LoadedCase {
+pub trait LoadedCase: Send + Sync {
     fn meta(&self) -> &CaseMeta;
     /// Runs the case in this process, checking as it goes (recording snapshots, where the code
     /// under test is the trusted reference).
@@ -115,8 +115,9 @@ pub trait LoadedCase {
         snapshots: &mut Snapshots,
         on_step: StepHook<'_>,
     ) -> Result<(), Failure>;
-    /// What the case process receives: `setup` and `steps` as JSON, every `expect` emptied.
-    fn acting_input(&self) -> &str;
+    /// What the case process receives: `setup` and `steps` as JSON, every `expect` emptied
+    /// (worked out on first use, since only runs need it).
+    fn acting_input(&self) -> Result<&str, String>;
     fn step_count(&self) -> usize;
     fn setup_label(&self) -> String;
     fn step_label(&self, step: usize) -> String;
@@ -134,7 +135,8 @@ pub trait LoadedCase {
 struct Loaded<P: StagePlugin> {
     meta: CaseMeta,
     case: CaseFile<P::Track, P::Setup, P::Step>,
-    acting: String,
+    text: String,
+    acting: std::sync::OnceLock<Result<String, String>>,
 }
 
 impl<P: StagePlugin> LoadedCase for Loaded<P> {
@@ -157,8 +159,12 @@ impl<P: StagePlugin> LoadedCase for Loaded<P> {
         )
     }
 
-    fn acting_input(&self) -> &str {
-        &self.acting
+    fn acting_input(&self) -> Result<&str, String> {
+        self.acting
+            .get_or_init(|| acting_input(&self.text))
+            .as_ref()
+            .map(String::as_str)
+            .map_err(Clone::clone)
     }
 
     fn step_count(&self) -> usize {
@@ -433,21 +439,12 @@ fn parse_as<P: StagePlugin>(
         points: case.points,
         visibility: case.visibility,
     });
-    let acting = acting_input(text)
-        .and_then(|acting| {
-            // What the case process will parse must parse.
-            serde_saphyr::from_str::<ActingCase<P::Setup, P::Step>>(&acting)
-                .map(|_| acting)
-                .map_err(|e| e.to_string())
-        })
-        .map_err(|e| {
-            vec![Diagnostic::at(
-                file,
-                case.name.referenced,
-                format!("cannot prepare the case for its process: {e}"),
-            )]
-        })?;
-    Ok(Box::new(Loaded::<P> { meta, case, acting }))
+    Ok(Box::new(Loaded::<P> {
+        meta,
+        case,
+        text: text.to_string(),
+        acting: std::sync::OnceLock::new(),
+    }))
 }
 
 fn track_name<T: Serialize>(track: &T) -> String {
