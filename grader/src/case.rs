@@ -87,6 +87,19 @@ pub struct CaseMeta {
     pub step_hints: Vec<Option<String>>,
     pub points: f64,
     pub visibility: Visibility,
+    /// The parsed case, kept by [`Course::load_all`] so runs judge with it without parsing the
+    /// file again.
+    pub loaded: Option<Shared>,
+}
+
+/// A parsed case shared by every run of a plan.
+#[derive(Clone)]
+pub struct Shared(pub std::sync::Arc<dyn LoadedCase>);
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoadedCase")
+    }
 }
 
 /// Where the course keeps its files.
@@ -129,7 +142,11 @@ impl Course {
                     continue;
                 }
                 match self.load(&file) {
-                    Ok(case) => metas.push(case.meta().clone()),
+                    Ok(case) => {
+                        let mut meta = case.meta().clone();
+                        meta.loaded = Some(Shared(std::sync::Arc::from(case)));
+                        metas.push(meta);
+                    }
                     Err(mut d) => diags.append(&mut d),
                 }
             }
@@ -200,6 +217,7 @@ impl Course {
             step_hints: common.step_hints,
             points: common.points.unwrap_or(1.0),
             visibility: common.visibility.unwrap_or_default(),
+            loaded: None,
         };
         let snapshot_dir = self.snapshot_dir(stage);
         let snapshot_dir = (!self.recording).then_some(snapshot_dir.as_path());

@@ -1,30 +1,71 @@
-//! The child side of case isolation: the grader re-executes itself as
-//! `grader __run-case FILE --select …`, runs one case, and prints its outcome on stdout.
-//!
-//! The protocol is two kinds of line, each starting on a fresh line so learner output cannot
-//! glue onto them: `@@grader:step N LABEL` before each step (so the parent can say where a crash
-//! or a hang happened) and `@@grader:result JSON` at the end.
+//! The case process: the grader re-executes itself as `grader __run-case --parent PID`, ties
+//! itself to the grader, takes its private channel (the original stdin and stdout, see
+//! `crate::runner`), hardens itself, and runs what the parent sends: the setup and steps of one
+//! case without their expectations. It reports each step's actual value, waits for the parent's
+//! verdict, and reports panics and failures; it never judges anything itself.
 
-use std::io::Write;
+use std::os::fd::AsFd;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::Path;
 use std::sync::Mutex;
 
-use crate::case::Course;
 use crate::implementation::Selection;
-use crate::outcome::{CaseOutcome, Status};
+use crate::protocol::{Reporter, ToParent, send};
 use crate::snapshot::Snapshots;
 use crate::stage::Stage;
-
-pub const STEP_MARK: &str = "@@grader:step ";
-pub const RESULT_MARK: &str = "@@grader:result ";
+use crate::sys;
 
 /// The last panic's message and location, recorded by our hook.
 static LAST_PANIC: Mutex<Option<(String, Option<String>)>> = Mutex::new(None);
 
-/// Runs one case and prints its outcome. Returns the process exit code.
-pub fn run(course: &Course, file: &Path, selection: &Selection, memory_mb: u64) -> i32 {
-    limit_memory(memory_mb);
+/// Runs one case for the grader `parent`. Returns the process exit code.
+pub fn run(parent: u32) -> i32 {
+    if !sys::tie_to_parent(parent) {
+        return 3;
+    }
+    // The channel: private copies (close-on-exec, above fd 2) of the fds the parent piped.
+    let channel = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(|out| Ok((out, std::io::stdin().as_fd().try_clone_to_owned()?)));
+    let Ok((out, input)) = channel else {
+        eprintln!("error: the case process has no channel to the grader");
+        return 3;
+    };
+    if let Err(e) = sys::redirect_stdio() {
+        eprintln!("error: the case process cannot redirect its output: {e}");
+        return 3;
+    }
+    let mut reporter = Reporter::new(out, input);
+    let Ok(mut begin_out) = reporter.writer() else {
+        return 3;
+    };
+    let start = match reporter.start() {
+        Ok(start) => start,
+        Err(message) => {
+            reporter.send(&ToParent::Refused { message });
+            return 0;
+        }
+    };
+    let stage: Stage = match start.stage.parse() {
+        Ok(stage) => stage,
+        Err(message) => {
+            reporter.send(&ToParent::Refused { message });
+            return 0;
+        }
+    };
+    let selection = match Selection::from_arg(&start.selection) {
+        Ok(s) => s,
+        Err(message) => {
+            reporter.send(&ToParent::Refused { message });
+            return 0;
+        }
+    };
+    let (applied, unavailable) = harden(start.memory_mb, start.cpu_seconds);
+    reporter.send(&ToParent::Hardened {
+        applied,
+        unavailable,
+    });
+
     panic::set_hook(Box::new(|info| {
         let message = match info.payload().downcast_ref::<&str>() {
             Some(s) => (*s).to_string(),
@@ -39,118 +80,73 @@ pub fn run(course: &Course, file: &Path, selection: &Selection, memory_mb: u64) 
         }
     }));
 
-    let case = match course.load(file) {
-        Ok(case) => case,
-        Err(diags) => {
-            let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
-            emit(&CaseOutcome {
-                status: Status::Crash,
-                message: format!("the case file no longer loads:\n{}", text.join("\n")),
-                ..CaseOutcome::pass()
-            });
-            return 0;
-        }
-    };
-    let stage = case.meta().stage;
-    let mut snapshots = Snapshots::Compare {
-        dir: course.snapshot_dir(stage),
-    };
-    let mut current: (Option<usize>, String, Option<String>) = (None, "setup".into(), None);
-    let mut on_step = |step: Option<usize>, label: &str, expected: Option<String>| {
-        current = (step, label.to_string(), expected);
-        let n = step.map_or_else(|| "setup".to_string(), |i| i.to_string());
-        println!("\n{STEP_MARK}{n} {label}");
-        let _ = std::io::stdout().flush();
+    let mut snapshots = Snapshots::Report(reporter);
+    let mut on_step = |step: Option<usize>, _: &str, _: Option<String>| {
+        let _ = send(&mut begin_out, &ToParent::Begin { step });
     };
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        case.run(selection, &mut snapshots, &mut on_step)
+        crate::stages::act(stage, &start.case, &selection, &mut snapshots, &mut on_step)
     }));
-    let outcome = match result {
-        Ok(Ok(())) => CaseOutcome::pass(),
-        Ok(Err(failure)) => CaseOutcome {
-            status: Status::Fail,
-            message: format!(
-                "{}: expected {}, got {}",
-                match failure.step {
-                    Some(i) => format!("step {} ({})", i + 1, failure.label),
-                    None => failure.label.clone(),
-                },
-                failure.mismatch.expected,
-                failure.mismatch.actual
-            ),
-            step: failure.step,
-            label: Some(failure.label),
-            trace: failure.mismatch.trace_lines(),
-            diagram: failure.mismatch.trace,
-            expected: Some(failure.mismatch.expected),
-            actual: Some(failure.mismatch.actual),
+    let message = match result {
+        Ok(Ok(Ok(()))) => ToParent::Finished,
+        Ok(Ok(Err(failure))) => ToParent::Failed {
+            mismatch: failure.mismatch,
         },
+        Ok(Err(message)) => ToParent::Refused { message },
         Err(_) => {
             let (message, location) = LAST_PANIC
                 .lock()
                 .ok()
                 .and_then(|mut l| l.take())
                 .unwrap_or_else(|| ("unknown panic".into(), None));
-            let mut text = match &location {
-                Some(at) => format!("panicked at {at}: {message}"),
-                None => format!("panicked: {message}"),
-            };
-            if let Some(other) = location.as_deref().and_then(stage_of_file)
-                && other != stage
-            {
-                text.push_str(&format!(
-                    "\nThis panic is in stage {} ({other}), which this case uses. Finish that \
-                     stage first, or grade this one on the reference: --reference {other}",
-                    other.number()
-                ));
-            }
-            CaseOutcome {
-                status: Status::Panic,
-                step: current.0,
-                label: Some(current.1.clone()),
-                expected: current.2.clone(),
-                actual: Some(text.clone()),
-                message: text,
-                trace: Vec::new(),
-                diagram: Vec::new(),
-            }
+            ToParent::Panicked { message, location }
         }
     };
-    emit(&outcome);
+    if let Snapshots::Report(reporter) = &mut snapshots {
+        reporter.send(&message);
+    }
     0
 }
 
-/// The stage whose folder holds a source file: `stages/01-hash-ring/src/solution.rs` → hash-ring.
-fn stage_of_file(location: &str) -> Option<Stage> {
-    let rest = location.split("stages/").nth(1)?;
-    let folder = rest.split('/').next()?;
-    Stage::ALL.into_iter().find(|s| s.dir() == folder)
-}
-
-fn emit(outcome: &CaseOutcome) {
-    let json = serde_json::to_string(outcome).unwrap_or_else(|e| {
-        format!(r#"{{"status":"crash","message":"cannot encode the outcome: {e}"}}"#)
-    });
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "\n{RESULT_MARK}{json}");
-    let _ = out.flush();
-}
-
-/// Caps the address space, so runaway allocation fails inside the child instead of starving the
-/// machine. The allocation failure aborts the child; the parent reports it as a crash.
-#[cfg(unix)]
-fn limit_memory(megabytes: u64) {
-    let bytes = megabytes.saturating_mul(1024 * 1024) as libc::rlim_t;
-    let limit = libc::rlimit {
-        rlim_cur: bytes,
-        rlim_max: bytes,
+/// Applies every limit and hardening measure this kernel allows; returns what it applied and
+/// what it could not.
+fn harden(memory_mb: u64, cpu_seconds: u64) -> (Vec<String>, Vec<String>) {
+    let mut applied = Vec::new();
+    let mut unavailable = Vec::new();
+    let mut note = |what: &str, result: std::io::Result<()>| match result {
+        Ok(()) => applied.push(what.to_string()),
+        Err(e) => unavailable.push(format!("{what} ({e})")),
     };
-    // SAFETY: setrlimit reads a valid, initialised struct; it only lowers this process's limit.
-    #[expect(unsafe_code, reason = "setrlimit has no safe wrapper in std")]
-    unsafe {
-        libc::setrlimit(libc::RLIMIT_AS, &limit);
+    note("memory cap (RLIMIT_AS)", sys::limit_memory(memory_mb));
+    note("CPU-time cap (RLIMIT_CPU)", sys::limit_cpu(cpu_seconds));
+    let no_new_privs = sys::no_new_privs();
+    let privs_ok = no_new_privs.is_ok();
+    note("no new privileges", no_new_privs);
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    {
+        let result = if privs_ok {
+            sys::seccomp(&crate::seccomp::filter(sys::pid()))
+        } else {
+            Err(std::io::Error::other("needs no new privileges"))
+        };
+        note(
+            "seccomp filter (no exec, fork, file access, sockets, signals to others)",
+            result,
+        );
     }
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    {
+        let _ = privs_ok;
+        note(
+            "seccomp filter",
+            Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
+        );
+    }
+    (applied, unavailable)
 }
-
-#[cfg(not(unix))]
-fn limit_memory(_megabytes: u64) {}

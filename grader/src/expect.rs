@@ -4,8 +4,15 @@
 //! `expect: {equals: A}`, `expect: {len: 3, distinct: true}`, `expect: {error: empty-ring}`,
 //! `expect: {snapshot: ring-tokens}`. An empty `expect` is refused when the case is loaded: a
 //! step that checks nothing cannot fail, so it would prove nothing.
+//!
+//! Checking is split across the two processes of a case (see `crate::runner`): in the child, a
+//! step's `expect.check(&actual, snapshots)` only *reports* `actual` (the child's expectation is
+//! an empty one, since expectations never reach it) and waits for the parent's verdict; in the
+//! parent, [`Expectation::judge`] decodes that report as the expectation's own actual type and
+//! runs the same `check` against the real expectation.
 
 use dynamo_common::diagram::Item;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::render::{inline, inline_all};
@@ -56,6 +63,31 @@ pub trait Expectation {
     /// step fails.
     fn hint(&self) -> Option<&str> {
         None
+    }
+    /// Parent side: checks the value the child reported for this step. Implement it as
+    /// `judge_as(observed, |actual| self.check(actual, snapshots))`, with the same actual type
+    /// the step passes to `check` in the child.
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch>;
+}
+
+/// A step's actual value as the child reports it: the JSON of what it passed to `check`.
+pub type Observed = serde_json::Value;
+
+/// Decodes `observed` as `A` (the type the child's `check` was given) and checks it with `check`.
+/// A report that does not decode fails the step: it is not what the grader's own code sends.
+pub fn judge_as<A: DeserializeOwned>(
+    observed: &Observed,
+    check: impl FnOnce(&A) -> Result<(), Mismatch>,
+) -> Result<(), Mismatch> {
+    match A::deserialize(observed) {
+        Ok(actual) => check(&actual),
+        Err(e) => Err(Mismatch::new(
+            "the step's result",
+            format!(
+                "a report the grader cannot read ({e}): {}",
+                inline(observed)
+            ),
+        )),
     }
 }
 
@@ -112,7 +144,11 @@ pub struct Expect<T, E> {
     pub snapshot: Option<String>,
 }
 
-impl<T: Serialize, E: Serialize> Expectation for Expect<T, E> {
+impl<T, E> Expectation for Expect<T, E>
+where
+    T: PartialEq + Serialize + DeserializeOwned,
+    E: PartialEq + Serialize + DeserializeOwned + std::fmt::Display,
+{
     fn hint(&self) -> Option<&str> {
         self.hint.as_deref()
     }
@@ -132,6 +168,10 @@ impl<T: Serialize, E: Serialize> Expectation for Expect<T, E> {
 
     fn describe(&self) -> String {
         inline(self)
+    }
+
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
     }
 }
 
@@ -154,6 +194,9 @@ where
     E: PartialEq + Serialize + std::fmt::Display,
 {
     pub fn check(&self, actual: &Result<T, E>, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(actual) {
+            return verdict;
+        }
         check_error(&self.error, actual)?;
         let Ok(value) = actual else { return Ok(()) };
         if let Some(want) = &self.equals
@@ -189,7 +232,11 @@ pub struct ListExpect<T, E> {
     pub snapshot: Option<String>,
 }
 
-impl<T: Serialize, E: Serialize> Expectation for ListExpect<T, E> {
+impl<T, E> Expectation for ListExpect<T, E>
+where
+    T: PartialEq + Serialize + DeserializeOwned,
+    E: PartialEq + Serialize + DeserializeOwned + std::fmt::Display,
+{
     fn hint(&self) -> Option<&str> {
         self.hint.as_deref()
     }
@@ -214,6 +261,10 @@ impl<T: Serialize, E: Serialize> Expectation for ListExpect<T, E> {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 impl<T, E> ListExpect<T, E>
@@ -234,6 +285,9 @@ where
         actual: &Result<Vec<T>, E>,
         snapshots: &mut Snapshots,
     ) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(actual) {
+            return verdict;
+        }
         check_error(&self.error, actual)?;
         let Ok(list) = actual else { return Ok(()) };
         if let Some(want) = &self.equals
@@ -296,6 +350,34 @@ where
             ));
         }
         check_snapshot(&self.snapshot, list, snapshots)
+    }
+}
+
+/// The expectation of a step that only makes something happen (a crash, a wait): the step ends
+/// with `Happens.check(snapshots)`, so the parent still sees it run to its end.
+pub struct Happens;
+
+impl Happens {
+    pub fn check(&self, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        snapshots.report(&()).unwrap_or(Ok(()))
+    }
+}
+
+impl Expectation for Happens {
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Option<&str> {
+        None
+    }
+
+    fn describe(&self) -> String {
+        "(an event; nothing to check)".into()
+    }
+
+    fn judge(&self, observed: &Observed, _: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |_: &()| Ok(()))
     }
 }
 

@@ -10,7 +10,9 @@
 //! - [`case`]: case files (the shape every case shares) and where the course keeps them.
 //! - [`stages`]: one module per stage: its case types and how to run them.
 //! - [`expect`], [`snapshot`], [`render`]: checking results and showing them.
-//! - [`runner`] (parent) and [`child`]: one process per case, with deadline and caps.
+//! - [`runner`] (parent, judges) and [`child`] (acts): one process per case, with deadline and
+//!   caps, talking over [`protocol`]; [`sys`] holds the few libc calls (the only unsafe code) and
+//!   [`seccomp`] the case process's system-call filter.
 //! - [`report`]: the report formats; [`progress`]: what changed since the last run;
 //!   [`integrity`]: official files checked against `tests/manifest.sha256`.
 //! - [`schema`]: the JSON Schema of case files.
@@ -30,14 +32,17 @@ mod mutants;
 mod outcome;
 mod plan;
 mod progress;
+mod protocol;
 mod render;
 mod report;
 mod runner;
 mod schema;
+mod seccomp;
 mod snapshot;
 mod stage;
 mod stages;
 mod stub;
+mod sys;
 
 fn main() {
     std::process::exit(cli::main());

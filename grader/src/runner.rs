@@ -1,20 +1,56 @@
-//! The parent side of case isolation: one child process per case, up to `jobs` at a time,
-//! each with a wall-clock deadline, a memory cap (set by the child) and an output cap.
+//! The parent side of case isolation: one child process per case, up to `jobs` at a time, each
+//! in its own process group with a wall-clock deadline, a CPU-time cap, a memory cap and an
+//! output cap. Results come back in file order whatever order the children finish in.
 //!
-//! Results come back in file order whatever order the children finish in.
+//! # The parent judges
+//! The parent loads each case itself (expectations and snapshots included) and starts
+//! `grader __run-case --parent PID`: no case path, no course folder, nothing about the case on the
+//! command line or in the environment. Over the child's stdin it sends one `Start` message with
+//! the setup and the steps, every `expect` emptied to `{}` (`crate::stages::LoadedCase::acting_input`).
+//! The child acts and reports, for each step, the *actual value* its expectation's `check` was
+//! given (`crate::protocol`); the parent decodes it as the expectation's own type, checks it
+//! against the real expectation and snapshot, answers pass or fail, and on a failure stops the
+//! case there, as a failing check always did.
+//!
+//! # Why a forged message gains nothing
+//! The channel is the child's original stdin and stdout. Before any code under test runs, the
+//! child moves them to private close-on-exec descriptors and points fd 1 at the output pipe
+//! (fd 2) and fd 0 at `/dev/null`, so whatever the code under test prints, on stdout or stderr,
+//! lands in the output pipe, which the parent only ever shows as text: no line there can be a
+//! result. Code under test could still find the private descriptor and write to it, since it runs
+//! in the same process; but the messages carry only *observed values*, never a verdict. A pass
+//! needs, for every step in order, exactly one reported value that the parent's own check accepts:
+//! forging one means knowing the right answer, which is computing it. Anything else (a `Finished`
+//! before every step was judged, a step skipped, reported twice or out of order, an unreadable
+//! line) fails the case, and a forged failure only fails it.
+//!
+//! # Nothing outlives its case
+//! The child leads its own process group; the parent SIGKILLs the whole group when the case is
+//! judged, at the deadline, on too much output, and (through `crate::sys::forward_termination`)
+//! when the grader gets SIGINT, SIGTERM or SIGHUP. The child asks for SIGKILL on the grader's
+//! death, caps its CPU time (`RLIMIT_CPU`, a backstop for the wall clock) and installs a seccomp
+//! filter (`crate::seccomp`): no new programs or processes, no files, no sockets. The deadline is
+//! the parent's clock, never the end of a pipe, so a process holding the pipes open cannot hold
+//! the case; output is collected with a short grace after the group is killed.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::collections::BTreeSet;
+use std::io::{BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::case::CaseMeta;
-use crate::child::{RESULT_MARK, STEP_MARK};
+use crate::case::{CaseMeta, Course};
+use crate::expect::Mismatch;
 use crate::implementation::Selection;
 use crate::outcome::{CaseOutcome, Status};
+use crate::protocol::{self, Start, ToParent, Verdict};
+use crate::snapshot::Snapshots;
+use crate::stage::Stage;
+use crate::stages::LoadedCase;
+use crate::sys;
 
 /// What a case may consume.
 #[derive(Clone, Debug)]
@@ -27,8 +63,8 @@ pub struct Limits {
 /// How to start a child.
 #[derive(Clone, Debug)]
 pub struct Launcher {
-    pub exe: PathBuf,
-    pub root: PathBuf,
+    pub exe: std::path::PathBuf,
+    pub root: std::path::PathBuf,
     pub selection: Selection,
     pub limits: Limits,
 }
@@ -38,6 +74,20 @@ pub struct Launcher {
 pub struct Ran {
     pub outcome: CaseOutcome,
     pub duration: Duration,
+}
+
+/// Process groups of the cases running now, killed if the grader is interrupted.
+static LIVE: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+/// Kills every running case's process group (the grader is being interrupted).
+pub fn kill_all() {
+    let groups = match LIVE.lock() {
+        Ok(live) => live.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    for pgid in groups {
+        sys::kill_group(pgid);
+    }
 }
 
 /// Runs every case, `jobs` at a time; the results are in the order of `cases`.
@@ -50,7 +100,7 @@ pub fn run_all(cases: &[CaseMeta], launcher: &Launcher, jobs: usize) -> Vec<Ran>
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(case) = cases.get(i) else { break };
-                    let ran = run_one(&case.path, launcher);
+                    let ran = run_one(case, launcher);
                     if let Ok(mut r) = results.lock() {
                         r[i] = Some(ran);
                     }
@@ -64,82 +114,167 @@ pub fn run_all(cases: &[CaseMeta], launcher: &Launcher, jobs: usize) -> Vec<Ran>
         .into_iter()
         .map(|r| {
             r.unwrap_or_else(|| Ran {
-                outcome: crash("the grader lost this case's result".into(), None),
+                outcome: crash("the grader lost this case's result".into()),
                 duration: Duration::ZERO,
             })
         })
         .collect()
 }
 
-/// Runs one case file in a child process.
-pub fn run_one(path: &Path, launcher: &Launcher) -> Ran {
+/// Runs one case in a child process and judges what it reports.
+pub fn run_one(meta: &CaseMeta, launcher: &Launcher) -> Ran {
     let started = Instant::now();
-    let mut command = Command::new(&launcher.exe);
-    command
-        .arg("__run-case")
-        .arg(path)
-        .arg("--select")
-        .arg(launcher.selection.to_arg())
-        .arg("--memory-mb")
-        .arg(launcher.limits.memory_mb.to_string())
-        .arg("--root")
-        .arg(&launcher.root)
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            return Ran {
-                outcome: crash(format!("could not start the case process: {e}"), None),
-                duration: started.elapsed(),
-            };
+    let course = Course {
+        root: launcher.root.clone(),
+        recording: false,
+    };
+    let loaded = match &meta.loaded {
+        Some(shared) => Ok(shared.0.clone()),
+        None => course.load(&meta.path).map(std::sync::Arc::from),
+    };
+    let outcome = match loaded {
+        Ok(case) => run_loaded(case.as_ref(), &course, launcher),
+        Err(diags) => {
+            let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
+            crash(format!(
+                "the case file no longer loads:\n{}",
+                text.join("\n")
+            ))
         }
     };
-    let overflow = AtomicBool::new(false);
-    let cap = launcher.limits.output_bytes;
-    let (status, timed_out, stdout, stderr) = thread::scope(|scope| {
-        let stdout = child.stdout.take().map(|s| {
-            let overflow = &overflow;
-            scope.spawn(move || read_capped(s, cap, overflow))
-        });
-        let stderr = child.stderr.take().map(|s| {
-            let overflow = &overflow;
-            scope.spawn(move || read_capped(s, cap, overflow))
-        });
-        let (status, timed_out) = wait(&mut child, launcher.limits.timeout, &overflow);
-        let join = |h: Option<thread::ScopedJoinHandle<'_, Vec<u8>>>| {
-            h.and_then(|h| h.join().ok()).unwrap_or_default()
-        };
-        (status, timed_out, join(stdout), join(stderr))
-    });
-    let stdout = String::from_utf8_lossy(&stdout);
-    let stderr = String::from_utf8_lossy(&stderr);
-    let outcome = interpret(
-        &stdout,
-        &stderr,
-        status,
-        timed_out,
-        overflow.load(Ordering::SeqCst),
-        launcher,
-    );
     Ran {
         outcome,
         duration: started.elapsed(),
     }
 }
 
-/// Reads everything, keeping at most `cap` bytes; flags `overflow` when there was more.
-fn read_capped(mut source: impl Read, cap: usize, overflow: &AtomicBool) -> Vec<u8> {
+/// What the reader threads tell the judge.
+enum Event {
+    Message(Result<ToParent, String>),
+    ChannelClosed,
+    Overflow,
+}
+
+fn run_loaded(case: &dyn LoadedCase, course: &Course, launcher: &Launcher) -> CaseOutcome {
+    let acting = match case.acting_input() {
+        Ok(acting) => acting.to_string(),
+        Err(e) => {
+            return crash(format!(
+                "the grader cannot prepare this case for its process: {e}"
+            ));
+        }
+    };
+    let deadline = Instant::now() + launcher.limits.timeout;
+    let mut command = Command::new(&launcher.exe);
+    command
+        .arg("__run-case")
+        .arg("--parent")
+        .arg(std::process::id().to_string())
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return crash(format!("could not start the case process: {e}")),
+    };
+    let pgid = child.id();
+    if let Ok(mut live) = LIVE.lock() {
+        live.insert(pgid);
+    }
+    let (events, inbox) = mpsc::channel();
+    let output = start_readers(&mut child, launcher.limits.output_bytes, &events);
+    drop(events);
+    let mut judge = Judge::new(case, course.snapshot_dir(case.meta().stage));
+    let outcome = match child.stdin.take() {
+        Some(mut to_child) => {
+            let start = Start {
+                stage: case.meta().stage.name().to_string(),
+                selection: launcher.selection.to_arg(),
+                memory_mb: launcher.limits.memory_mb,
+                cpu_seconds: launcher.limits.timeout.as_secs_f64().ceil() as u64 + 1,
+                case: acting,
+            };
+            let _ = protocol::send(&mut to_child, &start);
+            judge.follow(&inbox, &mut to_child, &mut child, deadline)
+        }
+        None => Ended::Died(None),
+    };
+    sys::kill_group(pgid);
+    let _ = child.kill();
+    let status = child.wait().ok();
+    if let Ok(mut live) = LIVE.lock() {
+        live.remove(&pgid);
+    }
+    match outcome {
+        Ended::Judged(outcome) => outcome,
+        ended => {
+            // Output matters only to explain a death; a process that escaped the group and holds
+            // the pipe gets a short grace, never the case's deadline.
+            let text = output
+                .recv_timeout(Duration::from_millis(200))
+                .unwrap_or_default();
+            let status = match ended {
+                Ended::Died(Some(s)) => Some(s),
+                _ => status,
+            };
+            judge.explain(ended, status, &text, launcher)
+        }
+    }
+}
+
+/// Starts the threads that read the channel and the output; returns where the output arrives.
+fn start_readers(child: &mut Child, cap: usize, events: &Sender<Event>) -> Receiver<String> {
+    if let Some(stdout) = child.stdout.take() {
+        let events = events.clone();
+        thread::spawn(move || {
+            let mut input = BufReader::new(stdout);
+            loop {
+                match protocol::receive::<ToParent>(&mut input) {
+                    Ok(Some(message)) => {
+                        if events.send(Event::Message(Ok(message))).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(None) => {
+                        let _ = events.send(Event::ChannelClosed);
+                        break;
+                    }
+                    Err(e) => {
+                        let _ = events.send(Event::Message(Err(e)));
+                        break;
+                    }
+                }
+            }
+        });
+    }
+    let (text_out, text_in) = mpsc::channel();
+    if let Some(stderr) = child.stderr.take() {
+        let events = events.clone();
+        thread::spawn(move || {
+            let bytes = read_capped(stderr, cap, &events);
+            let _ = text_out.send(String::from_utf8_lossy(&bytes).into_owned());
+        });
+    }
+    text_in
+}
+
+/// Reads everything, keeping at most `cap` bytes; sends `Overflow` once when there is more.
+fn read_capped(mut source: impl Read, cap: usize, events: &Sender<Event>) -> Vec<u8> {
     let mut kept = Vec::new();
     let mut buf = [0u8; 8192];
+    let mut flagged = false;
     loop {
         match source.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 if kept.len() + n > cap {
-                    overflow.store(true, Ordering::SeqCst);
+                    if !flagged {
+                        flagged = true;
+                        let _ = events.send(Event::Overflow);
+                    }
                     // Keep draining so the child never blocks on a full pipe before it is killed.
                 } else {
                     kept.extend_from_slice(&buf[..n]);
@@ -150,85 +285,332 @@ fn read_capped(mut source: impl Read, cap: usize, overflow: &AtomicBool) -> Vec<
     kept
 }
 
-/// Waits for the child until the deadline, or until it floods its output; kills it then.
-fn wait(child: &mut Child, timeout: Duration, overflow: &AtomicBool) -> (Option<ExitStatus>, bool) {
-    let deadline = Instant::now() + timeout;
+/// How following a case ended.
+enum Ended {
+    /// The parent has its verdict.
+    Judged(CaseOutcome),
+    /// The process ended (or closed the channel) without a verdict.
+    Died(Option<ExitStatus>),
+    TimedOut,
+    Overflow,
+}
+
+/// Where the case is, and what the parent has judged so far.
+struct Judge<'a> {
+    case: &'a dyn LoadedCase,
+    snapshots: Snapshots,
+    /// `None` before the setup began; `Some(None)` during the setup; `Some(Some(i))` in step i.
+    current: Option<Option<usize>>,
+    /// The current step's value has been reported.
+    reported: bool,
+    /// Steps judged to pass.
+    passed: usize,
+    /// The parent's failing judgement, waiting for the child's trace.
+    failed: Option<(usize, Mismatch)>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(case: &'a dyn LoadedCase, snapshot_dir: std::path::PathBuf) -> Self {
+        Judge {
+            case,
+            snapshots: Snapshots::Compare { dir: snapshot_dir },
+            current: None,
+            reported: false,
+            passed: 0,
+            failed: None,
+        }
+    }
+
+    fn follow(
+        &mut self,
+        inbox: &Receiver<Event>,
+        to_child: &mut ChildStdin,
+        child: &mut Child,
+        deadline: Instant,
+    ) -> Ended {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = match inbox.recv_timeout(left) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) => return self.late(Ended::TimedOut),
+                Err(RecvTimeoutError::Disconnected) => Event::ChannelClosed,
+            };
+            match event {
+                Event::Overflow => return self.late(Ended::Overflow),
+                Event::ChannelClosed => return self.late(wait_exit(child, deadline)),
+                Event::Message(Err(e)) => {
+                    return Ended::Judged(self.protocol_error(&format!("sent {e}")));
+                }
+                Event::Message(Ok(message)) => {
+                    if let Some(ended) = self.take(message, to_child) {
+                        return ended;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A failure already judged wins over whatever happened after it.
+    fn late(&mut self, ended: Ended) -> Ended {
+        match self.failed.take() {
+            Some((i, mismatch)) => Ended::Judged(self.failure(Some(i), mismatch)),
+            None => ended,
+        }
+    }
+
+    fn take(&mut self, message: ToParent, to_child: &mut ChildStdin) -> Option<Ended> {
+        match message {
+            ToParent::Hardened { unavailable, .. } => {
+                note_unavailable(&unavailable);
+                None
+            }
+            ToParent::Begin { step } => {
+                let expected = match self.current {
+                    None => None,
+                    Some(None) => Some(0),
+                    Some(Some(i)) => Some(i + 1),
+                };
+                if self.failed.is_some() || step != expected || !self.previous_reported() {
+                    let ended = Ended::Judged(self.out_of_order(step));
+                    return Some(self.late(ended));
+                }
+                self.current = Some(step);
+                self.reported = false;
+                None
+            }
+            ToParent::Observed { value } => {
+                let Some(Some(i)) = self.current else {
+                    return Some(Ended::Judged(
+                        self.protocol_error("reported a value outside any step"),
+                    ));
+                };
+                if self.reported {
+                    return Some(Ended::Judged(self.protocol_error(&format!(
+                        "reported a second value for step {}",
+                        i + 1
+                    ))));
+                }
+                self.reported = true;
+                let verdict = match self.case.judge(i, &value, &mut self.snapshots) {
+                    Ok(()) => {
+                        self.passed += 1;
+                        Verdict::Pass
+                    }
+                    Err(mismatch) => {
+                        self.failed = Some((i, mismatch));
+                        Verdict::Fail
+                    }
+                };
+                // A child gone already cannot read it; its end is handled as it arrives.
+                let _ = protocol::send(to_child, &verdict);
+                None
+            }
+            ToParent::Failed { mismatch } => Some(Ended::Judged(match self.failed.take() {
+                Some((i, mut judged)) => {
+                    judged.trace = mismatch.trace;
+                    self.failure(Some(i), judged)
+                }
+                None => {
+                    let step = self.current.flatten();
+                    self.failure(step, mismatch)
+                }
+            })),
+            ToParent::Panicked { message, location } => {
+                Some(self.late(Ended::Judged(self.panic(&message, location.as_deref()))))
+            }
+            ToParent::Finished => Some(self.late(Ended::Judged(self.finished()))),
+            ToParent::Refused { message } => Some(Ended::Judged(crash(format!(
+                "the case process could not run the case: {message}"
+            )))),
+        }
+    }
+
+    /// Whether the step before the one beginning now reported its value (the setup has none).
+    fn previous_reported(&self) -> bool {
+        !matches!(self.current, Some(Some(_))) || self.reported
+    }
+
+    fn finished(&self) -> CaseOutcome {
+        let all = self.case.step_count();
+        if self.passed == all && self.current == Some(all.checked_sub(1)) && self.reported {
+            CaseOutcome::pass()
+        } else {
+            self.out_of_order(None)
+        }
+    }
+
+    fn out_of_order(&self, began: Option<usize>) -> CaseOutcome {
+        let what = match self.current {
+            Some(Some(i)) if !self.reported => format!(
+                "step {} ({}) reported no result",
+                i + 1,
+                self.case.step_label(i)
+            ),
+            _ => match began {
+                Some(i) => format!("step {} began out of order", i + 1),
+                None => format!(
+                    "the case ended after {} of {} steps",
+                    self.passed,
+                    self.case.step_count()
+                ),
+            },
+        };
+        self.protocol_error(&what)
+    }
+
+    fn protocol_error(&self, what: &str) -> CaseOutcome {
+        let mut outcome = crash(format!(
+            "the case process broke the grader's protocol {}: {what}. Does the code write to \
+             file descriptors it did not open? (If this happens on the reference, a step of this \
+             stage does not report its result through `expect.check`: a grader bug.)",
+            self.place()
+        ));
+        self.locate(&mut outcome);
+        outcome
+    }
+
+    fn failure(&self, step: Option<usize>, mismatch: Mismatch) -> CaseOutcome {
+        let trace = mismatch.trace_lines();
+        let label = match step {
+            Some(i) => self.case.step_label(i),
+            None => self.case.setup_label(),
+        };
+        CaseOutcome {
+            status: Status::Fail,
+            message: format!(
+                "{}: expected {}, got {}",
+                match step {
+                    Some(i) => format!("step {} ({label})", i + 1),
+                    None => label.clone(),
+                },
+                mismatch.expected,
+                mismatch.actual
+            ),
+            step,
+            label: Some(label),
+            expected: Some(mismatch.expected),
+            actual: Some(mismatch.actual),
+            trace,
+            diagram: mismatch.trace,
+        }
+    }
+
+    fn panic(&self, message: &str, location: Option<&str>) -> CaseOutcome {
+        let message = clip(message, 4000, false);
+        let mut text = match location {
+            Some(at) => format!("panicked at {at}: {message}"),
+            None => format!("panicked: {message}"),
+        };
+        let stage = self.case.meta().stage;
+        if let Some(other) = location.and_then(stage_of_file)
+            && other != stage
+        {
+            text.push_str(&format!(
+                "\nThis panic is in stage {} ({other}), which this case uses. Finish that \
+                 stage first, or grade this one on the reference: --reference {other}",
+                other.number()
+            ));
+        }
+        let mut outcome = CaseOutcome {
+            status: Status::Panic,
+            actual: Some(text.clone()),
+            message: text,
+            ..CaseOutcome::pass()
+        };
+        self.locate(&mut outcome);
+        if let Some(Some(i)) = self.current {
+            outcome.expected = Some(self.case.expected(i));
+        }
+        outcome
+    }
+
+    /// Sets the outcome's step and label to where the case was.
+    fn locate(&self, outcome: &mut CaseOutcome) {
+        match self.current {
+            Some(Some(i)) => {
+                outcome.step = Some(i);
+                outcome.label = Some(self.case.step_label(i));
+            }
+            Some(None) => outcome.label = Some(self.case.setup_label()),
+            None => {}
+        }
+    }
+
+    fn place(&self) -> String {
+        match self.current {
+            Some(Some(i)) => format!("during step {} ({})", i + 1, self.case.step_label(i)),
+            Some(None) => "during the setup".to_string(),
+            None => "before the case started".to_string(),
+        }
+    }
+
+    /// Explains a case that ended without a verdict.
+    fn explain(
+        &self,
+        ended: Ended,
+        status: Option<ExitStatus>,
+        output: &str,
+        launcher: &Launcher,
+    ) -> CaseOutcome {
+        let place = self.place();
+        let mut outcome = match ended {
+            Ended::TimedOut => CaseOutcome {
+                status: Status::Timeout,
+                message: format!(
+                    "no result within {:?} {place}; the case was stopped. Look for a loop that \
+                     never ends, or a wait for something that never happens.",
+                    launcher.limits.timeout
+                ),
+                ..CaseOutcome::pass()
+            },
+            Ended::Overflow => crash(format!(
+                "printed more than {} KiB {place}; the case was stopped. Is something printing in a loop?",
+                launcher.limits.output_bytes / 1024
+            )),
+            _ => crash(describe_death(status, output, launcher, &place)),
+        };
+        self.locate(&mut outcome);
+        outcome.actual = Some(outcome.message.clone());
+        outcome
+    }
+}
+
+/// Waits for the child to exit after it closed the channel, until the deadline.
+fn wait_exit(child: &mut Child, deadline: Instant) -> Ended {
     let mut pause = Duration::from_micros(200);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
-            return (Some(status), false);
+            return Ended::Died(Some(status));
         }
-        let late = Instant::now() >= deadline;
-        if late || overflow.load(Ordering::SeqCst) {
-            let _ = child.kill();
-            let status = child.wait().ok();
-            return (status, late);
+        if Instant::now() >= deadline {
+            return Ended::TimedOut;
         }
         thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(5));
     }
 }
 
-fn interpret(
-    stdout: &str,
-    stderr: &str,
-    status: Option<ExitStatus>,
-    timed_out: bool,
-    overflow: bool,
-    launcher: &Launcher,
-) -> CaseOutcome {
-    let mut last_step: Option<(Option<usize>, String)> = None;
-    let mut result = None;
-    for line in stdout.lines() {
-        if let Some(rest) = line.strip_prefix(STEP_MARK) {
-            let (n, label) = rest.split_once(' ').unwrap_or((rest, ""));
-            last_step = Some((n.parse().ok(), label.to_string()));
-        } else if let Some(json) = line.strip_prefix(RESULT_MARK) {
-            result = Some(json.to_string());
-        }
+/// Says once per run which hardening measures this machine refused.
+fn note_unavailable(unavailable: &[String]) {
+    static SAID: OnceLock<()> = OnceLock::new();
+    if unavailable.is_empty() {
+        return;
     }
-    if let Some(json) = result
-        && !overflow
-    {
-        return serde_json::from_str(&json).unwrap_or_else(|e| {
-            crash(
-                format!("the case process sent an unreadable result: {e}"),
-                None,
-            )
-        });
-    }
-    let place = match &last_step {
-        Some((Some(i), label)) => format!("during step {} ({label})", i + 1),
-        Some((None, _)) => "during the setup".to_string(),
-        None => "before the case started".to_string(),
-    };
-    let mut outcome = if timed_out {
-        CaseOutcome {
-            status: Status::Timeout,
-            message: format!(
-                "no result within {:?} {place}; the case was stopped. Look for a loop that \
-                 never ends, or a wait for something that never happens.",
-                launcher.limits.timeout
-            ),
-            ..CaseOutcome::pass()
-        }
-    } else if overflow {
-        crash(
-            format!(
-                "printed more than {} KiB {place}; the case was stopped. Is something printing in a loop?",
-                launcher.limits.output_bytes / 1024
-            ),
-            None,
-        )
-    } else {
-        crash(describe_death(status, stderr, launcher, &place), None)
-    };
-    if let Some((step, label)) = last_step {
-        outcome.step = step;
-        outcome.label = Some(label);
-    }
-    outcome.actual = Some(outcome.message.clone());
-    outcome
+    SAID.get_or_init(|| {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "note: this machine does not allow {}; cases run without it.",
+            unavailable.join(", ")
+        );
+    });
+}
+
+/// The stage whose folder holds a source file: `stages/01-hash-ring/src/solution.rs` → hash-ring.
+fn stage_of_file(location: &str) -> Option<Stage> {
+    let rest = location.split("stages/").nth(1)?;
+    let folder = rest.split('/').next()?;
+    Stage::ALL.into_iter().find(|s| s.dir() == folder)
 }
 
 fn describe_death(
@@ -241,7 +623,7 @@ fn describe_death(
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
         .collect();
-    let tail = tail[tail.len().saturating_sub(4)..].join("\n");
+    let tail = clip(&tail[tail.len().saturating_sub(4)..].join("\n"), 2000, true);
     let cause = if stderr.contains("has overflowed its stack") {
         "overflowed its stack (unbounded recursion?)".to_string()
     } else if stderr.contains("memory allocation of") {
@@ -258,6 +640,7 @@ fn describe_death(
             Some((None, Some(6))) => {
                 "aborted (std::process::abort, or a panic while panicking)".into()
             }
+            Some((None, Some(24))) => "used up its CPU time (RLIMIT_CPU)".into(),
             Some((None, Some(sig))) => format!("was killed by signal {sig}"),
             _ => "ended in an unknown way".into(),
         }
@@ -280,10 +663,26 @@ fn signal(_status: &ExitStatus) -> Option<i32> {
     None
 }
 
-fn crash(message: String, step: Option<usize>) -> CaseOutcome {
+/// At most `max` characters of `text`, marked where cut: its end (output, where the last lines
+/// say most about a death) or its start (a panic message).
+fn clip(text: &str, max: usize, keep_end: bool) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let cut = count - max;
+    if keep_end {
+        let kept: String = text.chars().skip(cut).collect();
+        format!("[{cut} characters cut]…{kept}")
+    } else {
+        let kept: String = text.chars().take(max).collect();
+        format!("{kept}…[{cut} characters cut]")
+    }
+}
+
+fn crash(message: String) -> CaseOutcome {
     CaseOutcome {
         status: Status::Crash,
-        step,
         message,
         ..CaseOutcome::pass()
     }

@@ -21,12 +21,30 @@ pub enum Snapshots {
     Compare { dir: PathBuf },
     /// Collect `(name, text)` for insta to record.
     Record { recorded: Vec<(String, String)> },
+    /// In the case process: report every actual value to the parent, which judges it (the
+    /// child holds no expectation and no snapshot). See `crate::runner`.
+    Report(crate::protocol::Reporter),
 }
 
 impl Snapshots {
+    /// In the case process, reports `actual` to the parent and returns its verdict; elsewhere
+    /// `None`, and the caller checks `actual` itself. Every expectation's `check` starts with it.
+    pub fn report<T: Serialize>(&mut self, actual: &T) -> Option<Result<(), Mismatch>> {
+        match self {
+            Snapshots::Report(reporter) => Some(reporter.observe(actual)),
+            _ => None,
+        }
+    }
+
     pub fn check<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), Mismatch> {
         let text = block(value);
         match self {
+            // Only reached by a step that checks a snapshot without going through its
+            // expectation's `check`: the parent could not judge it, so it fails (closed).
+            Snapshots::Report(_) => Err(Mismatch::new(
+                format!("snapshot {name}, judged by the grader"),
+                "a step that checks its snapshot directly; report it through `expect.check`",
+            )),
             Snapshots::Record { recorded } => {
                 recorded.push((name.to_string(), text));
                 Ok(())

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cli::{Color, EXIT_FAIL, EXIT_PASS, EXIT_USAGE, Format, RunArgs, usage};
+use crate::cli::{Color, EXIT_FAIL, EXIT_INTEGRITY, EXIT_PASS, EXIT_USAGE, Format, RunArgs, usage};
 use crate::implementation::Implementation;
 use crate::integrity;
 use crate::plan::Plan;
@@ -168,7 +168,14 @@ pub fn run(root: &Path, args: &RunArgs) -> i32 {
             return EXIT_USAGE;
         }
     }
-    if report.all_passed() {
+    if !report.integrity.ok && !args.allow_modified {
+        eprintln!(
+            "error: official case files differ from {} (see the report); exit code {EXIT_INTEGRITY}. \
+             Restore them (git checkout tests/), or pass --allow-modified while editing cases.",
+            integrity::MANIFEST
+        );
+        EXIT_INTEGRITY
+    } else if report.all_passed() {
         EXIT_PASS
     } else {
         EXIT_FAIL

@@ -14,6 +14,31 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
     ("exhausts-memory", "owner() allocates without bound", true),
     ("exits", "owner() exits the process with code 0", true),
     (
+        "forges-result",
+        "owner() prints the old protocol's result and step lines on stdout and stderr, then exits 0",
+        true,
+    ),
+    (
+        "reads-case-file",
+        "owner() looks for the case on its command line, in its environment and in tests/cases, and answers from its expectation",
+        true,
+    ),
+    (
+        "holds-pipes",
+        "owner() starts a `sleep` that inherits the output pipes, then loops",
+        true,
+    ),
+    (
+        "orphan-writes",
+        "owner() starts a detached shell that overwrites $GRADER_TEST_ORPHAN_FILE later",
+        true,
+    ),
+    (
+        "prints-garbage",
+        "owner() prints U+FFFF, ANSI escapes, invalid UTF-8 and 1 MiB, then panics with them",
+        true,
+    ),
+    (
         "repeats-nodes",
         "preference_list takes the next N tokens, repeating physical nodes",
         false,
@@ -69,6 +94,11 @@ pub fn by_name(name: &str) -> Option<RingImpl> {
         "aborts" => RingImpl::of::<Mutant<3>>(),
         "exhausts-memory" => RingImpl::of::<Mutant<4>>(),
         "exits" => RingImpl::of::<Mutant<5>>(),
+        "forges-result" => RingImpl::of::<Mutant<21>>(),
+        "reads-case-file" => RingImpl::of::<Mutant<22>>(),
+        "holds-pipes" => RingImpl::of::<Mutant<23>>(),
+        "orphan-writes" => RingImpl::of::<Mutant<24>>(),
+        "prints-garbage" => RingImpl::of::<Mutant<25>>(),
         "repeats-nodes" => RingImpl::of::<Mutant<6>>(),
         "strictly-after" => RingImpl::of::<Mutant<7>>(),
         "no-wrap" => RingImpl::of::<Mutant<8>>(),
@@ -80,6 +110,87 @@ pub fn by_name(name: &str) -> Option<RingImpl> {
         "leave-range-from-new-ring" => RingImpl::of::<Mutant<14>>(),
         _ => return None,
     })
+}
+
+/// What a learner trying to cheat would write; each must fail its case (grader/tests/grader/
+/// integrity.rs).
+mod cheat {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    use hash_ring::NodeId;
+
+    pub fn forge_result() -> ! {
+        let forged = "\n@@grader:step 0 owner\n@@grader:result {\"status\":\"pass\",\"step\":null,\"label\":null,\"expected\":null,\"actual\":null,\"message\":\"\"}\n\"finished\"\n";
+        print!("{forged}");
+        eprint!("{forged}");
+        let _ = std::io::stdout().flush();
+        std::process::exit(0)
+    }
+
+    /// Answers `equals` of the first case file naming `key` that it can find.
+    pub fn read_case_file(key: &str) -> Option<NodeId> {
+        let mut texts: Vec<String> = Vec::new();
+        let mut candidates: Vec<std::path::PathBuf> = std::env::args().map(Into::into).collect();
+        candidates.extend(std::env::vars().map(|(_, v)| v.into()));
+        let cases =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases/01-hash-ring");
+        if let Ok(entries) = std::fs::read_dir(&cases) {
+            candidates.extend(entries.flatten().map(|e| e.path()));
+        }
+        for path in candidates {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                texts.push(text);
+            }
+        }
+        texts.iter().find_map(|text| {
+            let line = text.lines().find(|l| {
+                l.contains(&format!("key: \"{key}\"")) || l.contains(&format!("key: {key},"))
+            })?;
+            let rest = line.split("equals: ").nth(1)?;
+            let node: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '-')
+                .collect();
+            Some(NodeId::new(node))
+        })
+    }
+
+    pub fn hold_pipes() -> ! {
+        let _ = Command::new("sleep").arg("31.7").spawn();
+        loop {
+            std::hint::spin_loop();
+        }
+    }
+
+    pub fn orphan_writes() {
+        let Ok(file) = std::env::var("GRADER_TEST_ORPHAN_FILE") else {
+            return;
+        };
+        let script = format!("sleep 2; echo forged > '{file}'");
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let _ = command.spawn();
+    }
+
+    pub fn print_garbage() -> ! {
+        let garbage = "bad \u{FFFF} \u{1b}[31mred\u{1b}[0m \u{0}\u{7} end";
+        let mut out = std::io::stdout();
+        let _ = out.write_all(garbage.as_bytes());
+        let _ = out.write_all(&[0xff, 0xfe, 0xc3, b'\n']);
+        let _ = out.write_all(&vec![b'x'; 900 * 1024]);
+        let _ = out.write_all(b"\n");
+        let _ = std::io::stderr().write_all(garbage.as_bytes());
+        let long = "y".repeat(1 << 20);
+        panic!("{garbage} {long}")
+    }
 }
 
 /// The reference ring with bug number `BUG` (the index in [`MUTANTS`]).
@@ -207,6 +318,14 @@ impl<const BUG: u8> HashRing for Mutant<BUG> {
             // The reference's fast lookup: a mutant whose bug lies elsewhere must not time out
             // on the large load cases and look caught for the wrong reason.
             6 | 10..=14 => self.0.owner(key),
+            21 => cheat::forge_result(),
+            22 => cheat::read_case_file(key).ok_or(RingError::EmptyRing),
+            23 => cheat::hold_pipes(),
+            24 => {
+                cheat::orphan_writes();
+                Err(RingError::EmptyRing)
+            }
+            25 => cheat::print_garbage(),
             _ => {
                 let pos = Self::position(key);
                 let i = self.owning_index(pos).ok_or(RingError::EmptyRing)?;

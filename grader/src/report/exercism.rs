@@ -1,9 +1,15 @@
 //! Exercism's test-runner `results.json`, version 3: one test per case, the stage number as
 //! `task_id`, the case file's text as `test_code`.
+//!
+//! Exercism shows the whole file to the student and has no hidden tests, so cases that are not
+//! `visible` are left out entirely (their YAML, name, count and result), and the overall status
+//! follows the visible cases. A failed integrity check (see `crate::integrity`) makes the status
+//! `error`, with the warning as the message.
 
 use serde::Serialize;
 
 use super::Report;
+use crate::case::Visibility;
 use crate::outcome::Status;
 
 #[derive(Serialize)]
@@ -28,7 +34,10 @@ struct Test {
 pub fn render(report: &Report) -> String {
     let mut tests = Vec::new();
     for stage in &report.stages {
-        for case in stage.cases() {
+        for case in stage
+            .cases()
+            .filter(|c| c.meta.visibility == Visibility::Visible)
+        {
             let o = &case.outcome;
             let status = match o.status {
                 Status::Pass => "pass",
@@ -51,7 +60,10 @@ pub fn render(report: &Report) -> String {
             });
         }
     }
-    let status = if tests.iter().all(|t| t.status == "pass") {
+    let warning = report.integrity.warning();
+    let status = if warning.is_some() {
+        "error"
+    } else if tests.iter().all(|t| t.status == "pass") {
         "pass"
     } else {
         "fail"
@@ -59,7 +71,7 @@ pub fn render(report: &Report) -> String {
     let results = Results {
         version: 3,
         status,
-        message: None,
+        message: warning,
         tests,
     };
     serde_json::to_string_pretty(&results).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))

@@ -1,6 +1,8 @@
 //! Gradescope's `results.json` (the autograder specification): one test per case, scored with
 //! the case's `points` (default 1), shown according to its `visibility`, so hidden cases stay
-//! hidden until the due date.
+//! hidden until the due date. The summary text counts only `visible` cases: students can read it
+//! at once, so it must not reveal how many hidden cases there are or how they went. A failed
+//! integrity check (see `crate::integrity`) heads the summary.
 
 use serde::Serialize;
 
@@ -51,6 +53,25 @@ fn output(case: &CaseReport) -> String {
     text
 }
 
+/// The text students see at once: visible cases only, and any integrity warning.
+fn summary(report: &Report, tests: &[Test]) -> String {
+    let visible: Vec<&Test> = tests
+        .iter()
+        .filter(|t| t.visibility == Visibility::Visible)
+        .collect();
+    let mut text = String::new();
+    if let Some(warning) = report.integrity.warning() {
+        text.push_str(&warning);
+        text.push_str("\n\n");
+    }
+    text.push_str(&format!(
+        "{} of {} visible cases passed.",
+        visible.iter().filter(|t| t.status == "passed").count(),
+        visible.len()
+    ));
+    text
+}
+
 pub fn render(report: &Report) -> String {
     let mut tests = Vec::new();
     for stage in &report.stages {
@@ -75,11 +96,7 @@ pub fn render(report: &Report) -> String {
         score,
         max_score,
         execution_time: (report.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
-        output: format!(
-            "{} of {} cases passed.",
-            tests.iter().filter(|t| t.status == "passed").count(),
-            tests.len()
-        ),
+        output: summary(report, &tests),
         visibility: "visible",
         stdout_visibility: "hidden",
         tests,

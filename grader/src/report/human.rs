@@ -38,20 +38,12 @@ impl Style {
 
 pub fn render(report: &Report, style: Style, verbose: bool) -> String {
     let mut out = String::new();
-    let integrity = &report.integrity;
-    if !integrity.modified.is_empty() || !integrity.missing.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            style.red(
-                "⚠ Official case files differ from tests/manifest.sha256; results may not count:"
-            )
-        );
-        for f in &integrity.modified {
-            let _ = writeln!(out, "    changed: {f}");
-        }
-        for f in &integrity.missing {
-            let _ = writeln!(out, "    missing: {f}");
+    if let Some(warning) = report.integrity.warning() {
+        let mut lines = warning.lines();
+        let first = lines.next().unwrap_or_default();
+        let _ = writeln!(out, "{}", style.red(&format!("⚠ {first}")));
+        for line in lines {
+            let _ = writeln!(out, "{line}");
         }
         out.push('\n');
     }
@@ -222,10 +214,25 @@ fn render_failure(out: &mut String, case: &CaseReport, style: Style, verbose: bo
 /// `        label     first line` with later lines aligned under the first.
 fn field(out: &mut String, label: &str, text: &str, style: Style) {
     let pad = " ".repeat(8 + 10);
+    let text = escape_controls(text);
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("");
     let _ = writeln!(out, "        {}{first}", style.dim(&format!("{label:<10}")));
     for line in lines {
         let _ = writeln!(out, "{pad}{line}");
     }
+}
+
+/// Control characters (ANSI escapes included) shown as `\u{1b}`, so what the code under test
+/// printed can never drive the terminal; newlines and tabs stay.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -9,8 +9,9 @@ use crate::outcome::Status;
 
 pub fn render(report: &Report) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let total = report.cases().count();
-    let failures = count(report, Status::Fail);
+    let flagged = usize::from(!report.integrity.ok);
+    let total = report.cases().count() + flagged;
+    let failures = count(report, Status::Fail) + flagged;
     let errors = report
         .cases()
         .filter(|c| !matches!(c.outcome.status, Status::Pass | Status::Fail))
@@ -20,6 +21,14 @@ pub fn render(report: &Report) -> String {
         "<testsuites name=\"mini-dynamo\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{:.3}\">",
         report.elapsed.as_secs_f64()
     );
+    if let Some(warning) = report.integrity.warning() {
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"integrity\" tests=\"1\" failures=\"1\" errors=\"0\" time=\"0\">\n    <testcase name=\"official-files-unmodified\" classname=\"integrity\">\n      <failure type=\"integrity\" message=\"{}\">{}</failure>\n    </testcase>\n  </testsuite>",
+            escape(warning.lines().next().unwrap_or("")),
+            escape(&warning)
+        );
+    }
     for stage in &report.stages {
         let cases: Vec<&CaseReport> = stage.cases().collect();
         let failed = cases
@@ -113,7 +122,8 @@ pub fn escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            // XML 1.0 allows neither C0 controls other than these three nor U+FFFE/U+FFFF.
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -127,8 +137,8 @@ mod tests {
     #[test]
     fn escapes_markup_and_control_characters() {
         assert_eq!(
-            escape("a<b & \"c\"\u{1}"),
-            "a&lt;b &amp; &quot;c&quot;\u{FFFD}"
+            escape("a<b & \"c\"\u{1}\u{FFFF}\u{1b}[31m"),
+            "a&lt;b &amp; &quot;c&quot;\u{FFFD}\u{FFFD}\u{FFFD}[31m"
         );
     }
 }

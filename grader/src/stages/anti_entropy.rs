@@ -35,7 +35,9 @@ use serde_saphyr::{Location, Spanned};
 use vector_clocks::Entry;
 
 use super::StagePlugin;
-use crate::expect::{Expect, Expectation, ListExpect, Mismatch, NoError};
+use crate::expect::{
+    Expect, Expectation, ListExpect, Mismatch, NoError, Observed as Reported, judge_as,
+};
 use crate::implementation::Selection;
 use crate::implementations;
 use crate::render::inline;
@@ -107,6 +109,17 @@ impl Expectation for Returns {
     fn describe(&self) -> String {
         "returns".into()
     }
+
+    fn judge(&self, observed: &Reported, _: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |_: &()| Ok(()))
+    }
+}
+
+impl Returns {
+    /// Ends a step that only has to return, so the parent sees it run to its end.
+    fn check(&self, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        snapshots.report(&()).unwrap_or(Ok(()))
+    }
 }
 
 static RETURNS: Returns = Returns;
@@ -157,23 +170,27 @@ impl Expectation for DiffExpect {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Reported, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 impl DiffExpect {
     /// With `comparisons_at_most`, the grader also bounds what it saw the diff read from the
     /// other tree, so the bound holds whatever count the diff reports about itself.
-    fn check_cost(&self, observed: &Observed<'_>) -> Result<(), Mismatch> {
+    fn check_cost(&self, done: &DiffDone) -> Result<(), Mismatch> {
         let Some(n) = self.comparisons_at_most else {
             return Ok(());
         };
-        if observed.listings.get() > 0 {
+        if done.listings > 0 {
             return Err(Mismatch::new(
                 format!("a diff that reads at most {n} hashes of the other tree"),
                 "a diff that listed every key of the other replica (keys()): that is the \
                  key-by-key comparison the tree exists to avoid",
             ));
         }
-        let reads = observed.node_reads.get();
+        let reads = done.node_reads;
         if reads > n {
             return Err(Mismatch::new(
                 format!("at most {n} hashes read from the other tree"),
@@ -183,7 +200,12 @@ impl DiffExpect {
         Ok(())
     }
 
-    fn check(&self, diff: &Diff, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+    fn check(&self, done: &DiffDone, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(done) {
+            return verdict;
+        }
+        self.check_cost(done)?;
+        let diff = &done.diff;
         if let Some(keys) = &self.keys
             && *keys != diff.keys
         {
@@ -213,6 +235,14 @@ impl DiffExpect {
             None => Ok(()),
         }
     }
+}
+
+/// What a diff step did: the diff, and what the grader saw it read from the other tree.
+#[derive(Debug, Serialize, Deserialize)]
+struct DiffDone {
+    diff: Diff,
+    node_reads: u64,
+    listings: u64,
 }
 
 /// The other replica as a diff sees it: every read of its tree is counted, so cost checks
@@ -324,10 +354,17 @@ impl Expectation for SyncExpect {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Reported, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 impl SyncExpect {
     fn check(&self, report: &SyncReport, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(report) {
+            return verdict;
+        }
         for (what, want, got) in [
             ("sent", &self.sent, &report.sent),
             ("received", &self.received, &report.received),
@@ -404,7 +441,8 @@ pub enum Step {
         expect: ListExpect<Version, NoError>,
     },
     /// `insert(key, …)` with either `value` (the shorthand clock `{W: {counter: 1}}`) or
-    /// `versions`. Checks that it returns and, with `hashes_at_most`, how much it hashed.
+    /// `versions`. Checks that it returns and, with `expect: {hashes_at_most: N}`, how much it
+    /// hashed.
     Insert {
         on: NodeId,
         key: String,
@@ -412,11 +450,9 @@ pub enum Step {
         value: Option<String>,
         #[serde(default)]
         versions: Option<Vec<Version>>,
-        /// At most this many SHA-256 computations (counted by `anti_entropy::Sha256`) by the
-        /// insert and a root read right after it, and at least `depth + 1` (its leaf and the
-        /// nodes above: fewer means the tree was hashed with something the grader cannot see).
+        /// Optional: how much the insert may hash (`{hashes_at_most: N}`).
         #[serde(default)]
-        hashes_at_most: Option<u64>,
+        expect: Option<InsertExpect>,
     },
     /// `delete(key)`: whether the key was there.
     Delete {
@@ -471,30 +507,85 @@ impl Step {
 }
 
 /// Judges the hashes an insert was seen to compute: between its path (`depth + 1`) and `bound`.
-fn judge_update_hashes(hashes: u64, depth: u32, bound: u64) -> Result<(), Mismatch> {
-    let path = u64::from(depth) + 1;
-    if hashes < path {
-        return Err(Mismatch::new(
-            format!(
-                "at least {path} hashes by anti_entropy::Sha256 (the leaf and {depth} nodes above it)"
-            ),
-            format!(
-                "{hashes} counted: hash the tree with anti_entropy::Sha256, not sha2 directly, so \
-                 the grader can see the work an update does"
-            ),
-        ));
+/// What an insert cost, as the step reports it: SHA-256 computations counted by
+/// `anti_entropy::Sha256` during the insert and a root read after it, and the tree's depth.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UpdateCost {
+    pub hashes: u64,
+    pub depth: u32,
+}
+
+/// Expectation on an insert: how much it may hash.
+#[derive(Debug, Default, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsertExpect {
+    /// Shown when this step fails, instead of the case's `hint`.
+    #[serde(default, skip_serializing)]
+    pub hint: Option<String>,
+    /// At most this many SHA-256 computations (counted by `anti_entropy::Sha256`) by the
+    /// insert and a root read right after it, and at least `depth + 1` (its leaf and the nodes
+    /// above: fewer means the tree was hashed with something the grader cannot see).
+    pub hashes_at_most: Option<u64>,
+}
+
+impl Expectation for InsertExpect {
+    fn validate(&self) -> Result<(), String> {
+        match self.hashes_at_most {
+            Some(_) => Ok(()),
+            None => Err("`expect` checks nothing; give `hashes_at_most`".into()),
+        }
     }
-    if hashes > bound {
-        return Err(Mismatch::new(
-            format!("at most {bound} hashes for one insert (its path is {path})"),
-            format!(
-                "{hashes} hashes: an update must rehash one leaf and the nodes above it, not \
-                 rebuild the tree (a whole tree of depth {depth} is {} hashes)",
-                (1u64 << (depth + 1).min(63)) - 1
-            ),
-        ));
+
+    fn snapshot(&self) -> Option<&str> {
+        None
     }
-    Ok(())
+
+    fn describe(&self) -> String {
+        inline(self)
+    }
+
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    fn judge(&self, observed: &Reported, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |cost: &UpdateCost| self.check(cost, snapshots))
+    }
+}
+
+impl InsertExpect {
+    fn check(&self, cost: &UpdateCost, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(cost) {
+            return verdict;
+        }
+        let (hashes, depth) = (cost.hashes, cost.depth);
+        let Some(bound) = self.hashes_at_most else {
+            return Ok(());
+        };
+        let path = u64::from(depth) + 1;
+        if hashes < path {
+            return Err(Mismatch::new(
+                format!(
+                    "at least {path} hashes by anti_entropy::Sha256 (the leaf and {depth} nodes above it)"
+                ),
+                format!(
+                    "{hashes} counted: hash the tree with anti_entropy::Sha256, not sha2 directly, so \
+                     the grader can see the work an update does"
+                ),
+            ));
+        }
+        if hashes > bound {
+            return Err(Mismatch::new(
+                format!("at most {bound} hashes for one insert (its path is {path})"),
+                format!(
+                    "{hashes} hashes: an update must rehash one leaf and the nodes above it, not \
+                     rebuild the tree (a whole tree of depth {depth} is {} hashes)",
+                    (1u64 << (depth + 1).min(63)) - 1
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The one version a shorthand value stands for.
@@ -622,7 +713,11 @@ impl StagePlugin for Plugin {
                     problems.push((at, format!("`on` and `with` are both {on}")));
                 }
                 Step::Insert {
-                    hashes_at_most: Some(n),
+                    expect:
+                        Some(InsertExpect {
+                            hashes_at_most: Some(n),
+                            ..
+                        }),
                     ..
                 } if *n < u64::from(depth) + 1 => problems.push((
                     at,
@@ -698,7 +793,11 @@ impl StagePlugin for Plugin {
             Step::Root { expect, .. } | Step::Node { expect, .. } => expect,
             Step::Leaf { expect, .. } | Step::Keys { expect, .. } => expect,
             Step::Get { expect, .. } => expect,
-            Step::Insert { .. } => &RETURNS,
+            Step::Insert {
+                expect: Some(expect),
+                ..
+            } => expect,
+            Step::Insert { expect: None, .. } => &RETURNS,
             Step::Delete { expect, .. }
             | Step::SameRoot { expect, .. }
             | Step::MatchesRebuild { expect, .. } => expect,
@@ -832,7 +931,7 @@ impl StagePlugin for Plugin {
                 key,
                 value,
                 versions,
-                hashes_at_most,
+                expect,
             } => {
                 let siblings = match (value, versions) {
                     (Some(v), _) => shorthand(v),
@@ -845,12 +944,12 @@ impl StagePlugin for Plugin {
                 // tree that rehashes lazily, on `node`, is counted too).
                 let before = anti_entropy::hashes_computed();
                 replica.insert(key, siblings);
-                let Some(bound) = hashes_at_most else {
-                    return Ok(());
+                let Some(expect) = expect else {
+                    return RETURNS.check(snapshots);
                 };
                 replica.node(0, 0);
                 let hashes = anti_entropy::hashes_computed().saturating_sub(before);
-                judge_update_hashes(hashes, depth, *bound)
+                expect.check(&UpdateCost { hashes, depth }, snapshots)
             }
             Step::Delete { on, key, expect } => {
                 expect.check(&Ok(state.replica(on).delete(key)), snapshots)
@@ -872,8 +971,12 @@ impl StagePlugin for Plugin {
                 };
                 let observed = Observed::new(other.as_ref());
                 let diff = here.diff(&observed);
-                expect.check_cost(&observed)?;
-                expect.check(&diff, snapshots)
+                let done = DiffDone {
+                    diff,
+                    node_reads: observed.node_reads.get(),
+                    listings: observed.listings.get(),
+                };
+                expect.check(&done, snapshots)
             }
             Step::Sync { on, with, expect } => {
                 let Some(mut here) = state.replicas.remove(on) else {

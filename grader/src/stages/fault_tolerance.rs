@@ -31,7 +31,9 @@ use tokio::runtime::Runtime;
 
 use super::StagePlugin;
 use super::cluster::{LazyRing, NetworkSetup, declare_nodes, ids, names, paused_runtime};
-use crate::expect::{Expect, Expectation, ListExpect, Mismatch, show_result};
+use crate::expect::{
+    Expect, Expectation, Happens, ListExpect, Mismatch, Observed, judge_as, show_result,
+};
 use crate::implementation::Selection;
 use crate::implementations::{self, DynSloppy};
 use crate::render::inline;
@@ -236,6 +238,10 @@ impl Expectation for PutExpect {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 /// Expectation of a handoff: how many hints were delivered, and how long it took.
@@ -271,22 +277,9 @@ impl Expectation for HandoffExpect {
     fn describe(&self) -> String {
         inline(self)
     }
-}
 
-/// The expectation of a step that only makes something happen.
-struct Happens;
-
-impl Expectation for Happens {
-    fn validate(&self) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn snapshot(&self) -> Option<&str> {
-        None
-    }
-
-    fn describe(&self) -> String {
-        "(an event; nothing to check)".into()
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
     }
 }
 
@@ -353,21 +346,50 @@ impl State {
         })
     }
 
-    fn check_handoff(&self, expect: Option<&HandoffExpect>) -> Result<(), Mismatch> {
-        let (delivered, ms) = self.handoff_tick();
-        let Some(expect) = expect else { return Ok(()) };
+    fn check_handoff(
+        &self,
+        expect: Option<&HandoffExpect>,
+        snapshots: &mut Snapshots,
+    ) -> Result<(), Mismatch> {
+        let (delivered, latency_ms) = self.handoff_tick();
+        let Some(expect) = expect else {
+            return Happens.check(snapshots);
+        };
+        expect
+            .check(
+                &Handoff {
+                    delivered,
+                    latency_ms,
+                },
+                snapshots,
+            )
+            .map_err(|m| m.with_trace(self.trace_items()))
+    }
+}
+
+/// What a handoff did, as the step reports it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Handoff {
+    pub delivered: usize,
+    pub latency_ms: u64,
+}
+
+impl HandoffExpect {
+    fn check(&self, handoff: &Handoff, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(handoff) {
+            return verdict;
+        }
+        let (delivered, ms) = (handoff.delivered, handoff.latency_ms);
         let actual = format!("{} delivered in {ms} ms", hints(delivered));
-        let fail =
-            |want: String| Err(Mismatch::new(want, actual.clone()).with_trace(self.trace_items()));
-        if let Some(want) = expect.delivered
+        if let Some(want) = self.delivered
             && want != delivered
         {
-            return fail(format!("{} delivered", hints(want)));
+            return Err(Mismatch::new(format!("{} delivered", hints(want)), actual));
         }
-        if let Some(want) = expect.latency_ms
+        if let Some(want) = self.latency_ms
             && want != ms
         {
-            return fail(format!("handoff to take {want} ms"));
+            return Err(Mismatch::new(format!("handoff to take {want} ms"), actual));
         }
         Ok(())
     }
@@ -610,32 +632,38 @@ impl StagePlugin for Plugin {
                 value,
                 version,
                 expect,
-            } => run_put(state, key, Versioned::new(value.clone(), *version), expect),
+            } => run_put(
+                state,
+                key,
+                Versioned::new(value.clone(), *version),
+                expect,
+                snapshots,
+            ),
             Step::Crash { node } => {
                 state.network.apply(&FaultEvent::Crash(node.clone()));
-                Ok(())
+                Happens.check(snapshots)
             }
             Step::Recover { node, expect } => {
                 state.network.apply(&FaultEvent::Recover(node.clone()));
-                state.check_handoff(expect.as_ref())
+                state.check_handoff(expect.as_ref(), snapshots)
             }
             Step::Partition { nodes } => {
                 let nodes = nodes.iter().cloned().collect();
                 state.network.apply(&FaultEvent::Partition(nodes));
-                Ok(())
+                Happens.check(snapshots)
             }
             Step::Heal { expect } => {
                 state.network.apply(&FaultEvent::Heal);
-                state.check_handoff(expect.as_ref())
+                state.check_handoff(expect.as_ref(), snapshots)
             }
-            Step::Handoff { expect } => state.check_handoff(Some(expect)),
+            Step::Handoff { expect } => state.check_handoff(Some(expect), snapshots),
             Step::Wait { ms } => {
                 let ms = *ms;
                 // The sleep is created inside the runtime: its timer belongs to the paused clock.
                 state.runtime.block_on(async move {
                     tokio::time::sleep(tokio::time::Duration::from_millis(ms)).await;
                 });
-                Ok(())
+                Happens.check(snapshots)
             }
             Step::Replicas {
                 key,
@@ -675,6 +703,7 @@ fn run_put(
     key: &str,
     object: Versioned,
     expect: &PutExpect,
+    snapshots: &mut Snapshots,
 ) -> Result<(), Mismatch> {
     let walk = state.walk(key)?;
     let network = &state.network;
@@ -687,29 +716,57 @@ fn run_put(
         state.runtime.block_on(network.settle());
         diagram::items(&network.trace())
     };
-    let shown = format!(
-        "{} (after {latency_ms} ms, walk {})",
-        show_result(&returned),
-        inline(&walk)
-    );
-    let fail =
-        |expected: String| Err(Mismatch::new(expected, shown.clone()).with_trace(full_trace()));
-    if let Some(want) = &expect.error
-        && returned.as_ref().err() != Some(want)
-    {
-        return fail(format!("error {}", inline(want)));
+    let put = PutDone {
+        returned,
+        latency_ms,
+        walk,
+    };
+    expect
+        .check(&put, snapshots)
+        .map_err(|m| m.with_trace(full_trace()))
+}
+
+/// What a put did, as the step reports it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PutDone {
+    pub returned: Result<Placement, SloppyError>,
+    pub latency_ms: u64,
+    pub walk: Vec<NodeId>,
+}
+
+impl PutExpect {
+    fn check(&self, put: &PutDone, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(put) {
+            return verdict;
+        }
+        let PutDone {
+            returned,
+            latency_ms,
+            walk,
+        } = put;
+        let shown = format!(
+            "{} (after {latency_ms} ms, walk {})",
+            show_result(returned),
+            inline(walk)
+        );
+        let fail = |expected: String| Err(Mismatch::new(expected, shown.clone()));
+        if let Some(want) = &self.error
+            && returned.as_ref().err() != Some(want)
+        {
+            return fail(format!("error {}", inline(want)));
+        }
+        if let Some(want) = &self.ok
+            && returned.as_ref().ok() != Some(want)
+        {
+            return fail(inline(want));
+        }
+        if let Some(want) = self.latency_ms
+            && want != *latency_ms
+        {
+            return fail(format!("to return after {want} ms"));
+        }
+        Ok(())
     }
-    if let Some(want) = &expect.ok
-        && returned.as_ref().ok() != Some(want)
-    {
-        return fail(inline(want));
-    }
-    if let Some(want) = expect.latency_ms
-        && want != latency_ms
-    {
-        return fail(format!("to return after {want} ms"));
-    }
-    Ok(())
 }
 
 /// `1 hint`, `2 hints`.

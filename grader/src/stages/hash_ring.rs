@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 
 use super::StagePlugin;
-use crate::expect::{Between, Expect, Expectation, ListExpect, Mismatch, show_result};
+use crate::expect::{
+    Between, Expect, Expectation, ListExpect, Mismatch, Observed, judge_as, show_result,
+};
 use crate::implementation::Selection;
 use crate::implementations::{self, RingImpl};
 use crate::render::inline;
@@ -187,6 +189,10 @@ impl Expectation for LoadExpect {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 /// What a `moves_on_add`/`moves_on_remove` step measured.
@@ -247,6 +253,10 @@ impl Expectation for MovesExpect {
 
     fn describe(&self) -> String {
         inline(self)
+    }
+
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
     }
 }
 
@@ -604,26 +614,35 @@ fn check_load(
         max_over_mean: round(max / mean),
         counts,
     };
-    if let Some(bound) = &expect.max_over_mean
-        && !bound.holds(load.max_over_mean)
-    {
-        return Err(Mismatch::new(
-            format!("max/mean {bound}"),
-            format!(
-                "max/mean {} with counts {}",
-                load.max_over_mean,
-                inline(&load.counts)
-            ),
-        ));
-    }
-    if let Some(counts) = &expect.counts
-        && *counts != load.counts
-    {
-        return Err(Mismatch::new(inline(counts), inline(&load.counts)));
-    }
-    match &expect.snapshot {
-        Some(name) => snapshots.check(name, &load),
-        None => Ok(()),
+    expect.check(&load, snapshots)
+}
+
+impl LoadExpect {
+    fn check(&self, load: &Load, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(load) {
+            return verdict;
+        }
+        if let Some(bound) = &self.max_over_mean
+            && !bound.holds(load.max_over_mean)
+        {
+            return Err(Mismatch::new(
+                format!("max/mean {bound}"),
+                format!(
+                    "max/mean {} with counts {}",
+                    load.max_over_mean,
+                    inline(&load.counts)
+                ),
+            ));
+        }
+        if let Some(counts) = &self.counts
+            && *counts != load.counts
+        {
+            return Err(Mismatch::new(inline(counts), inline(&load.counts)));
+        }
+        match &self.snapshot {
+            Some(name) => snapshots.check(name, load),
+            None => Ok(()),
+        }
     }
 }
 
@@ -688,53 +707,61 @@ fn check_moves(
         }
     }
     moves.fraction = round(moves.moved as f64 / f64::from(keys.max(1)));
-    // Judged whatever the case expects: a key covered twice would be sent twice, and the
-    // per-key count above sees only the first covering transfer.
-    if moves.overlapping != 0 {
-        return Err(Mismatch::new(
-            "disjoint transfers (no position in two ranges)",
-            format!(
-                "{} overlapping pair(s) in {} (measured {})",
-                moves.overlapping,
-                inline(&transfers),
-                inline(&moves)
-            ),
-        ));
-    }
-    let exact = [
-        ("moved", expect.moved, moves.moved),
-        (
-            "outside_transfers",
-            expect.outside_transfers,
-            moves.outside_transfers,
-        ),
-        (
-            "not_moved_inside",
-            expect.not_moved_inside,
-            moves.not_moved_inside,
-        ),
-    ];
-    for (what, want, got) in exact {
-        if let Some(want) = want
-            && want != got
-        {
+    expect.check(&moves, snapshots)
+}
+
+impl MovesExpect {
+    fn check(&self, moves: &Moves, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(moves) {
+            return verdict;
+        }
+        // Judged whatever the case expects: a key covered twice would be sent twice, and the
+        // per-key counts see only the first covering transfer.
+        if moves.overlapping != 0 {
             return Err(Mismatch::new(
-                format!("{what}: {want}"),
-                format!("{what}: {got} (measured {})", inline(&moves)),
+                "disjoint transfers (no position in two ranges)",
+                format!(
+                    "{} overlapping pair(s) of transfers (measured {})",
+                    moves.overlapping,
+                    inline(moves)
+                ),
             ));
         }
-    }
-    if let Some(bound) = &expect.fraction
-        && !bound.holds(moves.fraction)
-    {
-        return Err(Mismatch::new(
-            format!("fraction moved {bound}"),
-            format!("{} (measured {})", moves.fraction, inline(&moves)),
-        ));
-    }
-    match &expect.snapshot {
-        Some(name) => snapshots.check(name, &moves),
-        None => Ok(()),
+        let exact = [
+            ("moved", self.moved, moves.moved),
+            (
+                "outside_transfers",
+                self.outside_transfers,
+                moves.outside_transfers,
+            ),
+            (
+                "not_moved_inside",
+                self.not_moved_inside,
+                moves.not_moved_inside,
+            ),
+        ];
+        for (what, want, got) in exact {
+            if let Some(want) = want
+                && want != got
+            {
+                return Err(Mismatch::new(
+                    format!("{what}: {want}"),
+                    format!("{what}: {got} (measured {})", inline(moves)),
+                ));
+            }
+        }
+        if let Some(bound) = &self.fraction
+            && !bound.holds(moves.fraction)
+        {
+            return Err(Mismatch::new(
+                format!("fraction moved {bound}"),
+                format!("{} (measured {})", moves.fraction, inline(moves)),
+            ));
+        }
+        match &self.snapshot {
+            Some(name) => snapshots.check(name, moves),
+            None => Ok(()),
+        }
     }
 }
 

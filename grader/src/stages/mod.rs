@@ -4,6 +4,38 @@
 //! and a [`StagePlugin`] impl, one line in [`parse`], and its implementations in
 //! `crate::implementations`. Loading, validation, the child process, reports and snapshots are
 //! shared and need no change.
+//!
+//! # Acting and judging
+//! A case runs in two processes (see `crate::runner`). The child *acts*: it receives the setup and
+//! the steps with every `expect` emptied to `{}`, and runs [`StagePlugin::setup`] and
+//! [`StagePlugin::step`] on the code under test. The parent *judges*: it holds the real
+//! expectations and snapshots. The two meet in one call, `expect.check(&actual, snapshots)`:
+//! in the child, `snapshots` is `Snapshots::Report`, and `check` only sends `actual` to the
+//! parent and returns its verdict; in the parent, [`Expectation::judge`] decodes the value as
+//! the same type and runs the same `check` against the real expectation.
+//!
+//! So a step is written once, in the style every plugin already uses, under one rule: **a step
+//! checks its result only through `expect.check(&actual, snapshots)`, exactly once, with one
+//! serializable value** (`Serialize + DeserializeOwned`). Reading `expect`'s fields in `step`
+//! sees an empty expectation in the child, so a step that compares by hand passes nothing: the
+//! parent counts a step without a reported value as a failure, and `cargo grade self-check`
+//! (the reference must pass) catches it at once. An operation the step needs that fails on its
+//! own (`owner` erroring inside a `load` measurement) may still return `Err(Mismatch)` from
+//! `step`: it can only fail the case, never pass it.
+//!
+//! ## Porting a step written in the old style
+//! - `expect.check(&x, snapshots)` with `Expect`/`ListExpect`: nothing to change.
+//! - A custom expectation type (`LoadExpect`) whose comparisons were inline in `step`: put what
+//!   the step measured in one struct deriving `Serialize, Deserialize` (it usually exists:
+//!   `Load`), move the comparisons into `impl LoadExpect { fn check(&self, actual: &Load,
+//!   snapshots: &mut Snapshots) -> Result<(), Mismatch> }` starting with
+//!   `if let Some(verdict) = snapshots.report(actual) { return verdict; }`, add
+//!   `fn judge(&self, observed, snapshots) { judge_as(observed, |a| self.check(a, snapshots)) }`
+//!   to its `Expectation` impl, and end the step with `expect.check(&load, snapshots)`.
+//! - Text the failure message needs that is not the value (the latency, the message trace) goes
+//!   into the value too, or, for the trace, `.map_err(|m| m.with_trace(...))` after `check` as
+//!   today: the child attaches it to the failure it reports.
+//! - `snapshots.check(name, &x)` called directly: route it through an expectation's `check`.
 
 pub mod anti_entropy;
 mod cluster;
@@ -22,7 +54,7 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::case::{CaseFile, CaseMeta, check_name};
 use crate::diag::Diagnostic;
-use crate::expect::{Expectation, Mismatch};
+use crate::expect::{Expectation, Mismatch, Observed};
 use crate::implementation::Selection;
 use crate::snapshot::{self, Snapshots};
 use crate::stage::Stage;
@@ -32,14 +64,17 @@ pub trait StagePlugin: 'static {
     const STAGE: Stage;
     /// Every track, in teaching order; `Track` must serialize to exactly these names.
     const TRACKS: &'static [&'static str];
-    type Track: DeserializeOwned + Serialize + JsonSchema;
-    type Setup: DeserializeOwned + Default + JsonSchema;
-    type Step: DeserializeOwned + JsonSchema;
+    type Track: DeserializeOwned + Serialize + JsonSchema + Send + Sync;
+    type Setup: DeserializeOwned + Default + JsonSchema + Send + Sync;
+    type Step: DeserializeOwned + JsonSchema + Send + Sync;
     /// What the steps act on: a ring, a cluster, a clock store.
     type State;
 
     /// Checks a case beyond its types (for example that every node a step names exists).
     fn validate(setup: &Self::Setup, steps: &[Spanned<Self::Step>]) -> Vec<(Location, String)>;
+    /// Parent side, after validation: hands expectations what they need from the setup to
+    /// judge (read repair's version names). The case process never runs it.
+    fn prepare(_setup: &Self::Setup, _steps: &mut [Spanned<Self::Step>]) {}
     /// The step's expectation.
     fn expectation(step: &Self::Step) -> &dyn Expectation;
     /// A short description of the step for reports: `owner "user-42"`.
@@ -70,19 +105,38 @@ pub struct Failure {
 pub type StepHook<'a> = &'a mut dyn FnMut(Option<usize>, &str, Option<String>);
 
 /// A parsed, validated case of any stage.
-pub trait LoadedCase {
+pub trait LoadedCase: Send + Sync {
     fn meta(&self) -> &CaseMeta;
+    /// Runs the case in this process, checking as it goes (recording snapshots, where the code
+    /// under test is the trusted reference).
     fn run(
         &self,
         selection: &Selection,
         snapshots: &mut Snapshots,
         on_step: StepHook<'_>,
     ) -> Result<(), Failure>;
+    /// What the case process receives: `setup` and `steps` as JSON, every `expect` emptied
+    /// (worked out on first use, since only runs need it).
+    fn acting_input(&self) -> Result<&str, String>;
+    fn step_count(&self) -> usize;
+    fn setup_label(&self) -> String;
+    fn step_label(&self, step: usize) -> String;
+    /// Step `step`'s expectation as written.
+    fn expected(&self, step: usize) -> String;
+    /// Judges the value the case process reported for step `step`.
+    fn judge(
+        &self,
+        step: usize,
+        observed: &Observed,
+        snapshots: &mut Snapshots,
+    ) -> Result<(), Mismatch>;
 }
 
 struct Loaded<P: StagePlugin> {
     meta: CaseMeta,
     case: CaseFile<P::Track, P::Setup, P::Step>,
+    text: String,
+    acting: std::sync::OnceLock<Result<String, String>>,
 }
 
 impl<P: StagePlugin> LoadedCase for Loaded<P> {
@@ -96,27 +150,156 @@ impl<P: StagePlugin> LoadedCase for Loaded<P> {
         snapshots: &mut Snapshots,
         on_step: StepHook<'_>,
     ) -> Result<(), Failure> {
-        let label = P::setup_label(&self.case.setup);
-        on_step(None, &label, None);
-        let mut state = P::setup(&self.case.setup, selection).map_err(|mismatch| Failure {
-            step: None,
+        run_steps::<P>(
+            &self.case.setup,
+            &self.case.steps,
+            selection,
+            snapshots,
+            on_step,
+        )
+    }
+
+    fn acting_input(&self) -> Result<&str, String> {
+        self.acting
+            .get_or_init(|| acting_input(&self.text))
+            .as_ref()
+            .map(String::as_str)
+            .map_err(Clone::clone)
+    }
+
+    fn step_count(&self) -> usize {
+        self.case.steps.len()
+    }
+
+    fn setup_label(&self) -> String {
+        P::setup_label(&self.case.setup)
+    }
+
+    fn step_label(&self, step: usize) -> String {
+        self.case
+            .steps
+            .get(step)
+            .map_or_else(String::new, |s| P::label(&s.value))
+    }
+
+    fn expected(&self, step: usize) -> String {
+        self.case
+            .steps
+            .get(step)
+            .map_or_else(String::new, |s| P::expectation(&s.value).describe())
+    }
+
+    fn judge(
+        &self,
+        step: usize,
+        observed: &Observed,
+        snapshots: &mut Snapshots,
+    ) -> Result<(), Mismatch> {
+        match self.case.steps.get(step) {
+            Some(s) => P::expectation(&s.value).judge(observed, snapshots),
+            None => Err(Mismatch::new(
+                format!("at most {} steps", self.case.steps.len()),
+                format!("a value for step {}", step + 1),
+            )),
+        }
+    }
+}
+
+fn run_steps<P: StagePlugin>(
+    setup: &P::Setup,
+    steps: &[Spanned<P::Step>],
+    selection: &Selection,
+    snapshots: &mut Snapshots,
+    on_step: StepHook<'_>,
+) -> Result<(), Failure> {
+    let label = P::setup_label(setup);
+    on_step(None, &label, None);
+    let mut state = P::setup(setup, selection).map_err(|mismatch| Failure {
+        step: None,
+        label,
+        mismatch,
+    })?;
+    for (i, step) in steps.iter().enumerate() {
+        let label = P::label(&step.value);
+        on_step(
+            Some(i),
+            &label,
+            Some(P::expectation(&step.value).describe()),
+        );
+        P::step(&mut state, &step.value, snapshots).map_err(|mismatch| Failure {
+            step: Some(i),
             label,
             mismatch,
         })?;
-        for (i, step) in self.case.steps.iter().enumerate() {
-            let label = P::label(&step.value);
-            on_step(
-                Some(i),
-                &label,
-                Some(P::expectation(&step.value).describe()),
-            );
-            P::step(&mut state, &step.value, snapshots).map_err(|mismatch| Failure {
-                step: Some(i),
-                label,
-                mismatch,
-            })?;
+    }
+    Ok(())
+}
+
+/// The part of a case the case process receives.
+#[derive(serde::Deserialize)]
+struct ActingCase<Setup, Step> {
+    #[serde(default)]
+    setup: Setup,
+    steps: Vec<Spanned<Step>>,
+}
+
+/// `setup` and `steps` of a case file's text as JSON, with every step's `expect` replaced by
+/// `{}` (every expectation type accepts an empty mapping, all its checks being optional).
+/// Untyped, YAML would read `y` or `no` as booleans; only `true` and `false` are, here.
+fn acting_input(text: &str) -> Result<String, String> {
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    let case: serde_json::Value =
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())?;
+    let mut steps = case.get("steps").cloned().unwrap_or_default();
+    for step in steps.as_array_mut().into_iter().flatten() {
+        for (_, fields) in step.as_object_mut().into_iter().flatten() {
+            if let Some(expect) = fields.get_mut("expect") {
+                *expect = serde_json::json!({});
+            }
         }
-        Ok(())
+    }
+    let mut acting = serde_json::json!({ "steps": steps });
+    if let Some(setup) = case.get("setup") {
+        acting["setup"] = setup.clone();
+    }
+    Ok(acting.to_string())
+}
+
+/// The case process's side: runs `input` (from [`LoadedCase::acting_input`]) as a case of
+/// `stage`, reporting through `snapshots`. `Err` when `input` does not parse (a grader bug).
+pub fn act(
+    stage: Stage,
+    input: &str,
+    selection: &Selection,
+    snapshots: &mut Snapshots,
+    on_step: StepHook<'_>,
+) -> Result<Result<(), Failure>, String> {
+    fn go<P: StagePlugin>(
+        input: &str,
+        selection: &Selection,
+        snapshots: &mut Snapshots,
+        on_step: StepHook<'_>,
+    ) -> Result<Result<(), Failure>, String> {
+        let case: ActingCase<P::Setup, P::Step> =
+            serde_saphyr::from_str(input).map_err(|e| e.to_string())?;
+        Ok(run_steps::<P>(
+            &case.setup,
+            &case.steps,
+            selection,
+            snapshots,
+            on_step,
+        ))
+    }
+    match stage {
+        Stage::HashRing => go::<hash_ring::Plugin>(input, selection, snapshots, on_step),
+        Stage::Quorum => go::<quorum::Plugin>(input, selection, snapshots, on_step),
+        Stage::FaultTolerance => {
+            go::<fault_tolerance::Plugin>(input, selection, snapshots, on_step)
+        }
+        Stage::VectorClocks => go::<vector_clocks::Plugin>(input, selection, snapshots, on_step),
+        Stage::AntiEntropy => go::<anti_entropy::Plugin>(input, selection, snapshots, on_step),
+        Stage::ReadRepair => go::<read_repair::Plugin>(input, selection, snapshots, on_step),
     }
 }
 
@@ -209,7 +392,7 @@ fn parse_as<P: StagePlugin>(
             ),
         )]);
     }
-    let case: CaseFile<P::Track, P::Setup, P::Step> =
+    let mut case: CaseFile<P::Track, P::Setup, P::Step> =
         crate::diag::parse_yaml(text).map_err(|e| vec![Diagnostic::from_yaml(file, &e)])?;
     let mut problems: Vec<(Location, String)> = Vec::new();
     if case.stage.value != P::STAGE.name() {
@@ -264,6 +447,7 @@ fn parse_as<P: StagePlugin>(
             .map(|(loc, msg)| Diagnostic::at(file, loc, msg))
             .collect());
     }
+    P::prepare(&case.setup, &mut case.steps);
     let track = track_name(&case.track);
     let meta = meta(Common {
         track,
@@ -278,7 +462,12 @@ fn parse_as<P: StagePlugin>(
         points: case.points.as_ref().map(|p| p.value),
         visibility: case.visibility,
     });
-    Ok(Box::new(Loaded::<P> { meta, case }))
+    Ok(Box::new(Loaded::<P> {
+        meta,
+        case,
+        text: text.to_string(),
+        acting: std::sync::OnceLock::new(),
+    }))
 }
 
 /// Just the `track:` of a case, read before the whole case.

@@ -29,7 +29,7 @@ use tokio::runtime::Runtime;
 
 use super::StagePlugin;
 use super::cluster::{LazyRing, NetworkSetup, declare_nodes, ids, names, paused_runtime};
-use crate::expect::{Expect, Expectation, ListExpect, Mismatch, show_result};
+use crate::expect::{Expect, Expectation, ListExpect, Mismatch, Observed, judge_as, show_result};
 use crate::implementation::Selection;
 use crate::implementations::{self, DynCoordinator, QuorumImpl};
 use crate::render::inline;
@@ -181,6 +181,10 @@ impl Expectation for ConfigExpect {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 /// Expectation of a `put` or `get`: its result, and how long and how many requests it took.
@@ -243,6 +247,10 @@ impl Expectation for OpExpect {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 /// A running case: its runtime, network, ring and coordinator.
@@ -275,6 +283,7 @@ impl State {
 }
 
 /// What an operation returned, for checking.
+#[derive(Debug, Serialize, Deserialize)]
 enum Returned {
     Put(Result<(), QuorumError>),
     Get(Result<Option<Versioned>, QuorumError>),
@@ -465,7 +474,7 @@ impl StagePlugin for Plugin {
                     r: *r,
                     w: *w,
                 });
-                check_config(expect, &result)
+                expect.check(&result, snapshots)
             }
             Step::Put {
                 key,
@@ -474,9 +483,9 @@ impl StagePlugin for Plugin {
                 expect,
             } => {
                 let v = Versioned::new(value.clone(), *version);
-                run_op(state, key, Some(v), expect)
+                run_op(state, key, Some(v), expect, snapshots)
             }
-            Step::Get { key, expect } => run_op(state, key, None, expect),
+            Step::Get { key, expect } => run_op(state, key, None, expect, snapshots),
             Step::Replicas {
                 key,
                 settle,
@@ -507,6 +516,19 @@ impl StagePlugin for Plugin {
     }
 }
 
+impl ConfigExpect {
+    fn check(
+        &self,
+        result: &Result<(), ConfigError>,
+        snapshots: &mut Snapshots,
+    ) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(result) {
+            return verdict;
+        }
+        check_config(self, result)
+    }
+}
+
 fn check_config(expect: &ConfigExpect, result: &Result<(), ConfigError>) -> Result<(), Mismatch> {
     match (&expect.error, result) {
         (Some(want), Err(got)) if want == got => Ok(()),
@@ -528,6 +550,7 @@ fn run_op(
     key: &str,
     put: Option<Versioned>,
     expect: &OpExpect,
+    snapshots: &mut Snapshots,
 ) -> Result<(), Mismatch> {
     let Some(n) = state.coordinator.as_ref().map(|(_, n)| *n) else {
         return Err(Mismatch::new(
@@ -567,21 +590,58 @@ fn run_op(
             e.from == coordinator_name && matches!(e.kind, MessageKind::Put | MessageKind::Get)
         })
         .count();
+    let op = Op {
+        returned,
+        latency_ms,
+        requests,
+        preference,
+    };
+    expect
+        .check(&op, snapshots)
+        .map_err(|m| m.with_trace(full_trace()))
+}
+
+/// What a put or a get did, as the step reports it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Op {
+    returned: Returned,
+    latency_ms: u64,
+    requests: usize,
+    preference: Vec<NodeId>,
+}
+
+impl OpExpect {
+    fn check(&self, op: &Op, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(op) {
+            return verdict;
+        }
+        check_op(self, op)
+    }
+}
+
+fn check_op(expect: &OpExpect, op: &Op) -> Result<(), Mismatch> {
+    let Op {
+        returned,
+        latency_ms,
+        requests,
+        preference,
+    } = op;
+    let (latency_ms, requests) = (*latency_ms, *requests);
     let context = format!(
         " (after {latency_ms} ms, {}, preference list {})",
         crate::render::count(requests as u64, "request", "requests"),
-        inline(&preference)
+        inline(preference)
     );
     let fail = |expected: String, actual: String| {
-        Err(Mismatch::new(expected, format!("{actual}{context}")).with_trace(full_trace()))
+        Err(Mismatch::new(expected, format!("{actual}{context}")))
     };
-    let shown = match &returned {
+    let shown = match returned {
         Returned::Put(r) => show_result(r),
         Returned::Get(Ok(Some(v))) => v.to_string(),
         Returned::Get(Ok(None)) => "not found".to_string(),
         Returned::Get(Err(e)) => show_result::<(), _>(&Err(e.clone())),
     };
-    let error = match &returned {
+    let error = match returned {
         Returned::Put(Err(e)) | Returned::Get(Err(e)) => Some(e),
         _ => None,
     };
@@ -596,11 +656,11 @@ fn run_op(
         return fail("success".into(), shown);
     }
     if let Some(want) = &expect.equals
-        && !matches!(&returned, Returned::Get(Ok(Some(v))) if v == want)
+        && !matches!(returned, Returned::Get(Ok(Some(v))) if v == want)
     {
         return fail(want.to_string(), shown);
     }
-    if expect.not_found == Some(true) && !matches!(&returned, Returned::Get(Ok(None))) {
+    if expect.not_found == Some(true) && !matches!(returned, Returned::Get(Ok(None))) {
         return fail("not found".into(), shown);
     }
     if let Some(want) = expect.latency_ms

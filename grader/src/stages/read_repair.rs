@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dynamo_common::diagram::{self, Answer, Item};
 use dynamo_common::sim::{DropRule, Link, MessageKind, NetworkConfig};
-use read_repair::{Answered, Client, Network, NodeId, ReadError, Siblings, Stage4, Version};
+use read_repair::{Client, Network, NodeId, ReadError, Siblings, Stage4, Version};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 use tokio::runtime::Runtime;
@@ -35,7 +35,7 @@ use tokio::runtime::Runtime;
 use super::StagePlugin;
 use super::cluster::{LazyRing, NetworkSetup, declare_nodes, ids, names, paused_runtime};
 use crate::case::check_name;
-use crate::expect::{Expectation, ListExpect, Mismatch, show_result};
+use crate::expect::{Expectation, ListExpect, Mismatch, Observed, judge_as, show_result};
 use crate::implementation::Selection;
 use crate::implementations::{self, ClockImpl, DynReadRepair};
 use crate::render::inline;
@@ -154,6 +154,10 @@ pub struct ReadExpect {
     pub repairs: Option<BTreeMap<NodeId, Vec<String>>>,
     /// `true`: the client was answered before the first repair was sent.
     pub answered_first: Option<bool>,
+    /// The case's named versions, filled in by the parent (`StagePlugin::prepare`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub names: Names,
 }
 
 impl Expectation for ReadExpect {
@@ -191,6 +195,10 @@ impl Expectation for ReadExpect {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 /// Expectation of a `replicas` step: every node's set, by version name.
@@ -205,6 +213,41 @@ pub struct ReplicasExpect {
     pub equals: Option<BTreeMap<NodeId, Vec<String>>>,
     /// The map (versions shown by name, in sibling order) matches this recorded snapshot.
     pub snapshot: Option<String>,
+    /// The case's named versions, filled in by the parent (`StagePlugin::prepare`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub names: Names,
+}
+
+/// The case's named versions (`setup.versions`), to show versions by name and to turn names
+/// into versions.
+#[derive(Debug, Default)]
+pub struct Names(BTreeMap<String, Version>);
+
+impl Names {
+    fn name_of(&self, v: &Version) -> String {
+        self.0
+            .iter()
+            .find(|(_, known)| *known == v)
+            .map_or_else(|| format!("{} {}", v.value, v.clock), |(n, _)| n.clone())
+    }
+
+    /// A set of versions by name, in sibling order.
+    fn names(&self, versions: &[Version]) -> Vec<String> {
+        let mut sorted = versions.to_vec();
+        sorted.sort();
+        sorted.iter().map(|v| self.name_of(v)).collect()
+    }
+
+    /// Named versions as a sorted set (names were checked when the case was loaded).
+    fn set(&self, names: &[String]) -> Vec<Version> {
+        let mut set: Vec<Version> = names
+            .iter()
+            .filter_map(|n| self.0.get(n).cloned())
+            .collect();
+        set.sort();
+        set
+    }
 }
 
 impl Expectation for ReplicasExpect {
@@ -226,6 +269,10 @@ impl Expectation for ReplicasExpect {
     fn describe(&self) -> String {
         inline(self)
     }
+
+    fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        judge_as(observed, |actual| self.check(actual, snapshots))
+    }
 }
 
 /// A running case.
@@ -237,7 +284,6 @@ pub struct State {
     coordinator: Box<dyn DynReadRepair>,
     stage4: Stage4,
     nodes: Vec<NodeId>,
-    versions: BTreeMap<String, Version>,
     /// The client's answers so far: (trace position, answer), shown among the messages.
     answers: Vec<(usize, Answer)>,
 }
@@ -255,31 +301,6 @@ impl State {
             items.insert((*at).min(items.len()), Item::Answer(answer.clone()));
         }
         items
-    }
-
-    /// A version's name in this case, or the version itself when the case never named it.
-    fn name_of(&self, v: &Version) -> String {
-        self.versions
-            .iter()
-            .find(|(_, known)| *known == v)
-            .map_or_else(|| format!("{} {}", v.value, v.clock), |(n, _)| n.clone())
-    }
-
-    /// A set of versions by name, in sibling order.
-    fn names(&self, versions: &[Version]) -> Vec<String> {
-        let mut sorted = versions.to_vec();
-        sorted.sort();
-        sorted.iter().map(|v| self.name_of(v)).collect()
-    }
-
-    /// Named versions as a sorted set (names were checked when the case was loaded).
-    fn set(&self, names: &[String]) -> Vec<Version> {
-        let mut set: Vec<Version> = names
-            .iter()
-            .filter_map(|n| self.versions.get(n).cloned())
-            .collect();
-        set.sort();
-        set
     }
 }
 
@@ -324,6 +345,16 @@ impl StagePlugin for Plugin {
     type Setup = Setup;
     type Step = Step;
     type State = State;
+
+    fn prepare(setup: &Setup, steps: &mut [Spanned<Step>]) {
+        for step in steps {
+            match &mut step.value {
+                Step::Read { expect, .. } => expect.names = Names(setup.versions.clone()),
+                Step::Replicas { expect, .. } => expect.names = Names(setup.versions.clone()),
+                Step::Trace { .. } => {}
+            }
+        }
+    }
 
     fn validate(setup: &Setup, steps: &[Spanned<Step>]) -> Vec<(Location, String)> {
         let mut problems = Vec::new();
@@ -543,7 +574,6 @@ impl StagePlugin for Plugin {
             coordinator: (implementation.new)(setup.r),
             stage4: Stage4::new(clocks(), new_store),
             nodes,
-            versions: setup.versions.clone(),
             answers: Vec::new(),
         })
     }
@@ -567,33 +597,20 @@ impl StagePlugin for Plugin {
                         })?
                     }
                 };
-                run_read(state, key, &preference, expect)
+                run_read(state, key, &preference, expect, snapshots)
             }
             Step::Replicas { key, expect } => {
-                let held: BTreeMap<NodeId, Vec<String>> = state
+                let held: BTreeMap<NodeId, Vec<Version>> = state
                     .nodes
                     .iter()
                     .map(|n| {
                         let set = state.network.stored(n, key).unwrap_or_default();
-                        (n.clone(), state.names(&set.0))
+                        (n.clone(), set.0)
                     })
                     .collect();
-                if let Some(want) = &expect.equals {
-                    let want: BTreeMap<NodeId, Vec<String>> = want
-                        .iter()
-                        .map(|(n, names)| (n.clone(), state.names(&state.set(names))))
-                        .collect();
-                    if want != held {
-                        return Err(Mismatch::new(inline(&want), inline(&held))
-                            .with_trace(state.trace_items()));
-                    }
-                }
-                match &expect.snapshot {
-                    Some(name) => snapshots
-                        .check(name, &held)
-                        .map_err(|m| m.with_trace(state.trace_items())),
-                    None => Ok(()),
-                }
+                expect
+                    .check(&held, snapshots)
+                    .map_err(|m| m.with_trace(state.trace_items()))
             }
             Step::Trace { expect } => {
                 let lines = state.trace_lines();
@@ -605,12 +622,55 @@ impl StagePlugin for Plugin {
     }
 }
 
+impl ReplicasExpect {
+    fn check(
+        &self,
+        held: &BTreeMap<NodeId, Vec<Version>>,
+        snapshots: &mut Snapshots,
+    ) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(held) {
+            return verdict;
+        }
+        let held: BTreeMap<NodeId, Vec<String>> = held
+            .iter()
+            .map(|(n, set)| (n.clone(), self.names.names(set)))
+            .collect();
+        if let Some(want) = &self.equals {
+            let want: BTreeMap<NodeId, Vec<String>> = want
+                .iter()
+                .map(|(n, names)| (n.clone(), self.names.names(&self.names.set(names))))
+                .collect();
+            if want != held {
+                return Err(Mismatch::new(inline(&want), inline(&held)));
+            }
+        }
+        match &self.snapshot {
+            Some(name) => snapshots.check(name, &held),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What a read did, as the step reports it.
+#[derive(Debug, Serialize, Deserialize)]
+struct ReadDone {
+    key: String,
+    preference: Vec<NodeId>,
+    start: u64,
+    /// The client's answer, when, and after how many messages.
+    answered: Option<(Result<Vec<Version>, ReadError>, u64, usize)>,
+    /// The first repair the coordinator sent: its index in the trace and its line.
+    first_repair: Option<(usize, String)>,
+    repairs: BTreeMap<NodeId, Vec<String>>,
+}
+
 /// Runs one read to its end (repairs landed), then checks the answer and the repairs.
 fn run_read(
     state: &mut State,
     key: &str,
     preference: &[NodeId],
     expect: &ReadExpect,
+    snapshots: &mut Snapshots,
 ) -> Result<(), Mismatch> {
     let network = &state.network;
     let before = network.trace().0.len();
@@ -630,27 +690,13 @@ fn run_read(
     let mut first_repair = None;
     for (i, e) in trace.0.iter().enumerate().skip(before) {
         if e.kind == MessageKind::Repair && e.from == coordinator {
-            first_repair.get_or_insert(i);
+            first_repair.get_or_insert((i, e.to_string()));
             repairs
                 .entry(e.to.clone())
                 .or_default()
                 .push(e.detail.clone());
         }
     }
-    let shown_answer = match &answered {
-        Some(Answered {
-            answer: Ok(set), ..
-        }) => {
-            let names = state.names(set);
-            if names.is_empty() {
-                "[] (not found)".to_string()
-            } else {
-                inline(&names)
-            }
-        }
-        Some(Answered { answer: Err(e), .. }) => show_result::<(), _>(&Err(e.clone())),
-        None => "no answer: the read returned without answering the client".into(),
-    };
     if let Some(a) = &answered {
         let what = match &a.answer {
             Ok(set) => format!("{key} = {}", Siblings(set.clone())),
@@ -665,69 +711,110 @@ fn run_read(
             },
         ));
     }
-    let context = format!(
-        " (answered at {} ms, {}, preference list {})",
-        answered
-            .as_ref()
-            .map_or("-".into(), |a| (a.at_ms - start).to_string()),
-        crate::render::count(
-            repairs.values().map(Vec::len).sum::<usize>() as u64,
-            "repair",
-            "repairs"
-        ),
-        inline(&preference)
-    );
-    let fail = |expected: String, actual: String| {
-        Err(Mismatch::new(expected, format!("{actual}{context}")).with_trace(state.trace_items()))
+    let done = ReadDone {
+        key: key.to_string(),
+        preference: preference.to_vec(),
+        start,
+        answered: answered.map(|a| (a.answer, a.at_ms, a.after_messages)),
+        first_repair,
+        repairs,
     };
-    let Some(answered) = &answered else {
-        return fail("the client to be answered".into(), shown_answer);
-    };
-    if let Some(want) = &expect.error
-        && answered.answer.as_ref().err() != Some(want)
-    {
-        return fail(format!("error {}", inline(want)), shown_answer);
-    }
-    if let Some(want) = &expect.answer {
-        let want_set = state.set(want);
-        let ok = matches!(&answered.answer, Ok(got) if { let mut g = got.clone(); g.sort(); g == want_set });
-        if !ok {
-            return fail(
-                format!("answer {}", inline(&state.names(&want_set))),
-                shown_answer,
-            );
+    expect
+        .check(&done, snapshots)
+        .map_err(|m| m.with_trace(state.trace_items()))
+}
+
+impl ReadExpect {
+    fn check(&self, done: &ReadDone, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Some(verdict) = snapshots.report(done) {
+            return verdict;
         }
-    }
-    if let Some(want) = expect.latency_ms
-        && answered.at_ms - start != want
-    {
-        return fail(format!("the client answered after {want} ms"), shown_answer);
-    }
-    if expect.answered_first == Some(true)
-        && let Some(i) = first_repair
-        && i < answered.after_messages
-    {
-        return fail(
-            "the client answered before the first repair was sent".into(),
-            format!("a repair was sent first: {}", trace.0[i]),
+        let ReadDone {
+            key,
+            preference,
+            start,
+            answered,
+            first_repair,
+            repairs,
+        } = done;
+        let start = *start;
+        let shown_answer = match answered {
+            Some((Ok(set), _, _)) => {
+                let names = self.names.names(set);
+                if names.is_empty() {
+                    "[] (not found)".to_string()
+                } else {
+                    inline(&names)
+                }
+            }
+            Some((Err(e), _, _)) => show_result::<(), _>(&Err(e.clone())),
+            None => "no answer: the read returned without answering the client".into(),
+        };
+        let context = format!(
+            " (answered at {} ms, {}, preference list {})",
+            answered
+                .as_ref()
+                .map_or("-".into(), |(_, at_ms, _)| (at_ms - start).to_string()),
+            crate::render::count(
+                repairs.values().map(Vec::len).sum::<usize>() as u64,
+                "repair",
+                "repairs"
+            ),
+            inline(&preference)
         );
-    }
-    if let Some(want) = &expect.repairs {
-        let want: BTreeMap<NodeId, Vec<String>> = want
-            .iter()
-            .map(|(n, names)| {
-                (
-                    n.clone(),
-                    vec![format!("{key} = {}", Siblings(state.set(names)))],
-                )
-            })
-            .collect();
-        if want != repairs {
+        let fail = |expected: String, actual: String| {
+            Err(Mismatch::new(expected, format!("{actual}{context}")))
+        };
+        let Some((answer, at_ms, after_messages)) = answered else {
+            return fail("the client to be answered".into(), shown_answer);
+        };
+        if let Some(want) = &self.error
+            && answer.as_ref().err() != Some(want)
+        {
+            return fail(format!("error {}", inline(want)), shown_answer);
+        }
+        if let Some(want) = &self.answer {
+            let want_set = self.names.set(want);
+            let ok =
+                matches!(answer, Ok(got) if { let mut g = got.clone(); g.sort(); g == want_set });
+            if !ok {
+                return fail(
+                    format!("answer {}", inline(&self.names.names(&want_set))),
+                    shown_answer,
+                );
+            }
+        }
+        if let Some(want) = self.latency_ms
+            && at_ms - start != want
+        {
+            return fail(format!("the client answered after {want} ms"), shown_answer);
+        }
+        if self.answered_first == Some(true)
+            && let Some((i, line)) = first_repair
+            && i < after_messages
+        {
             return fail(
-                format!("repairs {}", inline(&want)),
-                format!("repairs {}", inline(&repairs)),
+                "the client answered before the first repair was sent".into(),
+                format!("a repair was sent first: {line}"),
             );
         }
+        if let Some(want) = &self.repairs {
+            let want: BTreeMap<NodeId, Vec<String>> = want
+                .iter()
+                .map(|(n, names)| {
+                    (
+                        n.clone(),
+                        vec![format!("{key} = {}", Siblings(self.names.set(names)))],
+                    )
+                })
+                .collect();
+            if want != *repairs {
+                return fail(
+                    format!("repairs {}", inline(&want)),
+                    format!("repairs {}", inline(repairs)),
+                );
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }

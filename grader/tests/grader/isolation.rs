@@ -6,21 +6,29 @@ use rstest::rstest;
 
 use crate::util::{cases, json};
 
+/// The deadline is 1 s where the mutant hangs; elsewhere it is generous, so a loaded machine
+/// (filling 256 MiB takes a while when the tests run in parallel) cannot turn a crash into a
+/// timeout.
 #[rstest]
-#[case::panics("panics", "panic", "mutant: owner() of")]
-#[case::hangs("hangs", "timeout", "no result within")]
-#[case::overflows_stack("overflows-stack", "crash", "overflowed its stack")]
-#[case::aborts("aborts", "crash", "aborted")]
-#[case::exhausts_memory("exhausts-memory", "crash", "ran out of memory")]
-#[case::exits("exits", "crash", "exited with code 0")]
-fn misbehaviour_costs_one_case(#[case] mutant: &str, #[case] status: &str, #[case] message: &str) {
+#[case::panics("panics", "panic", "mutant: owner() of", "10")]
+#[case::hangs("hangs", "timeout", "no result within", "1")]
+#[case::overflows_stack("overflows-stack", "crash", "overflowed its stack", "10")]
+#[case::aborts("aborts", "crash", "aborted", "10")]
+#[case::exhausts_memory("exhausts-memory", "crash", "ran out of memory", "10")]
+#[case::exits("exits", "crash", "exited with code 0", "10")]
+fn misbehaviour_costs_one_case(
+    #[case] mutant: &str,
+    #[case] status: &str,
+    #[case] message: &str,
+    #[case] timeout: &str,
+) {
     let selected = format!("hash-ring={mutant}");
     let (code, report) = json(&[
         "hash-ring",
         "--mutant",
         &selected,
         "--timeout",
-        "1",
+        timeout,
         "--memory-mb",
         "256",
         "--filter",

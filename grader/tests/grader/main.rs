@@ -7,6 +7,7 @@ mod course;
 mod fault_tolerance;
 mod hints;
 mod html;
+mod integrity;
 mod isolation;
 mod malformed;
 mod quorum;
