@@ -16,4 +16,5 @@ pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod read_repair;
+pub mod store;
 pub mod vector_clocks;

@@ -1,36 +1,7 @@
 //! Stage 6: the read-repair coordinator, as a trait object despite its `async fn`.
 
-use read_repair::{Client, Network, NodeId, ReadRepair, Stage4};
-
-use crate::quorum::LocalBoxFuture;
-
-/// A stage-6 coordinator behind a trait object: the contract's async method, boxed.
-pub trait DynReadRepair {
-    /// The contract's `read`, boxed.
-    fn read<'a>(
-        &'a self,
-        network: &'a Network,
-        stage4: &'a Stage4,
-        preference: &'a [NodeId],
-        key: &'a str,
-        client: Client,
-    ) -> LocalBoxFuture<'a, ()>;
-}
-
-impl<C: ReadRepair> DynReadRepair for C {
-    fn read<'a>(
-        &'a self,
-        network: &'a Network,
-        stage4: &'a Stage4,
-        preference: &'a [NodeId],
-        key: &'a str,
-        client: Client,
-    ) -> LocalBoxFuture<'a, ()> {
-        Box::pin(ReadRepair::read(
-            self, network, stage4, preference, key, client,
-        ))
-    }
-}
+pub use read_repair::DynReadRepair;
+use read_repair::ReadRepair;
 
 /// A stage-6 implementation, as a function pointer.
 #[derive(Clone, Copy)]
