@@ -2,7 +2,8 @@
 //! configuration check are reused so each mutant breaks exactly one thing.
 
 use fault_tolerance::{
-    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError, StoredObject, Versioned,
+    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError,
+    StoredObject, Versioned,
 };
 use reference::fault_tolerance::round;
 use reference::quorum::validate;

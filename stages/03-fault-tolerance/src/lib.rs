@@ -42,8 +42,8 @@ pub mod solution;
 
 use std::collections::BTreeMap;
 
-pub use dynamo_common::NodeId;
 pub use dynamo_common::LocalBoxFuture;
+pub use dynamo_common::NodeId;
 pub use dynamo_common::sim::{Ack, Hint, NoReply, StoredObject, Versioned};
 pub use quorum::{ConfigError, QuorumConfig};
 use schemars::JsonSchema;

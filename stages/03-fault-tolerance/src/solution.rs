@@ -8,7 +8,8 @@
 //! (`sloppy-quorum`), then `handoff` (`hinted-handoff`, `recovery`).
 
 use crate::{
-    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError, StoredObject,
+    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError,
+    StoredObject,
 };
 
 /// Your coordinator. What does it need to remember between operations?

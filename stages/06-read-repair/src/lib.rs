@@ -44,8 +44,8 @@ pub mod solution;
 
 use std::fmt;
 
-pub use dynamo_common::NodeId;
 pub use dynamo_common::LocalBoxFuture;
+pub use dynamo_common::NodeId;
 pub use dynamo_common::sim::{Ack, NoReply};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

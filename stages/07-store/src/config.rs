@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::QuorumConfig;
 
 /// The consistency mode of the whole cluster.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Dynamo: sloppy quorum with fallbacks and hints, always writeable.

@@ -11,14 +11,20 @@ use crate::{
     SiblingStores, Siblings, Stage4, VectorClocks, VersionStore,
 };
 
+/// Stage 3's constructor, writing sibling sets.
+pub type NewSloppy =
+    fn(FaultConfig, usize) -> Result<Box<dyn DynSloppy<Siblings>>, quorum::ConfigError>;
+
 /// The six stages, as the host's implementation table chose them (yours or the reference's):
 /// constructors only, so your node builds what it needs and stays free of generics.
 #[derive(Clone, Copy)]
 pub struct Stages {
     /// Stage 1: an empty ring with this many tokens per node.
     pub ring: fn(u32) -> Result<Box<dyn HashRing>, RingError>,
+    /// Stage 1: the ring position of a key.
+    pub position: fn(&str) -> u64,
     /// Stage 3: a sloppy-quorum coordinator writing sibling sets.
-    pub sloppy: fn(FaultConfig, usize) -> Result<Box<dyn DynSloppy<Siblings>>, quorum::ConfigError>,
+    pub sloppy: NewSloppy,
     /// Stage 6: a read-repair coordinator waiting for this many replies.
     pub read_repair: fn(usize) -> Box<dyn DynReadRepair>,
     /// Stage 4: the clock rules.

@@ -69,13 +69,15 @@ pub use dynamo_common::sim::{Hint, MessageKind, NoReply, Request, Response};
 pub use dynamo_common::{LocalBoxFuture, NodeId};
 pub use fault_tolerance::{DynSloppy, FaultConfig, Placement, SloppyError};
 pub use hash_ring::{HashRing, Range, RingError, Transfer};
-pub use host::{Host, Stages};
+pub use host::{Host, NewSloppy, Stages};
 pub use message::{Body, Envelope, Member, Membership};
 pub use payload::{Context, Payload, ReadResult, StoreError};
 pub use quorum::QuorumConfig;
 pub use read_repair::{Client, DynReadRepair, ReadError, Siblings, Stage4};
 pub use status::{Liveness, NodeStatus};
-pub use vector_clocks::{ClockOrder, VectorClock, VectorClocks, Version, VersionStore};
+pub use vector_clocks::{
+    ClockOrder, DEFAULT_THRESHOLD, VectorClock, VectorClocks, Version, VersionStore,
+};
 
 /// The stored object of stage 7: a sibling set (stage 6's), as every replica keeps it.
 pub type Network = dynamo_common::sim::Network<Siblings>;
@@ -208,5 +210,7 @@ pub type NewNode = fn(NodeConfig, Stages, Host) -> Result<Box<dyn DynStoreNode>,
 
 /// The constructor of node type `N`, boxed.
 pub fn new_node<N: StoreNode + 'static>() -> NewNode {
-    |config, stages, host| N::new(config, stages, host).map(|n| Box::new(n) as Box<dyn DynStoreNode>)
+    |config, stages, host| {
+        N::new(config, stages, host).map(|n| Box::new(n) as Box<dyn DynStoreNode>)
+    }
 }

@@ -12,7 +12,9 @@ use crate::{VectorClock, Version};
 /// Stage 4's [`Version`] keeps a `String`; a payload lives in it encoded: `=` followed by the
 /// value for a value, `-` alone for a tombstone. Every client value gets the `=` prefix, so no
 /// value a client writes can be mistaken for a tombstone (a client writing `-` stores `=-`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Payload {
     /// A client's value.
@@ -35,7 +37,9 @@ impl Payload {
         if stored == "-" {
             Some(Payload::Tombstone)
         } else {
-            stored.strip_prefix('=').map(|v| Payload::Value(v.to_string()))
+            stored
+                .strip_prefix('=')
+                .map(|v| Payload::Value(v.to_string()))
         }
     }
 

@@ -4,13 +4,17 @@ pub use fault_tolerance::DynSloppy;
 use fault_tolerance::{ConfigError, FaultConfig, SloppyCoordinator, Versioned};
 use read_repair::Siblings;
 
+/// Stage 3's constructor, writing [`Versioned`] values.
+pub type NewVersionedSloppy =
+    fn(FaultConfig, usize) -> Result<Box<dyn DynSloppy<Versioned>>, ConfigError>;
+
 /// A stage-3 implementation, as a function pointer.
 #[derive(Clone, Copy)]
 pub struct SloppyImpl {
     /// `new`, writing stage 3's [`Versioned`] values (the stage-3 cases).
-    pub new: fn(FaultConfig, usize) -> Result<Box<dyn DynSloppy<Versioned>>, ConfigError>,
+    pub new: NewVersionedSloppy,
     /// `new`, writing stage 4's sibling sets (inside a stage-7 node).
-    pub new_for_siblings: fn(FaultConfig, usize) -> Result<Box<dyn DynSloppy<Siblings>>, ConfigError>,
+    pub new_for_siblings: store::NewSloppy,
 }
 
 impl SloppyImpl {

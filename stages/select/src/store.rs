@@ -20,6 +20,7 @@ pub fn stages(
 ) -> Stages {
     Stages {
         ring: ring.new,
+        position: ring.position,
         sloppy: sloppy.new_for_siblings,
         read_repair: read_repair.new,
         clocks: clocks.clocks,
@@ -31,4 +32,9 @@ pub fn stages(
 /// The learner's node (`stages/07-store/src/solution.rs`).
 pub fn learner() -> NewNode {
     store::new_node::<store::solution::Node>()
+}
+
+/// The reference node (`reference/src/store`).
+pub fn reference() -> NewNode {
+    store::new_node::<reference::store::Node>()
 }

@@ -45,10 +45,10 @@ mod repair;
 mod rng;
 mod trace;
 
+pub use backend::Backend;
 pub use config::{DropRule, Link, MessageKind, NetworkConfig};
 pub use faults::FaultEvent;
 pub use hints::Hint;
-pub use backend::Backend;
 pub use network::{Ack, Network, NoReply, Request, Response};
 pub use object::{StoredObject, Versioned};
 pub use trace::{Fate, Trace, TraceEntry};
