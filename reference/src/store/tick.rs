@@ -211,6 +211,25 @@ impl Node {
                         theirs.insert(&key, siblings.0);
                     }
                 }
+                // A reaped tombstone must not come back: a key only one side holds, as nothing
+                // but tombstones past their grace, was reaped by the other side (which held it,
+                // or it could not have reaped). Leave it out of the exchange; the side still
+                // holding it counts the other as confirmed and reaps it in turn.
+                let mine_keys: Vec<String> = mine.keys();
+                let their_keys: Vec<String> = theirs.keys();
+                let mut reaped_there = Vec::new();
+                for key in &mine_keys {
+                    if their_keys.binary_search(key).is_err() && self.reapable(&mine.get(key)) {
+                        mine.delete(key);
+                        reaped_there.push(key.clone());
+                    }
+                }
+                for key in &their_keys {
+                    if mine_keys.binary_search(key).is_err() && self.reapable(&theirs.get(key)) {
+                        theirs.delete(key);
+                    }
+                }
+                self.confirm(&peer, &reaped_there);
                 let report = mine.sync(theirs.as_mut(), &self.stages.sibling_stores());
                 for key in &report.received {
                     self.store_merge(key, mine.get(key));
@@ -238,26 +257,28 @@ impl Node {
         }
     }
 
+    /// Whether a set is nothing but tombstones whose grace period has passed.
+    fn reapable(&self, set: &[store::Version]) -> bool {
+        let written = set
+            .iter()
+            .flat_map(|v| v.clock.entries.values().map(|e| e.timestamp))
+            .max()
+            .unwrap_or(0);
+        !set.is_empty()
+            && set.iter().all(Payload::is_tombstone)
+            && self.host.now_ms().saturating_sub(written) >= self.config.tombstone_grace_ms
+    }
+
     /// Removes the tombstones every other primary confirmed holding, once their grace passed.
     fn reap(&self) {
         let me = self.me();
-        let now = self.host.now_ms();
         let n = self.config.quorum.n;
         let keys = self.host.storage().keys();
         for key in keys {
             let Some(held) = self.host.storage().get(&key) else {
                 continue;
             };
-            if held.0.is_empty() || !held.0.iter().all(Payload::is_tombstone) {
-                continue;
-            }
-            let written = held
-                .0
-                .iter()
-                .flat_map(|v| v.clock.entries.values().map(|e| e.timestamp))
-                .max()
-                .unwrap_or(0);
-            if now.saturating_sub(written) < self.config.tombstone_grace_ms {
+            if !self.reapable(&held.0) {
                 continue;
             }
             let walk = self.walk(&key);

@@ -6,7 +6,9 @@ use dynamo_common::NodeId;
 use serde::{Deserialize, Serialize};
 
 /// How a node's gossip sees a member.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Liveness {
     /// Its heartbeat advanced recently.
