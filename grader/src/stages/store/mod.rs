@@ -715,6 +715,7 @@ impl StagePlugin for Plugin {
                 let held: BTreeMap<NodeId, Vec<String>> = cluster
                     .stored()
                     .into_iter()
+                    .filter(|(n, _)| !cluster.left.borrow().contains(n))
                     .filter_map(|(n, m)| m.get(&s.key).map(|set| (n, shown(set))))
                     .collect();
                 s.expect.check(&Ok(held), snapshots)
@@ -744,7 +745,7 @@ impl StagePlugin for Plugin {
             Step::Wait(ms) => {
                 state
                     .local
-                    .block_on(&state.runtime, sleep(Duration::from_millis(*ms)));
+                    .block_on(&state.runtime, async { sleep(Duration::from_millis(*ms)).await });
                 Ok(())
             }
             Step::Workload(_) => Ok(()),
