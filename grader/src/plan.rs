@@ -171,5 +171,9 @@ fn store_seeds(args: &RunArgs) -> u64 {
             std::env::set_var("GRADER_STORE_SEED", s.to_string());
         }
     }
-    if args.seed.is_some() { 1 } else { args.seeds.unwrap_or(1) }
+    if args.seed.is_some() {
+        1
+    } else {
+        args.seeds.unwrap_or(1)
+    }
 }

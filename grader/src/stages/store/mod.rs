@@ -721,9 +721,14 @@ impl StagePlugin for Plugin {
                 s.expect.check(&Ok(held), snapshots)
             }
             Step::Sees(s) => {
-                let liveness = cluster
-                    .node(&s.node)
-                    .and_then(|n| n.status().members.get(&s.of).copied())
+                // Inside the runtime: the node reads the paused clock.
+                let status = cluster.node(&s.node).map(|n| {
+                    state
+                        .local
+                        .block_on(&state.runtime, async move { n.status() })
+                });
+                let liveness = status
+                    .and_then(|st| st.members.get(&s.of).copied())
                     .unwrap_or(Liveness::Suspected);
                 s.expect.check(&Ok(liveness), snapshots)
             }
@@ -743,9 +748,9 @@ impl StagePlugin for Plugin {
                 .block_on(&state.runtime, workload::apply(&cluster, event))
                 .map_err(|e| Mismatch::new(format!("fault {}", inline(event)), e)),
             Step::Wait(ms) => {
-                state
-                    .local
-                    .block_on(&state.runtime, async { sleep(Duration::from_millis(*ms)).await });
+                state.local.block_on(&state.runtime, async {
+                    sleep(Duration::from_millis(*ms)).await
+                });
                 Ok(())
             }
             Step::Workload(_) => Ok(()),

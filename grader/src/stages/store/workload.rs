@@ -408,7 +408,7 @@ async fn delete(
     complete(events, id, result, cluster.now_ms());
 }
 
-/// Whether `event` wrote a version that an acknowledged delete covered, on a key whose
+/// Whether `event` wrote a version that an acknowledged delete's tombstone descends from, on a key whose
 /// tombstone has since been reaped (no primary holds anything): the version was superseded by
 /// the tombstone, and the tombstone then legitimately went away. Deletes themselves too.
 fn reaped_under_delete(observed: &Observed, event: &Event) -> bool {
@@ -425,8 +425,8 @@ fn reaped_under_delete(observed: &Observed, event: &Event) -> bool {
     matches!(event.op, Op::Delete { .. })
         || observed.history.events.iter().any(|d| {
             d.key == event.key
-                && matches!(d.result, OpResult::Written { .. })
-                && matches!(&d.op, Op::Delete { context } if checkers::descends(context, clock))
+                && matches!(d.op, Op::Delete { .. })
+                && matches!(&d.result, OpResult::Written { clock: tomb } if checkers::descends(tomb, clock))
         })
 }
 
