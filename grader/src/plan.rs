@@ -120,7 +120,7 @@ impl Plan {
             selection: selection.clone(),
             limits: Limits {
                 // A seed sweep runs each store workload once per seed, in one child.
-                timeout: Duration::from_secs_f64(args.timeout * (1.0 + sweep as f64 / 50.0)),
+                timeout: Duration::from_secs_f64(args.timeout + 2.0 * sweep as f64),
                 memory_mb: args.memory_mb,
                 output_bytes: 1 << 20,
             },

@@ -215,7 +215,8 @@ pub struct Workload {
     /// The fault schedule.
     #[serde(default)]
     pub faults: Vec<Scheduled>,
-    /// How long the cluster runs after the clients finish, healed and recovered (default 40 ticks).
+    /// How long the cluster runs after the clients finish, healed and recovered (default 20
+    /// ticks plus the tombstone grace period).
     #[serde(default)]
     pub quiesce_ms: Option<u64>,
     pub expect: CheckExpect,
@@ -397,7 +398,7 @@ impl ClusterSpec {
     }
 
     pub fn default_quiesce_ms(&self) -> u64 {
-        40 * self.tick_ms + self.tombstone_grace_ms
+        20 * self.tick_ms + self.tombstone_grace_ms
     }
 }
 
