@@ -199,9 +199,7 @@ pub async fn run(spec: &ClusterSpec, workload: &Workload, seed: u64) -> Result<O
         tokio::task::spawn_local(async move {
             for (at, event) in schedule {
                 cluster.until(at).await;
-                if let Err(e) = apply(&cluster, &event).await {
-                    return Err(e);
-                }
+                apply(&cluster, &event).await?;
             }
             Ok(())
         })
@@ -470,7 +468,7 @@ pub fn findings(observed: &Observed, checks: &BTreeSet<Check>) -> BTreeMap<Check
 pub fn explain(observed: &Observed, violation: &Violation) -> (String, Vec<String>) {
     let mut text = violation.to_string();
     if !violation.events.is_empty() {
-        text.push_str("\n");
+        text.push('\n');
         text.push_str(&observed.history.render(&violation.events));
     }
     let span: Vec<(u64, u64)> = violation
