@@ -2,8 +2,8 @@
 //! checkers of `dynamo-checkers` on what was recorded.
 //!
 //! Observation and judgement are kept apart: [`run`] only observes (it returns the history, the
-//! final replica state and the trace), and [`judge`] compares what the checkers find with the
-//! case's expectation.
+//! final replica state and the trace), [`findings`] runs the checkers, and the plugin's `judge`
+//! compares what they found with the case's expectation.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
