@@ -203,8 +203,9 @@ pub struct Workload {
     /// Keys `k0`..`k{keys-1}`.
     pub keys: usize,
     pub mix: Mix,
-    /// Probability that a put reads first and passes the read's context (default 0.5).
-    #[serde(default = "half")]
+    /// Probability that a put reads first and passes the read's context (default 1: a blind
+    /// put through a coordinator that already wrote the key reuses its counter).
+    #[serde(default = "one")]
     pub rmw: f64,
     /// The shopping cart: every put reads first and writes the union of the siblings' items plus one.
     #[serde(default)]
@@ -212,6 +213,12 @@ pub struct Workload {
     /// A client waits up to this long between operations, in ms (default 20).
     #[serde(default = "twenty")]
     pub think_ms: u64,
+    /// Every operation goes to a random node (default: each client to its own home node,
+    /// `nodes[client % nodes]`, so no two clients share a coordinator when there are at least
+    /// as many nodes as clients: stage 4's coordinator-keyed clocks would give two concurrent
+    /// writes through one coordinator from one context the same clock).
+    #[serde(default)]
+    pub roam: bool,
     /// The fault schedule.
     #[serde(default)]
     pub faults: Vec<Scheduled>,
@@ -222,8 +229,8 @@ pub struct Workload {
     pub expect: CheckExpect,
 }
 
-fn half() -> f64 {
-    0.5
+fn one() -> f64 {
+    1.0
 }
 fn twenty() -> u64 {
     20

@@ -282,7 +282,16 @@ async fn client(
             "k{}",
             rng.between(0, workload.keys.saturating_sub(1) as u64)
         );
-        let via = nodes[rng.between(0, nodes.len() as u64 - 1) as usize].clone();
+        // A client sends to its home node unless the case lets it roam: stage 4's clocks are
+        // keyed by coordinator, so two concurrent writes through one coordinator from one
+        // context get equal clocks (the limit stage 4's README states), which is not the
+        // node's fault.
+        let pick_node = if workload.roam {
+            rng.between(0, nodes.len() as u64 - 1) as usize
+        } else {
+            c % nodes.len()
+        };
+        let via = nodes[pick_node].clone();
         let pick = rng.between(0, total.max(1) - 1);
         let value = format!("c{c}-{i}");
         if pick < workload.mix.get {
