@@ -85,7 +85,14 @@ pub fn run(parent: u32) -> i32 {
         let _ = send(&mut begin_out, &ToParent::Begin { step });
     };
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        crate::stages::act(stage, &start.case, &selection, &mut snapshots, &mut on_step)
+        crate::stages::act(
+            stage,
+            &start.case,
+            &selection,
+            &start.options,
+            &mut snapshots,
+            &mut on_step,
+        )
     }));
     let message = match result {
         Ok(Ok(Ok(()))) => ToParent::Finished,

@@ -127,15 +127,18 @@ impl Plan {
         }
         let exe = std::env::current_exe()
             .map_err(|e| usage(&format!("cannot find the grader's own executable: {e}")))?;
+        let seeds = crate::stages::store::Seeds::from_args(args.seeds, args.seed);
         let launcher = Launcher {
             exe,
             root: course.root.clone(),
             selection: selection.clone(),
             limits: Limits {
-                timeout: Duration::from_secs_f64(args.timeout),
+                // A seed sweep runs each store workload once per seed, in one child.
+                timeout: Duration::from_secs_f64(args.timeout + 2.0 * seeds.count() as f64),
                 memory_mb: args.memory_mb,
                 output_bytes: 1 << 20,
             },
+            options: crate::stages::RunOptions { seeds },
         };
         Ok(Plan {
             course,
@@ -165,3 +168,4 @@ impl Plan {
         }
     }
 }
+

@@ -24,6 +24,9 @@ pub struct Start {
     pub cpu_seconds: u64,
     /// The case's `setup` and `steps` as JSON, every step's `expect` replaced by `{}`.
     pub case: String,
+    /// What the run varies beyond the case file (the store's seeds).
+    #[serde(default)]
+    pub options: crate::stages::RunOptions,
 }
 
 /// A message from the case process.

@@ -67,6 +67,8 @@ pub struct Launcher {
     pub root: std::path::PathBuf,
     pub selection: Selection,
     pub limits: Limits,
+    /// Sent to every case process in its `Start` message.
+    pub options: crate::stages::RunOptions,
 }
 
 /// A finished case.
@@ -196,6 +198,7 @@ fn run_loaded(case: &dyn LoadedCase, course: &Course, launcher: &Launcher) -> Ca
                 memory_mb: launcher.limits.memory_mb,
                 cpu_seconds: launcher.limits.timeout.as_secs_f64().ceil() as u64 + 1,
                 case: acting,
+                options: launcher.options,
             };
             let _ = protocol::send(&mut to_child, &start);
             judge.follow(&inbox, &mut to_child, &mut child, deadline)
@@ -407,7 +410,11 @@ impl<'a> Judge<'a> {
             }
             ToParent::Failed { mismatch } => Some(Ended::Judged(match self.failed.take() {
                 Some((i, mut judged)) => {
-                    judged.trace = mismatch.trace;
+                    // The child's trace, unless judging made one (a store workload's, drawn
+                    // from the run it reported).
+                    if judged.trace.is_empty() {
+                        judged.trace = mismatch.trace;
+                    }
                     self.failure(Some(i), judged)
                 }
                 None => {

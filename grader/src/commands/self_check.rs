@@ -55,6 +55,7 @@ pub fn run(root: &Path, jobs: Option<usize>) -> i32 {
                 memory_mb: 1024,
                 output_bytes: 1 << 20,
             },
+            options: crate::stages::RunOptions::default(),
         },
         jobs: jobs.unwrap_or_else(default_jobs),
     };

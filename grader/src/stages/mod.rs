@@ -43,6 +43,7 @@ pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod read_repair;
+pub mod store;
 pub mod vector_clocks;
 
 use std::path::Path;
@@ -72,9 +73,10 @@ pub trait StagePlugin: 'static {
 
     /// Checks a case beyond its types (for example that every node a step names exists).
     fn validate(setup: &Self::Setup, steps: &[Spanned<Self::Step>]) -> Vec<(Location, String)>;
-    /// Parent side, after validation: hands expectations what they need from the setup to
-    /// judge (read repair's version names). The case process never runs it.
-    fn prepare(_setup: &Self::Setup, _steps: &mut [Spanned<Self::Step>]) {}
+    /// Parent side, after validation: hands expectations what they need from the case to
+    /// judge (read repair's version names, the store's case name for its rerun command). The
+    /// case process never runs it.
+    fn prepare(_name: &str, _setup: &Self::Setup, _steps: &mut [Spanned<Self::Step>]) {}
     /// The step's expectation.
     fn expectation(step: &Self::Step) -> &dyn Expectation;
     /// A short description of the step for reports: `owner "user-42"`.
@@ -83,12 +85,29 @@ pub trait StagePlugin: 'static {
     fn setup_label(setup: &Self::Setup) -> String;
     /// Builds the starting state with the selected implementations.
     fn setup(setup: &Self::Setup, selection: &Selection) -> Result<Self::State, Mismatch>;
+    /// The same, for a run with options beyond the case file (the store's seeds); only a
+    /// stage that has such options overrides it.
+    fn setup_with(
+        setup: &Self::Setup,
+        selection: &Selection,
+        _options: &RunOptions,
+    ) -> Result<Self::State, Mismatch> {
+        Self::setup(setup, selection)
+    }
     /// Runs one step and checks its expectation.
     fn step(
         state: &mut Self::State,
         step: &Self::Step,
         snapshots: &mut Snapshots,
     ) -> Result<(), Mismatch>;
+}
+
+/// How a run varies its cases beyond their files, sent to the case process inside `Start`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RunOptions {
+    /// The seeds of the store's workloads (`--seeds N`, `--seed S`).
+    #[serde(default)]
+    pub seeds: store::Seeds,
 }
 
 /// Why a case failed: at which step, doing what, and the mismatch.
@@ -154,6 +173,7 @@ impl<P: StagePlugin> LoadedCase for Loaded<P> {
             &self.case.setup,
             &self.case.steps,
             selection,
+            &RunOptions::default(),
             snapshots,
             on_step,
         )
@@ -209,12 +229,13 @@ fn run_steps<P: StagePlugin>(
     setup: &P::Setup,
     steps: &[Spanned<P::Step>],
     selection: &Selection,
+    options: &RunOptions,
     snapshots: &mut Snapshots,
     on_step: StepHook<'_>,
 ) -> Result<(), Failure> {
     let label = P::setup_label(setup);
     on_step(None, &label, None);
-    let mut state = P::setup(setup, selection).map_err(|mismatch| Failure {
+    let mut state = P::setup_with(setup, selection, options).map_err(|mismatch| Failure {
         step: None,
         label,
         mismatch,
@@ -267,17 +288,20 @@ fn acting_input(text: &str) -> Result<String, String> {
 }
 
 /// The case process's side: runs `input` (from [`LoadedCase::acting_input`]) as a case of
-/// `stage`, reporting through `snapshots`. `Err` when `input` does not parse (a grader bug).
+/// `stage` with `options`, reporting through `snapshots`. `Err` when `input` does not parse (a
+/// grader bug).
 pub fn act(
     stage: Stage,
     input: &str,
     selection: &Selection,
+    options: &RunOptions,
     snapshots: &mut Snapshots,
     on_step: StepHook<'_>,
 ) -> Result<Result<(), Failure>, String> {
     fn go<P: StagePlugin>(
         input: &str,
         selection: &Selection,
+        options: &RunOptions,
         snapshots: &mut Snapshots,
         on_step: StepHook<'_>,
     ) -> Result<Result<(), Failure>, String> {
@@ -287,19 +311,20 @@ pub fn act(
             &case.setup,
             &case.steps,
             selection,
+            options,
             snapshots,
             on_step,
         ))
     }
+    let (i, sel, o) = (input, selection, options);
     match stage {
-        Stage::HashRing => go::<hash_ring::Plugin>(input, selection, snapshots, on_step),
-        Stage::Quorum => go::<quorum::Plugin>(input, selection, snapshots, on_step),
-        Stage::FaultTolerance => {
-            go::<fault_tolerance::Plugin>(input, selection, snapshots, on_step)
-        }
-        Stage::VectorClocks => go::<vector_clocks::Plugin>(input, selection, snapshots, on_step),
-        Stage::AntiEntropy => go::<anti_entropy::Plugin>(input, selection, snapshots, on_step),
-        Stage::ReadRepair => go::<read_repair::Plugin>(input, selection, snapshots, on_step),
+        Stage::HashRing => go::<hash_ring::Plugin>(i, sel, o, snapshots, on_step),
+        Stage::Quorum => go::<quorum::Plugin>(i, sel, o, snapshots, on_step),
+        Stage::FaultTolerance => go::<fault_tolerance::Plugin>(i, sel, o, snapshots, on_step),
+        Stage::VectorClocks => go::<vector_clocks::Plugin>(i, sel, o, snapshots, on_step),
+        Stage::AntiEntropy => go::<anti_entropy::Plugin>(i, sel, o, snapshots, on_step),
+        Stage::ReadRepair => go::<read_repair::Plugin>(i, sel, o, snapshots, on_step),
+        Stage::Store => go::<store::Plugin>(i, sel, o, snapshots, on_step),
     }
 }
 
@@ -334,10 +359,11 @@ pub fn parse(
         Stage::VectorClocks => parse_as::<vector_clocks::Plugin>(text, file, snapshot_dir, meta),
         Stage::AntiEntropy => parse_as::<anti_entropy::Plugin>(text, file, snapshot_dir, meta),
         Stage::ReadRepair => parse_as::<read_repair::Plugin>(text, file, snapshot_dir, meta),
+        Stage::Store => parse_as::<store::Plugin>(text, file, snapshot_dir, meta),
     }
 }
 
-/// The stages the grader can run, in course order: all six.
+/// The stages the grader can run, in course order: all seven.
 pub fn known() -> impl Iterator<Item = Stage> {
     Stage::ALL.into_iter()
 }
@@ -354,6 +380,7 @@ pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> schema
         Stage::VectorClocks => of::<vector_clocks::Plugin>(generator),
         Stage::AntiEntropy => of::<anti_entropy::Plugin>(generator),
         Stage::ReadRepair => of::<read_repair::Plugin>(generator),
+        Stage::Store => of::<store::Plugin>(generator),
     }
 }
 
@@ -366,6 +393,7 @@ pub fn tracks(stage: Stage) -> &'static [&'static str] {
         Stage::VectorClocks => vector_clocks::Plugin::TRACKS,
         Stage::AntiEntropy => anti_entropy::Plugin::TRACKS,
         Stage::ReadRepair => read_repair::Plugin::TRACKS,
+        Stage::Store => store::Plugin::TRACKS,
     }
 }
 
@@ -447,7 +475,7 @@ fn parse_as<P: StagePlugin>(
             .map(|(loc, msg)| Diagnostic::at(file, loc, msg))
             .collect());
     }
-    P::prepare(&case.setup, &mut case.steps);
+    P::prepare(&case.name.value, &case.setup, &mut case.steps);
     let track = track_name(&case.track);
     let meta = meta(Common {
         track,

@@ -346,7 +346,7 @@ impl StagePlugin for Plugin {
     type Step = Step;
     type State = State;
 
-    fn prepare(setup: &Setup, steps: &mut [Spanned<Step>]) {
+    fn prepare(_name: &str, setup: &Setup, steps: &mut [Spanned<Step>]) {
         for step in steps {
             match &mut step.value {
                 Step::Read { expect, .. } => expect.names = Names(setup.versions.clone()),
