@@ -36,8 +36,8 @@ use tokio::runtime::Runtime;
 use tokio::task::LocalSet;
 use tokio::time::{Duration, sleep};
 
-use super::{RunOptions, StagePlugin};
 use super::cluster::paused_runtime;
+use super::{RunOptions, StagePlugin};
 use crate::expect::{Expect, Expectation, Happens, Mismatch, NoError, Observed, judge_as};
 use crate::implementation::Selection;
 use crate::implementations;
@@ -244,9 +244,9 @@ impl CheckExpect {
         for run in runs {
             judge(&run.observed, self).map_err(|mut m| {
                 m.actual = format!(
-                    "with seed {seed}: {}\n(reproduce with: cargo grade store --seed {seed} \
+                    "with seed {seed}: {}\n\n(reproduce with: cargo grade store --seed {seed} \
                      --filter {})",
-                    m.actual,
+                    m.actual.trim_end(),
                     self.case,
                     seed = run.seed,
                 );
@@ -529,6 +529,23 @@ fn judge(observed: &workload::Observed, expect: &CheckExpect) -> Result<(), Mism
     Ok(())
 }
 
+/// Keeps, of a run's trace, only the messages a violation's explanation can show (those about a
+/// key the clients used, see `workload::explain`): gossip and acknowledgements are most of a
+/// trace, and a sweep reports every seed's run in one message.
+fn about_keys(mut observed: workload::Observed) -> workload::Observed {
+    let needles: BTreeSet<String> = observed
+        .history
+        .events
+        .iter()
+        .map(|e| format!(" {}", e.key))
+        .collect();
+    observed.trace.retain(|entry| {
+        let line = entry.to_string();
+        needles.iter().any(|n| line.contains(n.as_str()))
+    });
+    observed
+}
+
 fn shown(set: &store::Siblings) -> Vec<String> {
     let mut out: Vec<String> = set
         .0
@@ -738,7 +755,10 @@ impl StagePlugin for Plugin {
                     .map_err(|e| {
                         Mismatch::new("the workload to run", format!("with seed {seed}: {e}"))
                     })?;
-                runs.push(SeedRun { seed, observed });
+                runs.push(SeedRun {
+                    seed,
+                    observed: about_keys(observed),
+                });
             }
             return w.expect.check(&runs, snapshots);
         }
