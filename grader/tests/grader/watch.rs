@@ -51,7 +51,7 @@ fn watch_shows_that_it_rebuilds() {
 /// The last stage passing is the end of the course, not a step towards a next stage.
 #[test]
 fn the_last_stage_has_no_next_stage() {
-    let out = grader(&["watch", "read-repair", "--reference", "all", "--once"]);
+    let out = grader(&["watch", "store", "--reference", "all", "--once"]);
     let screen = stdout(&out);
     assert_eq!(code(&out), 0, "{screen}");
     assert!(!screen.contains("On to"), "{screen}");
