@@ -14,6 +14,7 @@ mod quorum;
 mod read_repair;
 mod report_truth;
 mod runs;
+mod store;
 #[path = "../../src/stub.rs"]
 mod stub;
 mod stubs;

@@ -244,7 +244,7 @@ impl CheckExpect {
         for run in runs {
             judge(&run.observed, self).map_err(|mut m| {
                 m.actual = format!(
-                    "with seed {seed}: {}\n\n(reproduce with: cargo grade store --seed {seed} \
+                    "with seed {seed}: {}\n(reproduce with: cargo grade store --seed {seed} \
                      --filter {})",
                     m.actual.trim_end(),
                     self.case,

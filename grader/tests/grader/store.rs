@@ -1,0 +1,70 @@
+//! Stage 7 through the binary: the seeds of `--seeds` / `--seed` reach the case process (inside
+//! its `Start` message), and a failing seed's report gives the command that reruns it alone.
+//! Every run is a simulated cluster on tokio's paused clock, so none of this depends on the
+//! machine's speed.
+
+use crate::util::{code, grader, stdout};
+
+const CASE: &str = "concurrent-clients-lose-nothing";
+
+fn store(extra: &[&str]) -> (i32, String) {
+    let mut args = vec![
+        "store",
+        "--reference",
+        "all",
+        "--mutant",
+        "store=delete-removes",
+        "--filter",
+        CASE,
+    ];
+    args.extend_from_slice(extra);
+    let out = grader(&args);
+    (code(&out), stdout(&out))
+}
+
+/// `--seed S` runs the workload under S, not the case's seed: the report says which seed failed
+/// and how to rerun it.
+#[test]
+fn a_failing_seed_names_the_command_that_reruns_it() {
+    let (code, text) = store(&["--seed", "7"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("with seed 7: "), "{text}");
+    assert!(
+        text.contains(&format!(
+            "(reproduce with: cargo grade store --seed 7 --filter {CASE})"
+        )),
+        "{text}"
+    );
+}
+
+/// A sweep stops at its first failing seed, and that seed alone fails the same way.
+#[test]
+fn a_sweep_failure_reproduces_alone() {
+    let (code, text) = store(&["--seeds", "3"]);
+    assert_eq!(code, 1, "{text}");
+    let seed: u64 = text
+        .split("with seed ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no failing seed in:\n{text}"));
+    assert!((1..=3).contains(&seed), "{text}");
+    let (again, alone) = store(&["--seed", &seed.to_string()]);
+    assert_eq!(again, 1, "{alone}");
+    assert!(alone.contains(&format!("with seed {seed}: ")), "{alone}");
+}
+
+/// The reference passes the same case under the same seeds.
+#[test]
+fn the_reference_passes_the_sweep() {
+    let out = grader(&[
+        "store",
+        "--reference",
+        "all",
+        "--seeds",
+        "3",
+        "--filter",
+        CASE,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+}
