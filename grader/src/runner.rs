@@ -6,7 +6,8 @@
 //! The parent loads each case itself (expectations and snapshots included) and starts
 //! `grader __run-case --parent PID`: no case path, no course folder, nothing about the case on the
 //! command line or in the environment. Over the child's stdin it sends one `Start` message with
-//! the setup and the steps, every `expect` emptied to `{}` (`crate::stages::LoadedCase::acting_input`).
+//! the setup and the steps, every `expect` emptied to `{}` (`crate::stages::LoadedCase::acting_input`),
+//! and what the run varies beyond the case file (`crate::stages::RunOptions`: the store's seeds).
 //! The child acts and reports, for each step, the *actual value* its expectation's `check` was
 //! given (`crate::protocol`); the parent decodes it as the expectation's own type, checks it
 //! against the real expectation and snapshot, answers pass or fail, and on a failure stops the

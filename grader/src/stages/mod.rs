@@ -36,6 +36,9 @@
 //!   into the value too, or, for the trace, `.map_err(|m| m.with_trace(...))` after `check` as
 //!   today: the child attaches it to the failure it reports.
 //! - `snapshots.check(name, &x)` called directly: route it through an expectation's `check`.
+//! - A setting of the run rather than of the case (the store's `--seeds`): never the environment;
+//!   it travels in `Start` as [`RunOptions`], and the plugin reads it in
+//!   [`StagePlugin::setup_with`].
 
 pub mod anti_entropy;
 mod cluster;
