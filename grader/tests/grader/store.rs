@@ -22,16 +22,19 @@ fn store(extra: &[&str]) -> (i32, String) {
     (code(&out), stdout(&out))
 }
 
-/// `--seed S` runs the workload under S, not the case's seed: the report says which seed failed
-/// and how to rerun it.
+/// `--seed S` runs the workload under S, not the case's seed (under which this mutant passes
+/// this case), so S reaches the case process; the report says which seed failed and how to rerun
+/// it.
 #[test]
 fn a_failing_seed_names_the_command_that_reruns_it() {
-    let (code, text) = store(&["--seed", "7"]);
+    let (code, text) = store(&[]);
+    assert_eq!(code, 0, "the case's own seed misses this mutant:\n{text}");
+    let (code, text) = store(&["--seed", "3"]);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("with seed 7: "), "{text}");
+    assert!(text.contains("with seed 3: "), "{text}");
     assert!(
         text.contains(&format!(
-            "(reproduce with: cargo grade store --seed 7 --filter {CASE})"
+            "(reproduce with: cargo grade store --seed 3 --filter {CASE})"
         )),
         "{text}"
     );
