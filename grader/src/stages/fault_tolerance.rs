@@ -277,7 +277,7 @@ pub struct State {
     runtime: Runtime,
     network: Network,
     ring: LazyRing,
-    coordinator: Box<dyn DynSloppy>,
+    coordinator: Box<dyn DynSloppy<Versioned>>,
     nodes: Vec<NodeId>,
 }
 
