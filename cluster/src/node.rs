@@ -170,8 +170,7 @@ impl Node {
         stages
             .probe()
             .map_err(|es| es.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-        let storage =
-            Storage::open(&config.data, stages).map_err(|e| vec![e.to_string()])?;
+        let storage = Storage::open(&config.data, stages).map_err(|e| vec![e.to_string()])?;
         let mut members = config.members.clone();
         members.insert(config.name.clone(), config.addr.clone());
         stages
@@ -248,14 +247,25 @@ impl Node {
 
     fn healthy(&self, node: &NodeId) -> bool {
         node == &self.config.name
-            || (!self.suspects.lock().expect("suspects lock").contains_key(node)
+            || (!self
+                .suspects
+                .lock()
+                .expect("suspects lock")
+                .contains_key(node)
                 && !self.refused.read().expect("refused lock").contains(node))
     }
 
     /// Runs `f` on this thread's copy of the current ring.
     fn with_ring<T>(&self, f: impl FnOnce(&dyn hash_ring::HashRing) -> T) -> Result<T, StageError> {
         let generation = self.generation.load(Ordering::Acquire);
-        let members = || self.members.read().expect("members lock").keys().cloned().collect();
+        let members = || {
+            self.members
+                .read()
+                .expect("members lock")
+                .keys()
+                .cloned()
+                .collect()
+        };
         self.stages
             .with_ring(generation, self.config.vnodes, members, f)
     }
@@ -349,15 +359,31 @@ impl Node {
 
     /// Handles a peer's envelope. Refuses partitioned senders.
     pub async fn handle(self: &Arc<Self>, envelope: Envelope) -> Result<Reply, String> {
-        if self.refused.read().expect("refused lock").contains(&envelope.from) {
-            return Err(format!("{} refuses {} (partition)", self.config.name, envelope.from));
+        if self
+            .refused
+            .read()
+            .expect("refused lock")
+            .contains(&envelope.from)
+        {
+            return Err(format!(
+                "{} refuses {} (partition)",
+                self.config.name, envelope.from
+            ));
         }
         self.metrics.peer_messages.fetch_add(1, Ordering::Relaxed);
         self.learn(&envelope.from, &envelope.from_addr);
-        if self.suspects.lock().expect("suspects lock").remove(&envelope.from).is_some() {
+        if self
+            .suspects
+            .lock()
+            .expect("suspects lock")
+            .remove(&envelope.from)
+            .is_some()
+        {
             self.event("alive", format!("heard from {}", envelope.from));
         }
-        self.handle_local(envelope.body).await.map_err(|e| e.to_string())
+        self.handle_local(envelope.body)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     fn learn(&self, name: &NodeId, addr: &str) {
@@ -527,7 +553,10 @@ impl Node {
         }
         let context = versions::context(&self.stages, &merged)?;
         self.metrics.gets.fetch_add(1, Ordering::Relaxed);
-        self.event("get", format!("{key}: {} versions from {}", merged.len(), replies.len()));
+        self.event(
+            "get",
+            format!("{key}: {} versions from {}", merged.len(), replies.len()),
+        );
         // Read repair: the replicas that answered stale now, and the late ones when they answer.
         let node = self.clone();
         let key = key.to_string();
@@ -640,15 +669,18 @@ impl Node {
                 continue;
             }
             self.metrics.sync_rounds.fetch_add(1, Ordering::Relaxed);
-            let Ok(Reply::SyncReply { push, want }) =
-                self.send(peer, Msg::Sync { digests }).await
+            let Ok(Reply::SyncReply { push, want }) = self.send(peer, Msg::Sync { digests }).await
             else {
                 continue;
             };
             if !push.is_empty() || !want.is_empty() {
                 self.event(
                     "anti-entropy",
-                    format!("with {peer}: {} keys in, {} keys out", push.len(), want.len()),
+                    format!(
+                        "with {peer}: {} keys in, {} keys out",
+                        push.len(),
+                        want.len()
+                    ),
                 );
             }
             for (key, versions) in push {

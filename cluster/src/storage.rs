@@ -224,7 +224,12 @@ fn writer(db: &Database, stages: &Stages, jobs: &mpsc::Receiver<Job>) {
                             target,
                             key,
                             versions,
-                        } => apply_merge(&mut hints, stages, &hint_key(target, key), versions.clone()),
+                        } => apply_merge(
+                            &mut hints,
+                            stages,
+                            &hint_key(target, key),
+                            versions.clone(),
+                        ),
                         Op::DeleteHint { target, key } => hints
                             .remove(hint_key(target, key).as_str())
                             .map(|_| (Vec::new(), true))
