@@ -438,7 +438,7 @@ impl Node {
                         want.push(key.clone());
                     }
                 }
-                Ok(Reply::SyncReply { push, want })
+                Ok(Reply::Synced { push, want })
             }
         }
     }
@@ -669,7 +669,7 @@ impl Node {
                 continue;
             }
             self.metrics.sync_rounds.fetch_add(1, Ordering::Relaxed);
-            let Ok(Reply::SyncReply { push, want }) = self.send(peer, Msg::Sync { digests }).await
+            let Ok(Reply::Synced { push, want }) = self.send(peer, Msg::Sync { digests }).await
             else {
                 continue;
             };

@@ -34,7 +34,7 @@ const MAX_BATCH: usize = 512;
 pub enum StorageError {
     /// redb failed (I/O, corruption, ...).
     #[error("storage: {0}")]
-    Redb(#[from] redb::Error),
+    Redb(String),
     /// A stored record did not parse.
     #[error("storage: bad record for `{key}`: {message}")]
     Corrupt {
@@ -52,7 +52,7 @@ pub enum StorageError {
 }
 
 fn redb_err(e: impl Into<redb::Error>) -> StorageError {
-    StorageError::Redb(e.into())
+    StorageError::Redb(e.into().to_string())
 }
 
 /// One write for the writer thread.
