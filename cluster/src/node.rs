@@ -387,8 +387,14 @@ impl Node {
     }
 
     fn learn(&self, name: &NodeId, addr: &str) {
+        // Every message teaches its sender's address; a shared read settles the common case
+        // (already known) without serializing the node's handlers on the write lock.
+        let known = |m: &BTreeMap<NodeId, String>| m.get(name).map(String::as_str) == Some(addr);
+        if known(&self.members.read().expect("members lock")) {
+            return;
+        }
         let mut members = self.members.write().expect("members lock");
-        if members.get(name).map(String::as_str) == Some(addr) {
+        if known(&members) {
             return;
         }
         members.insert(name.clone(), addr.to_string());
@@ -429,8 +435,8 @@ impl Node {
             Msg::Sync { digests } => {
                 let mut push = BTreeMap::new();
                 let mut want = Vec::new();
-                for (key, digest) in &digests {
-                    let mine = self.storage.get(key)?;
+                let held = self.storage.get_many(digests.keys())?;
+                for ((key, digest), mine) in digests.iter().zip(held) {
                     if mine.is_empty() {
                         want.push(key.clone());
                     } else if versions::digest(&mine) != *digest {

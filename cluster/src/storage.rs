@@ -166,6 +166,23 @@ impl Storage {
         }
     }
 
+    /// The siblings of each of `keys`, in order, read in one transaction.
+    pub fn get_many<'a>(
+        &self,
+        keys: impl IntoIterator<Item = &'a String>,
+    ) -> Result<Vec<Vec<Stored>>, StorageError> {
+        let txn = self.db.begin_read().map_err(redb_err)?;
+        let table = txn.open_table(DATA).map_err(redb_err)?;
+        let mut out = Vec::new();
+        for key in keys {
+            out.push(match table.get(key.as_str()).map_err(redb_err)? {
+                Some(bytes) => parse(key, bytes.value())?,
+                None => Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+
     /// Every key with its siblings, in key order.
     pub fn all(&self) -> Result<BTreeMap<String, Vec<Stored>>, StorageError> {
         let txn = self.db.begin_read().map_err(redb_err)?;
