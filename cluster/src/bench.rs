@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::cli::NodeOptions;
 use crate::client::Http;
-use crate::node::Mode;
+use crate::cli::Mode;
 use crate::supervisor::{node_argv, node_name, spawn, wait_ready};
 
 /// `cargo dynamo bench`'s options.
