@@ -132,10 +132,7 @@ impl App {
     }
 
     async fn status(&self) -> Option<NodeStatus> {
-        self.node
-            .ask(|reply| Command::Status { reply })
-            .await
-            .ok()
+        self.node.ask(|reply| Command::Status { reply }).await.ok()
     }
 }
 
@@ -394,7 +391,11 @@ fn answer_kind(kind: MessageKind) -> MessageKind {
     }
 }
 
-async fn peer(State(app): State<App>, headers: HeaderMap, Json(envelope): Json<Envelope>) -> Response {
+async fn peer(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Json(envelope): Json<Envelope>,
+) -> Response {
     let info = &app.info;
     if envelope.to != info.name {
         return error(
@@ -531,8 +532,18 @@ async fn metrics(State(app): State<App>) -> Response {
         }
     };
     let one = |v: &AtomicU64| vec![(String::new(), v.load(Ordering::Relaxed))];
-    metric("dynamo_gets_total", "counter", "Client reads answered.", &one(&m.gets));
-    metric("dynamo_puts_total", "counter", "Client writes acknowledged.", &one(&m.puts));
+    metric(
+        "dynamo_gets_total",
+        "counter",
+        "Client reads answered.",
+        &one(&m.gets),
+    );
+    metric(
+        "dynamo_puts_total",
+        "counter",
+        "Client writes acknowledged.",
+        &one(&m.puts),
+    );
     metric(
         "dynamo_deletes_total",
         "counter",

@@ -90,7 +90,9 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
         }
         members.insert(name.clone(), args.advertise.clone());
         let stages = Stages::select(&selection);
-        stages.probe().map_err(|errors| cannot_start(&args.name, errors))?;
+        stages
+            .probe()
+            .map_err(|errors| cannot_start(&args.name, errors))?;
         let (timeout_ms, tick_ms, suspect_after_ms, tombstone_grace_ms, merkle_depth) = TIMERS;
         let config = NodeConfig {
             name: name.clone(),
@@ -108,7 +110,9 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
             tombstone_grace_ms,
             merkle_depth,
         };
-        config.validate().map_err(|e| format!("node {}: {e}", args.name))?;
+        config
+            .validate()
+            .map_err(|e| format!("node {}: {e}", args.name))?;
         let storage: SharedStorage<Siblings> = Arc::new(Mutex::new(
             RedbStorage::open(&args.data).map_err(|e| e.to_string())?,
         ));
@@ -196,7 +200,12 @@ async fn seed_members(seed: &str) -> Result<BTreeMap<NodeId, String>, String> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|m| Some((NodeId::new(m["name"].as_str()?), m["addr"].as_str()?.to_string())))
+        .filter_map(|m| {
+            Some((
+                NodeId::new(m["name"].as_str()?),
+                m["addr"].as_str()?.to_string(),
+            ))
+        })
         .collect();
     if members.is_empty() {
         return Err(format!("--join {seed}: its /cluster names no member"));

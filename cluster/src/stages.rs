@@ -155,8 +155,16 @@ impl Stages {
                 fault_tolerance::reference,
             ),
             clocks,
-            pick(get("anti-entropy"), anti_entropy::learner, anti_entropy::reference),
-            pick(get("read-repair"), read_repair::learner, read_repair::reference),
+            pick(
+                get("anti-entropy"),
+                anti_entropy::learner,
+                anti_entropy::reference,
+            ),
+            pick(
+                get("read-repair"),
+                read_repair::learner,
+                read_repair::reference,
+            ),
         );
         let new_node = pick(
             get("store"),
@@ -238,11 +246,15 @@ impl Stages {
             errors.push(e);
         }
         let clocks = self.clocks.clocks;
-        if let Err(e) = guard("vector-clocks", self.implementation("vector-clocks"), || {
-            let c = clocks();
-            let a = c.increment(&VectorClock::new(), &members[0], 1);
-            c.compare(&a, &VectorClock::new())
-        }) {
+        if let Err(e) = guard(
+            "vector-clocks",
+            self.implementation("vector-clocks"),
+            || {
+                let c = clocks();
+                let a = c.increment(&VectorClock::new(), &members[0], 1);
+                c.compare(&a, &VectorClock::new())
+            },
+        ) {
             errors.push(e);
         }
         let replica = self.stages.replica;
