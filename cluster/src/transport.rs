@@ -107,11 +107,15 @@ pub struct HttpTransport {
     peers: Arc<Peers>,
     client: reqwest::Client,
     events: broadcast::Sender<String>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl HttpTransport {
     /// A transport for `me` (reachable at `my_addr`) whose requests give up after `timeout`;
     /// every exchange is announced on `events` (one JSON line each).
+    ///
+    /// Call it inside the process's multi-thread runtime: exchanges run there (HTTP client work,
+    /// JSON), not on the node's single thread, which only awaits their answers.
     pub fn new(
         me: NodeId,
         my_addr: String,
@@ -133,6 +137,7 @@ impl HttpTransport {
             peers,
             client,
             events,
+            runtime: tokio::runtime::Handle::current(),
         }
     }
 }
@@ -180,7 +185,8 @@ impl Transport<Body> for HttpTransport {
         let events = self.events.clone();
         let me = self.me.clone();
         let deadline = self.timeout;
-        Box::pin(async move {
+        let lost = NoReply::Down { node: to.clone() };
+        let exchange = self.runtime.spawn(async move {
             let kind = envelope.kind;
             let detail = envelope.detail.clone();
             let outcome = async {
@@ -223,6 +229,7 @@ impl Transport<Body> for HttpTransport {
                 let _ = events.send(exchange_event(&me, "sent", kind, &to, &detail, &result));
             }
             outcome
-        })
+        });
+        Box::pin(async move { exchange.await.unwrap_or(Err(lost)) })
     }
 }
