@@ -2,8 +2,12 @@
 //! boundary a learner's node has too: what it does with a message, a client request, a restart.
 
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
-use dynamo_common::sim::{Request, Response};
+use dynamo_common::NodeId;
+use dynamo_common::host::{SharedStorage, Storage};
+
+use dynamo_common::sim::{Hint, Request, Response};
 use reference::store::Node as Reference;
 use store::{
     Body, ConfigError, Context, Envelope, Host, MessageKind, NewNode, NodeConfig, NodeStatus,
@@ -54,6 +58,12 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         "writes the tombstone with an empty context, concurrent with what it should delete",
         false,
     ),
+    (
+        "reuses-counters",
+        "forgets the counters it issued: a write's own entry is only the context's plus one, so \
+         a put after a delete through the same node can get a clock older than the tombstone",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -67,6 +77,7 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "hints-lost-on-restart" => store::new_node::<Mutant<5>>(),
         "blind-puts" => store::new_node::<Mutant<6>>(),
         "delete-without-context" => store::new_node::<Mutant<7>>(),
+        "reuses-counters" => store::new_node::<Mutant<8>>(),
         _ => return None,
     })
 }
@@ -75,6 +86,43 @@ pub fn by_name(name: &str) -> Option<NewNode> {
 pub struct Mutant<const BUG: u8> {
     inner: Rc<Reference>,
     host: Host,
+}
+
+/// A node's storage that forgets the counters the node issued (mutant `reuses-counters`).
+struct Forgetful(SharedStorage<Siblings>);
+
+impl Forgetful {
+    fn lock(&self) -> std::sync::MutexGuard<'_, dyn Storage<Siblings> + 'static> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Storage<Siblings> for Forgetful {
+    fn get(&self, key: &str) -> Option<Siblings> {
+        self.lock().get(key)
+    }
+    fn put(&mut self, key: &str, object: Siblings) {
+        self.lock().put(key, object);
+    }
+    fn remove(&mut self, key: &str) -> Option<Siblings> {
+        self.lock().remove(key)
+    }
+    fn keys(&self) -> Vec<String> {
+        self.lock().keys()
+    }
+    fn hints(&self) -> Vec<Hint<Siblings>> {
+        self.lock().hints()
+    }
+    fn put_hint(&mut self, hint: Hint<Siblings>) {
+        self.lock().put_hint(hint);
+    }
+    fn delete_hint(&mut self, primary: &NodeId, key: &str) -> bool {
+        self.lock().delete_hint(primary, key)
+    }
+    fn issued(&self) -> u64 {
+        0
+    }
+    fn set_issued(&mut self, _counter: u64) {}
 }
 
 fn all_tombstones(set: &Siblings) -> bool {
@@ -90,7 +138,12 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
                 host.storage().delete_hint(&h.primary, &h.key);
             }
         }
-        let inner = Rc::new(Reference::new(config, stages, host.clone())?);
+        let inner_host = if BUG == 8 {
+            host.with_storage(Arc::new(Mutex::new(Forgetful(host.shared_storage()))))
+        } else {
+            host.clone()
+        };
+        let inner = Rc::new(Reference::new(config, stages, inner_host)?);
         Ok(Mutant { inner, host })
     }
 

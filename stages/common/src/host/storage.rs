@@ -27,6 +27,13 @@ pub trait Storage<O>: Send {
     fn put_hint(&mut self, hint: Hint<O>);
     /// Deletes the hint kept for `primary` under `key`; `false` when there was none.
     fn delete_hint(&mut self, primary: &NodeId, key: &str) -> bool;
+    /// The highest vector-clock counter this node has issued for its own entry, on any key; 0
+    /// before its first write. It outlives restarts and reaping, so a node never issues the same
+    /// counter twice (stage 7's README, "Never reuse a counter").
+    fn issued(&self) -> u64;
+    /// Records that the node issued `counter` (a lower value than [`Storage::issued`] is
+    /// ignored).
+    fn set_issued(&mut self, counter: u64);
 }
 
 /// Storage shared by a node's logic and its network handle (which reads the hints).
@@ -37,6 +44,7 @@ pub type SharedStorage<O> = Arc<Mutex<dyn Storage<O>>>;
 pub struct MemStorage<O> {
     data: BTreeMap<String, O>,
     hints: BTreeMap<(NodeId, String), O>,
+    issued: u64,
 }
 
 impl<O> Default for MemStorage<O> {
@@ -44,6 +52,7 @@ impl<O> Default for MemStorage<O> {
         Self {
             data: BTreeMap::new(),
             hints: BTreeMap::new(),
+            issued: 0,
         }
     }
 }
@@ -91,5 +100,13 @@ impl<O: Clone + Send> Storage<O> for MemStorage<O> {
         self.hints
             .remove(&(primary.clone(), key.to_string()))
             .is_some()
+    }
+
+    fn issued(&self) -> u64 {
+        self.issued
+    }
+
+    fn set_issued(&mut self, counter: u64) {
+        self.issued = self.issued.max(counter);
     }
 }
