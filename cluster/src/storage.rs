@@ -2,7 +2,10 @@
 //!
 //! Two tables, as Dynamo keeps hints in a separate local database (§4.6): `data` maps a key to
 //! the JSON of its sibling set (tombstones included), `hints` maps `primary NUL key` to the JSON of
-//! the object kept for a down primary. Every change commits its own transaction with redb's
+//! the object kept for a down primary. A third, `meta`, keeps the ceiling of the vector-clock
+//! counters the node may have issued ("never reuse a counter"): it is raised durably in leases of
+//! [`LEASE`] counters, so a write costs no extra fsync, and after a restart the node continues
+//! above the ceiling (skipping at most a lease of counters, which no clock rule minds). Every change commits its own transaction with redb's
 //! `Durability::Immediate` (an fsync) before the method returns, because the node acknowledges a
 //! write as soon as `put` returns: a node killed with SIGKILL restarts with every write it
 //! acknowledged.
@@ -26,6 +29,13 @@ const DATA: TableDefinition<&str, &[u8]> = TableDefinition::new("data");
 /// `primary NUL key` to the JSON of the object kept for `primary`.
 const HINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hints");
 
+/// Key to one number.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// The `meta` entry holding the ceiling of issued counters.
+const ISSUED: &str = "issued-ceiling";
+/// How many counters one durable raise of the ceiling covers.
+pub const LEASE: u64 = 1024;
+
 /// What can go wrong opening the storage.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -42,6 +52,10 @@ pub enum StorageError {
 /// A replica's data in one redb file.
 pub struct RedbStorage {
     db: Database,
+    /// The highest counter issued in this process (or, after a restart, the stored ceiling).
+    issued: u64,
+    /// The durable ceiling: no counter above it has been issued.
+    ceiling: u64,
 }
 
 fn hint_key(primary: &NodeId, key: &str) -> String {
@@ -70,8 +84,17 @@ impl RedbStorage {
         let txn = db.begin_write().map_err(|e| err(e.to_string()))?;
         txn.open_table(DATA).map_err(|e| err(e.to_string()))?;
         txn.open_table(HINTS).map_err(|e| err(e.to_string()))?;
+        let ceiling = {
+            let meta = txn.open_table(META).map_err(|e| err(e.to_string()))?;
+            let stored = meta.get(ISSUED).map_err(|e| err(e.to_string()))?;
+            stored.map_or(0, |v| v.value())
+        };
         txn.commit().map_err(|e| err(e.to_string()))?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            issued: ceiling,
+            ceiling,
+        })
     }
 
     /// Runs `f` on `table` in one write transaction committed durably.
@@ -172,6 +195,31 @@ impl Storage<Siblings> for RedbStorage {
             t.insert(key.as_str(), bytes.as_slice())
                 .unwrap_or_else(|e| fail("insert hint", e));
         });
+    }
+
+    fn issued(&self) -> u64 {
+        self.issued
+    }
+
+    fn set_issued(&mut self, counter: u64) {
+        if counter > self.ceiling {
+            let ceiling = counter + LEASE;
+            let mut txn = self
+                .db
+                .begin_write()
+                .unwrap_or_else(|e| fail("begin write", e));
+            txn.set_durability(Durability::Immediate);
+            {
+                let mut meta = txn
+                    .open_table(META)
+                    .unwrap_or_else(|e| fail("open table", e));
+                meta.insert(ISSUED, ceiling)
+                    .unwrap_or_else(|e| fail("insert", e));
+            }
+            txn.commit().unwrap_or_else(|e| fail("commit", e));
+            self.ceiling = ceiling;
+        }
+        self.issued = self.issued.max(counter);
     }
 
     fn delete_hint(&mut self, primary: &NodeId, key: &str) -> bool {
