@@ -31,7 +31,7 @@ use crate::transport::{HttpTransport, Peers};
 /// grace, Merkle depth). A killed process refuses connections at once; the timeout bounds a
 /// paused one. Suspicion waits several ticks (a tick may take up to two timeouts when peers are
 /// down); tombstones are kept ten minutes, far longer than any test's outage.
-pub const TIMERS: (u64, u64, u64, u64, u32) = (500, 200, 2_000, 600_000, 6);
+pub const TIMERS: (u64, u64, u64, u64, u32) = (500, 500, 2_500, 600_000, 6);
 
 /// A node process's arguments.
 pub struct NodeArgs {

@@ -10,13 +10,17 @@
 //! write as soon as `put` returns: a node killed with SIGKILL restarts with every write it
 //! acknowledged.
 //!
+//! The data table is mirrored in memory (loaded at open, updated after each commit), so the
+//! node's frequent reads (every key, every tick, for anti-entropy and reaping) cost no read
+//! transaction and no parsing; redb is the durable copy.
+//!
 //! The contract's `put` is synchronous and runs on the node's thread, so concurrent writes cannot
 //! share a commit here (no group commit): correctness first; the cost shows in `cargo dynamo
-//! bench`. Reads open a read transaction; redb's MVCC lets the HTTP threads read beside the node.
-//! A storage failure (disk full, corruption) cannot be returned through the contract: the method
+//! bench`. //! A storage failure (disk full, corruption) cannot be returned through the contract: the method
 //! panics, which fails the one request that hit it (each runs in its own task), never silently
 //! acknowledging a write that is not on disk.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use dynamo_common::NodeId;
@@ -52,6 +56,8 @@ pub enum StorageError {
 /// A replica's data in one redb file.
 pub struct RedbStorage {
     db: Database,
+    /// The data table, in memory.
+    data: BTreeMap<String, Siblings>,
     /// The highest counter issued in this process (or, after a restart, the stored ceiling).
     issued: u64,
     /// The durable ceiling: no counter above it has been issued.
@@ -84,6 +90,17 @@ impl RedbStorage {
         let txn = db.begin_write().map_err(|e| err(e.to_string()))?;
         txn.open_table(DATA).map_err(|e| err(e.to_string()))?;
         txn.open_table(HINTS).map_err(|e| err(e.to_string()))?;
+        let mut data = BTreeMap::new();
+        {
+            let table = txn.open_table(DATA).map_err(|e| err(e.to_string()))?;
+            for row in table.iter().map_err(|e| err(e.to_string()))? {
+                let (k, v) = row.map_err(|e| err(e.to_string()))?;
+                let siblings = serde_json::from_slice(v.value()).map_err(|e| {
+                    err(format!("the record of `{}` does not parse: {e}", k.value()))
+                })?;
+                data.insert(k.value().to_string(), siblings);
+            }
+        }
         let ceiling = {
             let meta = txn.open_table(META).map_err(|e| err(e.to_string()))?;
             let stored = meta.get(ISSUED).map_err(|e| err(e.to_string()))?;
@@ -92,6 +109,7 @@ impl RedbStorage {
         txn.commit().map_err(|e| err(e.to_string()))?;
         Ok(Self {
             db,
+            data,
             issued: ceiling,
             ceiling,
         })
@@ -136,11 +154,7 @@ impl RedbStorage {
 
 impl Storage<Siblings> for RedbStorage {
     fn get(&self, key: &str) -> Option<Siblings> {
-        self.read(DATA, |t| {
-            t.get(key)
-                .unwrap_or_else(|e| fail("read", e))
-                .map(|v| decode(key, v.value()))
-        })
+        self.data.get(key).cloned()
     }
 
     fn put(&mut self, key: &str, object: Siblings) {
@@ -149,26 +163,21 @@ impl Storage<Siblings> for RedbStorage {
             t.insert(key, bytes.as_slice())
                 .unwrap_or_else(|e| fail("insert", e));
         });
+        self.data.insert(key.to_string(), object);
     }
 
     fn remove(&mut self, key: &str) -> Option<Siblings> {
+        if !self.data.contains_key(key) {
+            return None;
+        }
         self.write(DATA, |t| {
-            t.remove(key)
-                .unwrap_or_else(|e| fail("remove", e))
-                .map(|v| decode(key, v.value()))
-        })
+            t.remove(key).unwrap_or_else(|e| fail("remove", e));
+        });
+        self.data.remove(key)
     }
 
     fn keys(&self) -> Vec<String> {
-        self.read(DATA, |t| {
-            t.iter()
-                .unwrap_or_else(|e| fail("scan", e))
-                .map(|row| {
-                    let (k, _) = row.unwrap_or_else(|e| fail("scan", e));
-                    k.value().to_string()
-                })
-                .collect()
-        })
+        self.data.keys().cloned().collect()
     }
 
     fn hints(&self) -> Vec<Hint<Siblings>> {
