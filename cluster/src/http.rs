@@ -53,6 +53,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::actor::{ActorError, Command, NodeHandle};
 use crate::stages::Stages;
+use crate::storage::Flusher;
 use crate::transport::{FROM_ADDR, Peers, exchange_event, now_ms};
 
 /// Longest key accepted, in bytes.
@@ -103,6 +104,8 @@ pub struct Info {
     pub peers: Arc<Peers>,
     /// The node's storage (read by `/replica`).
     pub storage: SharedStorage<Siblings>,
+    /// Awaited before any answer leaves: what the answer depends on is then on disk.
+    pub flusher: Arc<Flusher>,
     /// Counters.
     pub metrics: Metrics,
     /// The event stream.
@@ -265,7 +268,10 @@ async fn kv_get(
         return e;
     }
     let k = key.clone();
-    match app.node.ask(|reply| Command::Get { key: k, reply }).await {
+    let answer = app.node.ask(|reply| Command::Get { key: k, reply }).await;
+    // Read repair may have written: nothing leaves before it is durable.
+    app.info.flusher.flush().await;
+    match answer {
         Ok(Ok(read)) => {
             app.info.metrics.gets.fetch_add(1, Ordering::Relaxed);
             app.event("get", &key, &format!("{} values", read.values.len()));
@@ -333,6 +339,8 @@ async fn write(
         }
     };
     let kind = if deleting { "delete" } else { "put" };
+    // The client's ack waits until every local change (this node's replica, hints) is durable.
+    app.info.flusher.flush().await;
     match answer {
         Ok(Ok(context)) => {
             let counter = if deleting {
@@ -422,11 +430,13 @@ async fn peer(
         .unwrap_or_else(|e| e.into_inner())
         .entry(kind.to_string())
         .or_default() += 1;
-    match app
+    let answer = app
         .node
         .ask(|reply| Command::Handle { envelope, reply })
-        .await
-    {
+        .await;
+    // An ack (or any answer) leaves only once what the node stored is durable: group commit.
+    info.flusher.flush().await;
+    match answer {
         Ok(body) => {
             if info.events.receiver_count() > 0 {
                 let outcome = match &body {

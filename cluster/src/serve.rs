@@ -113,9 +113,9 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
         config
             .validate()
             .map_err(|e| format!("node {}: {e}", args.name))?;
-        let storage: SharedStorage<Siblings> = Arc::new(Mutex::new(
-            RedbStorage::open(&args.data).map_err(|e| e.to_string())?,
-        ));
+        let redb = RedbStorage::open(&args.data).map_err(|e| e.to_string())?;
+        let flusher = redb.flusher();
+        let storage: SharedStorage<Siblings> = Arc::new(Mutex::new(redb));
         let peers = Arc::new(Peers::new(members));
         let (events, _) = tokio::sync::broadcast::channel(1024);
         let transport = Arc::new(HttpTransport::new(
@@ -157,6 +157,7 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
             stages,
             peers,
             storage,
+            flusher,
             metrics: Metrics::default(),
             events,
         };

@@ -5,23 +5,28 @@
 //! the object kept for a down primary. A third, `meta`, keeps the ceiling of the vector-clock
 //! counters the node may have issued ("never reuse a counter"): it is raised durably in leases of
 //! [`LEASE`] counters, so a write costs no extra fsync, and after a restart the node continues
-//! above the ceiling (skipping at most a lease of counters, which no clock rule minds). Every change commits its own transaction with redb's
-//! `Durability::Immediate` (an fsync) before the method returns, because the node acknowledges a
-//! write as soon as `put` returns: a node killed with SIGKILL restarts with every write it
-//! acknowledged.
+//! above the ceiling (skipping at most a lease of counters, which no clock rule minds).
+//!
+//! **Durability, with group commit.** The contract's `put` is synchronous and runs on the node's
+//! single thread; an fsync inside it would stall the whole node once per write. Instead every
+//! change commits at once without syncing (`Durability::None`) and bumps a sequence number, and
+//! the host lets no answer leave the process (no peer's ack or reply, no client response) before
+//! [`Flusher::flush`] says every change made so far is on disk. The flusher is one thread that
+//! makes one `Durability::Immediate` commit (one fsync, which in redb persists every earlier
+//! unsynced commit) for all the answers waiting at that moment. Seen from outside, a write is
+//! acknowledged only once durable, exactly as the contract requires; a node killed with SIGKILL
+//! restarts with every write it acknowledged.
 //!
 //! The data table is mirrored in memory (loaded at open, updated after each commit), so the
 //! node's frequent reads (every key, every tick, for anti-entropy and reaping) cost no read
-//! transaction and no parsing; redb is the durable copy.
-//!
-//! The contract's `put` is synchronous and runs on the node's thread, so concurrent writes cannot
-//! share a commit here (no group commit): correctness first; the cost shows in `cargo dynamo
-//! bench`. //! A storage failure (disk full, corruption) cannot be returned through the contract: the method
-//! panics, which fails the one request that hit it (each runs in its own task), never silently
-//! acknowledging a write that is not on disk.
+//! transaction and no parsing; redb is the durable copy. A storage failure (disk full,
+//! corruption) cannot be returned through the contract: the method panics, which fails the one
+//! request that hit it (each runs in its own task), never acknowledging a write not on disk.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use dynamo_common::NodeId;
 use dynamo_common::host::Storage;
@@ -37,6 +42,8 @@ const HINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hints");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The `meta` entry holding the ceiling of issued counters.
 const ISSUED: &str = "issued-ceiling";
+/// The `meta` entry the flusher writes (the sequence number it made durable).
+const FLUSHED: &str = "flushed";
 /// How many counters one durable raise of the ceiling covers.
 pub const LEASE: u64 = 1024;
 
@@ -53,9 +60,87 @@ pub enum StorageError {
     },
 }
 
+/// Makes unsynced commits durable, many at a time. Shared by the storage (which counts its
+/// commits) and the HTTP handlers (which wait before answering). Dropping the last handle stops
+/// its thread (and closes the database).
+pub struct Flusher {
+    /// Unsynced commits made so far.
+    written: Arc<AtomicU64>,
+    /// How many of them are durable.
+    durable: tokio::sync::watch::Receiver<u64>,
+    /// Wakes the flusher thread; `None` once stopping.
+    wake: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// The flusher thread, joined on drop.
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flusher {
+    fn start(db: Arc<Database>) -> Arc<Self> {
+        let (wake, requests) = std::sync::mpsc::channel::<()>();
+        let written = Arc::new(AtomicU64::new(0));
+        let (durable_tx, durable) = tokio::sync::watch::channel(0);
+        let counted = written.clone();
+        let thread = std::thread::Builder::new()
+            .name("redb-flusher".into())
+            .spawn(move || {
+                while requests.recv().is_ok() {
+                    while requests.try_recv().is_ok() {}
+                    let target = counted.load(Ordering::Acquire);
+                    if target <= *durable_tx.borrow() {
+                        continue;
+                    }
+                    let mut txn = db.begin_write().unwrap_or_else(|e| fail("begin flush", e));
+                    txn.set_durability(Durability::Immediate);
+                    {
+                        let mut meta = txn
+                            .open_table(META)
+                            .unwrap_or_else(|e| fail("open table", e));
+                        meta.insert(FLUSHED, target)
+                            .unwrap_or_else(|e| fail("flush", e));
+                    }
+                    txn.commit().unwrap_or_else(|e| fail("flush commit", e));
+                    durable_tx.send_replace(target);
+                }
+            })
+            .expect("the flusher thread starts");
+        Arc::new(Self {
+            written,
+            durable,
+            wake: std::sync::Mutex::new(Some(wake)),
+            thread: Some(thread),
+        })
+    }
+
+    /// Returns once every change made before the call is durable.
+    pub async fn flush(&self) {
+        let target = self.written.load(Ordering::Acquire);
+        let mut durable = self.durable.clone();
+        if *durable.borrow_and_update() >= target {
+            return;
+        }
+        if let Some(wake) = &*self.wake.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = wake.send(());
+        }
+        let _ = durable.wait_for(|d| *d >= target).await;
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread after a last flush of what is pending.
+        if let Some(wake) = self.wake.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = wake.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// A replica's data in one redb file.
 pub struct RedbStorage {
-    db: Database,
+    db: Arc<Database>,
+    flusher: Arc<Flusher>,
     /// The data table, in memory.
     data: BTreeMap<String, Siblings>,
     /// The highest counter issued in this process (or, after a restart, the stored ceiling).
@@ -107,7 +192,9 @@ impl RedbStorage {
             stored.map_or(0, |v| v.value())
         };
         txn.commit().map_err(|e| err(e.to_string()))?;
+        let db = Arc::new(db);
         Ok(Self {
+            flusher: Flusher::start(db.clone()),
             db,
             data,
             issued: ceiling,
@@ -115,7 +202,13 @@ impl RedbStorage {
         })
     }
 
-    /// Runs `f` on `table` in one write transaction committed durably.
+    /// The flusher the host awaits before answering.
+    pub fn flusher(&self) -> Arc<Flusher> {
+        self.flusher.clone()
+    }
+
+    /// Runs `f` on `table` in one write transaction, committed without syncing; the host
+    /// flushes before anything that depends on it leaves the process.
     fn write<T>(
         &self,
         table: TableDefinition<&str, &[u8]>,
@@ -125,7 +218,7 @@ impl RedbStorage {
             .db
             .begin_write()
             .unwrap_or_else(|e| fail("begin write", e));
-        txn.set_durability(Durability::Immediate);
+        txn.set_durability(Durability::None);
         let out = {
             let mut t = txn
                 .open_table(table)
@@ -133,6 +226,7 @@ impl RedbStorage {
             f(&mut t)
         };
         txn.commit().unwrap_or_else(|e| fail("commit", e));
+        self.flusher.written.fetch_add(1, Ordering::AcqRel);
         out
     }
 
