@@ -142,7 +142,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         println!("{out}");
     } else {
         println!(
-            "load: {} clients, {} s, mix get:put {}, {} keys, {} B values; Dynamo N=3 R=2 W=2 on {} nodes, fsync per commit",
+            "load: {} clients, {} s, mix get:put {}, {} keys, {} B values; Dynamo N=3 R=2 W=2 on {} nodes, writes durable before acks (group commit)",
             args.clients, args.duration, args.mix, args.keys, args.value_size, args.nodes
         );
         println!(
