@@ -4,6 +4,9 @@
 //! Concurrent), Dynamo must not pick a winner: it keeps both as siblings and hands both to the
 //! next reader, whose application reconciles them (the shopping cart merges its items) and writes
 //! the result with a context covering both. Until such a write, both versions must stay visible.
+//! A version may also leave when any later write to the key saw it (acknowledged or not: a
+//! failed write may still have been stored), as that write is then checked against the other
+//! in its own pair; and tombstones may leave, as they hide nothing and get reaped.
 //! Losing one of them silently is last-writer-wins, exactly what Dynamo's vector clocks exist to
 //! avoid.
 //!
@@ -33,9 +36,14 @@ pub fn siblings_surface(
     let mut out = Vec::new();
     for (key, writes) in by_key {
         let finals = final_reads.get(key).map(Vec::as_slice).unwrap_or(&[]);
-        let contexts: Vec<&crate::Clock> = writes
+        // The contexts of every write to the key, acknowledged or not: a write that failed or
+        // never answered may still have been stored (its coordinator crashed after sending),
+        // and a version written from a context reconciles what that context covers.
+        let contexts: Vec<&crate::Clock> = history
+            .events
             .iter()
-            .filter_map(|(e, _)| match &e.op {
+            .filter(|e| e.key == key)
+            .filter_map(|e| match &e.op {
                 Op::Put { context, .. } => context.as_ref(),
                 Op::Delete { context } => Some(context),
                 Op::Get => None,
@@ -46,11 +54,15 @@ pub fn siblings_surface(
                 if compare(ca, cb) != Order::Concurrent {
                     continue;
                 }
-                let (a_ok, b_ok) = (survives(ca, finals), survives(cb, finals));
+                // A version may leave the final state when a later write saw it (its context
+                // covers it: that write, concurrent with the other one, is judged in its own
+                // pair) or when it is a tombstone (it hides nothing and may be reaped).
+                let accounted = |e: &Event, c: &crate::Clock| {
+                    matches!(e.op, Op::Delete { .. }) || contexts.iter().any(|x| descends(x, c))
+                };
+                let a_ok = survives(ca, finals) || accounted(a, ca);
+                let b_ok = survives(cb, finals) || accounted(b, cb);
                 if a_ok && b_ok {
-                    continue;
-                }
-                if contexts.iter().any(|c| descends(c, ca) && descends(c, cb)) {
                     continue;
                 }
                 let what = match (a_ok, b_ok) {
@@ -59,8 +71,8 @@ pub fn siblings_surface(
                     _ => "neither survived".to_string(),
                 };
                 let explanation = format!(
-                    "concurrent writes {} {} and {} {}: {what}, although no acknowledged write \
-                     reconciled them; concurrent versions must be kept as siblings.",
+                    "concurrent writes {} {} and {} {}: {what}, although no later write \
+                     saw it; concurrent versions must be kept as siblings.",
                     describe_write(a),
                     format_clock(ca),
                     describe_write(b),
