@@ -176,7 +176,12 @@ fn run(
         let tick = Duration::from_millis(config.tick_ms);
         let me = config.name.clone();
         let new_node = stages.new_node;
+        // As in the stage probe: the error names the stage; the default hook's backtrace would
+        // only bury it. Nothing else runs yet (the process waits for this answer).
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
         let made = guard("store", who, || new_node(config, stages.stages, host));
+        std::panic::set_hook(hook);
         let node: Rc<Box<dyn DynStoreNode>> = match made {
             Ok(Ok(node)) => Rc::new(node),
             Ok(Err(e)) => {
