@@ -1,0 +1,482 @@
+//! The local cluster's supervisor: `up` starts one process per node; the fault commands act on
+//! those processes through the state file `DATA/cluster.json` (names, addresses, pids, and each
+//! node's exact command line, so `revive` restarts it on the same data directory).
+//!
+//! Every node runs in its own process group, so a signal meant for one node reaches only it;
+//! `up` stops them all (including nodes revived since) on Ctrl-C or SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cli::NodeOptions;
+use crate::client::{Http, node_names};
+
+/// One node of the local cluster.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeEntry {
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub addr: String,
+    /// The process id, 0 when killed.
+    pub pid: u32,
+    /// Its data directory.
+    pub data: PathBuf,
+    /// Its command line after the binary.
+    pub argv: Vec<String>,
+}
+
+/// The state file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct State {
+    /// Every node, in name order.
+    pub nodes: Vec<NodeEntry>,
+}
+
+fn state_path(data: &Path) -> PathBuf {
+    data.join("cluster.json")
+}
+
+/// Reads the state file.
+pub fn load(data: &Path) -> Result<State, String> {
+    let path = state_path(data);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{}: {e} (is a cluster running? start one with `cargo dynamo up`)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn save(data: &Path, state: &State) -> Result<(), String> {
+    let path = state_path(data);
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(state).map_err(|e| e.to_string())?,
+    )
+    .and_then(|()| std::fs::rename(&tmp, &path))
+    .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn entry<'a>(state: &'a mut State, name: &str) -> Result<&'a mut NodeEntry, String> {
+    let known = node_names(state);
+    state
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == name)
+        .ok_or_else(|| format!("no node `{name}` (nodes: {known})"))
+}
+
+/// The name of node `i` (0-based): A..Z, then N26, N27, ...
+pub fn node_name(i: usize) -> String {
+    if i < 26 {
+        char::from(b'A' + i as u8).to_string()
+    } else {
+        format!("N{i}")
+    }
+}
+
+/// Spawns a node process with `argv`, its output going to `DATA/node.log`.
+pub fn spawn(node_data: &Path, argv: &[String]) -> Result<Child, String> {
+    use std::os::unix::process::CommandExt;
+    std::fs::create_dir_all(node_data).map_err(|e| format!("{}: {e}", node_data.display()))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(node_data.join("node.log"))
+        .map_err(|e| format!("{}: {e}", node_data.display()))?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    Command::new(exe)
+        .args(argv)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("start node: {e}"))
+}
+
+/// The command line of node `name` of a local cluster.
+pub fn node_argv(
+    name: &str,
+    addr: &str,
+    peers: &str,
+    node_data: &Path,
+    options: &NodeOptions,
+) -> Vec<String> {
+    let mut argv = vec![
+        "node".to_string(),
+        "--name".into(),
+        name.into(),
+        "--listen".into(),
+        addr.into(),
+        "--peers".into(),
+        peers.into(),
+        "--data".into(),
+        node_data.display().to_string(),
+        "--n".into(),
+        options.n.to_string(),
+        "--r".into(),
+        options.r.to_string(),
+        "--w".into(),
+        options.w.to_string(),
+        "--mode".into(),
+        format!("{:?}", options.mode).to_lowercase(),
+        "--vnodes".into(),
+        options.vnodes.to_string(),
+        "--reference".into(),
+        options.reference_list(),
+    ];
+    if let Some(token) = &options.token {
+        argv.extend(["--token".into(), token.clone()]);
+    }
+    argv
+}
+
+fn send_signal(pid: u32, signal: &str) -> Result<(), String> {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("kill: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("process {pid} is not running"))
+    }
+}
+
+/// Waits until `addr` answers `/ping`, or `deadline` passes.
+pub fn wait_ready(http: &Http, addr: &str, deadline: Instant) -> bool {
+    while Instant::now() < deadline {
+        if http
+            .get(&format!("http://{addr}/ping"))
+            .is_ok_and(|r| r.status == 200)
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// `cargo dynamo up`.
+pub fn up(count: usize, base_port: u16, data: &Path, options: &NodeOptions) -> Result<(), String> {
+    if count == 0 {
+        return Err("--nodes must be at least 1".into());
+    }
+    if options.n > count {
+        return Err(format!(
+            "N={} needs at least {} nodes; --nodes is {count}",
+            options.n, options.n
+        ));
+    }
+    std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let names: Vec<String> = (0..count).map(node_name).collect();
+    let addrs: Vec<String> = (0..count)
+        .map(|i| format!("127.0.0.1:{}", usize::from(base_port) + i + 1))
+        .collect();
+    let peers = names
+        .iter()
+        .zip(&addrs)
+        .map(|(n, a)| format!("{n}={a}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut children = Vec::new();
+    let mut state = State { nodes: Vec::new() };
+    for (name, addr) in names.iter().zip(&addrs) {
+        let node_data = data.join(name);
+        let argv = node_argv(name, addr, &peers, &node_data, options);
+        let child = spawn(&node_data, &argv)?;
+        state.nodes.push(NodeEntry {
+            name: name.clone(),
+            addr: addr.clone(),
+            pid: child.id(),
+            data: node_data,
+            argv,
+        });
+        children.push(child);
+    }
+    save(data, &state)?;
+    let http = Http::new(Duration::from_millis(500))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for (node, child) in state.nodes.iter().zip(children.iter_mut()) {
+        while !wait_ready(
+            &http,
+            &node.addr,
+            Instant::now() + Duration::from_millis(200),
+        ) {
+            let exited = child.try_wait().ok().flatten();
+            if exited.is_some() || Instant::now() > deadline {
+                let log = std::fs::read_to_string(node.data.join("node.log")).unwrap_or_default();
+                stop_all(data);
+                return Err(format!(
+                    "node {} did not start:\n{}",
+                    node.name,
+                    log.trim_end()
+                ));
+            }
+        }
+    }
+    println!(
+        "Mini-Dynamo: {count} nodes, N={} R={} W={}, mode {:?}",
+        options.n, options.r, options.w, options.mode
+    );
+    for node in &state.nodes {
+        println!(
+            "  {}  http://{}   (data {})",
+            node.name,
+            node.addr,
+            node.data.display()
+        );
+    }
+    println!("dashboard: http://{}/", state.nodes[0].addr);
+    println!(
+        "try: curl -X PUT {}/kv/cart --data-binary socks",
+        state.nodes[0].addr
+    );
+    println!("Ctrl-C stops every node.");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| e.to_string())?;
+        let mut reap = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = reap.tick() => {
+                    // Reap killed children so they do not linger as zombies.
+                    for child in &mut children {
+                        let _ = child.try_wait();
+                    }
+                }
+            }
+        }
+        Ok::<(), String>(())
+    })?;
+    println!("\nstopping every node");
+    stop_all(data);
+    for child in &mut children {
+        let _ = child.wait();
+    }
+    Ok(())
+}
+
+/// Kills every node named in the state file (resuming paused ones first).
+pub fn stop_all(data: &Path) {
+    if let Ok(mut state) = load(data) {
+        for node in &mut state.nodes {
+            if node.pid != 0 {
+                let _ = send_signal(node.pid, "KILL");
+                node.pid = 0;
+            }
+        }
+        let _ = save(data, &state);
+    }
+}
+
+/// `cargo dynamo kill NAME`.
+pub fn kill(data: &Path, name: &str) -> Result<(), String> {
+    let mut state = load(data)?;
+    let node = entry(&mut state, name)?;
+    if node.pid == 0 {
+        return Err(format!("{name} is not running"));
+    }
+    send_signal(node.pid, "KILL")?;
+    node.pid = 0;
+    save(data, &state)?;
+    println!("{name} killed (SIGKILL); `cargo dynamo revive {name}` restarts it on its data");
+    Ok(())
+}
+
+/// `cargo dynamo revive NAME`.
+pub fn revive(data: &Path, name: &str) -> Result<(), String> {
+    let mut state = load(data)?;
+    let node = entry(&mut state, name)?;
+    if node.pid != 0 && send_signal(node.pid, "0").is_ok() {
+        return Err(format!("{name} is running (pid {})", node.pid));
+    }
+    let child = spawn(&node.data, &node.argv)?;
+    node.pid = child.id();
+    let addr = node.addr.clone();
+    save(data, &state)?;
+    let http = Http::new(Duration::from_millis(500))?;
+    if !wait_ready(&http, &addr, Instant::now() + Duration::from_secs(20)) {
+        return Err(format!(
+            "{name} did not answer after restarting; see its node.log"
+        ));
+    }
+    println!("{name} revived on its data directory; hints flow back within a few ticks");
+    Ok(())
+}
+
+/// `cargo dynamo pause|resume NAME`.
+pub fn signal(data: &Path, name: &str, signal: &str, done: &str) -> Result<(), String> {
+    let mut state = load(data)?;
+    let node = entry(&mut state, name)?;
+    if node.pid == 0 {
+        return Err(format!("{name} is not running"));
+    }
+    send_signal(node.pid, signal)?;
+    println!("{name} {done}");
+    Ok(())
+}
+
+/// `cargo dynamo partition A,B C,D,E`.
+pub fn partition(data: &Path, groups: &[String]) -> Result<(), String> {
+    let state = load(data)?;
+    let all: Vec<String> = state.nodes.iter().map(|n| n.name.clone()).collect();
+    let mut sets: Vec<Vec<String>> = Vec::new();
+    for g in groups {
+        let set: Vec<String> = g
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        for name in &set {
+            if !all.contains(name) {
+                return Err(format!("no node `{name}` (nodes: {})", all.join(", ")));
+            }
+            if sets.iter().any(|s| s.contains(name)) {
+                return Err(format!("`{name}` is in two groups"));
+            }
+        }
+        sets.push(set);
+    }
+    let rest: Vec<String> = all
+        .iter()
+        .filter(|n| !sets.iter().any(|s| s.contains(n)))
+        .cloned()
+        .collect();
+    if !rest.is_empty() {
+        sets.push(rest);
+    }
+    let http = Http::new(Duration::from_secs(2))?;
+    for node in &state.nodes {
+        let group = sets
+            .iter()
+            .find(|s| s.contains(&node.name))
+            .cloned()
+            .unwrap_or_default();
+        let refuse: Vec<&String> = all.iter().filter(|n| !group.contains(n)).collect();
+        let body = serde_json::json!({ "refuse": refuse }).to_string();
+        match http.send(
+            "POST",
+            &format!("http://{}/admin/partition", node.addr),
+            &[("content-type", "application/json".into())],
+            Some(body),
+        ) {
+            Ok(r) if r.status == 204 => {}
+            Ok(r) => eprintln!("{}: HTTP {} {}", node.name, r.status, r.body),
+            Err(e) => eprintln!(
+                "{}: {e} (down? it will refuse nothing when revived)",
+                node.name
+            ),
+        }
+    }
+    let shown: Vec<String> = sets
+        .iter()
+        .map(|s| format!("{{{}}}", s.join(",")))
+        .collect();
+    println!("partitioned: {}", shown.join(" | "));
+    Ok(())
+}
+
+/// `cargo dynamo heal`.
+pub fn heal(data: &Path) -> Result<(), String> {
+    let state = load(data)?;
+    let http = Http::new(Duration::from_secs(2))?;
+    for node in &state.nodes {
+        if let Err(e) = http.send(
+            "POST",
+            &format!("http://{}/admin/heal", node.addr),
+            &[],
+            None,
+        ) {
+            eprintln!("{}: {e}", node.name);
+        }
+    }
+    println!("healed: every node talks to every node");
+    Ok(())
+}
+
+fn process_state(pid: u32) -> &'static str {
+    if pid == 0 {
+        return "killed";
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => match stat
+            .rsplit(')')
+            .next()
+            .map(str::trim_start)
+            .and_then(|s| s.chars().next())
+        {
+            Some('T') => "paused",
+            Some('Z') | None => "dead",
+            Some(_) => "running",
+        },
+        Err(_) => "dead",
+    }
+}
+
+/// `cargo dynamo status`.
+pub fn status(data: &Path) -> Result<(), String> {
+    let state = load(data)?;
+    let http = Http::new(Duration::from_millis(700))?;
+    println!(
+        "{:<5} {:<16} {:<8} {:<8} {:>6}  {:<10} view of the others",
+        "node", "address", "pid", "process", "keys", "hints"
+    );
+    for node in &state.nodes {
+        let process = process_state(node.pid);
+        let info = http
+            .get(&format!("http://{}/cluster", node.addr))
+            .ok()
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok());
+        let (keys, hints, view) = match &info {
+            Some(v) => {
+                let hints: u64 = v["hints"]
+                    .as_object()
+                    .map(|m| m.values().filter_map(|x| x.as_u64()).sum())
+                    .unwrap_or(0);
+                let view = v["members"]
+                    .as_array()
+                    .map(|ms| {
+                        ms.iter()
+                            .filter(|m| m["name"] != node.name.as_str())
+                            .map(|m| {
+                                format!(
+                                    "{}:{}",
+                                    m["name"].as_str().unwrap_or("?"),
+                                    m["state"].as_str().unwrap_or("?")
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_default();
+                (v["keys"].to_string(), hints.to_string(), view)
+            }
+            None => ("-".into(), "-".into(), "(not answering)".into()),
+        };
+        let pid = if node.pid == 0 {
+            "-".to_string()
+        } else {
+            node.pid.to_string()
+        };
+        println!(
+            "{:<5} {:<16} {:<8} {:<8} {:>6}  {:<10} {}",
+            node.name, node.addr, pid, process, keys, hints, view
+        );
+    }
+    Ok(())
+}
