@@ -80,9 +80,10 @@ pub fn run(course: &Course, file: &Path, selection: &Selection, memory_mb: u64) 
             ),
             step: failure.step,
             label: Some(failure.label),
+            trace: failure.mismatch.trace_lines(),
+            diagram: failure.mismatch.trace,
             expected: Some(failure.mismatch.expected),
             actual: Some(failure.mismatch.actual),
-            trace: failure.mismatch.trace,
         },
         Err(_) => {
             let (message, location) = LAST_PANIC
@@ -111,6 +112,7 @@ pub fn run(course: &Course, file: &Path, selection: &Selection, memory_mb: u64) 
                 actual: Some(text.clone()),
                 message: text,
                 trace: Vec::new(),
+                diagram: Vec::new(),
             }
         }
     };

@@ -24,7 +24,8 @@ pub const EXIT_USAGE: i32 = 2;
                   cargo grade watch                    re-grade on every save\n  \
                   cargo grade --reference all          the reference, everywhere\n  \
                   cargo grade validate tests/cases     check case files without running them\n  \
-                  cargo grade --output junit=out.xml   also write a JUnit report",
+                  cargo grade --output junit=out.xml   also write a JUnit report\n  \
+                  cargo grade --output html=out.html   a page with message diagrams",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -151,6 +152,8 @@ pub enum Format {
     Gradescope,
     /// Exercism's results.json (version 3).
     Exercism,
+    /// One self-contained HTML page, failing networked cases' messages drawn as diagrams.
+    Html,
 }
 
 /// When to colour.

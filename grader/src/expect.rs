@@ -5,6 +5,7 @@
 //! `expect: {snapshot: ring-tokens}`. An empty `expect` is refused when the case is loaded: a
 //! step that checks nothing cannot fail, so it would prove nothing.
 
+use dynamo_common::diagram::Item;
 use serde::{Deserialize, Serialize};
 
 use crate::render::inline;
@@ -15,10 +16,11 @@ use crate::snapshot::Snapshots;
 pub struct Mismatch {
     pub expected: String,
     pub actual: String,
-    /// The simulated network's messages up to the failure, one line each (networked stages);
-    /// the human report shows it with `--verbose`.
+    /// The simulated network's messages up to the failure, and the client's answers
+    /// (networked stages): lines in the human report's `--verbose`, a sequence diagram in the
+    /// HTML report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub trace: Vec<String>,
+    pub trace: Vec<Item>,
 }
 
 impl Mismatch {
@@ -31,9 +33,14 @@ impl Mismatch {
     }
 
     /// Attaches the message trace that led to this mismatch.
-    pub fn with_trace(mut self, trace: Vec<String>) -> Self {
+    pub fn with_trace(mut self, trace: Vec<Item>) -> Self {
         self.trace = trace;
         self
+    }
+
+    /// The trace as the human report shows it, one line per message or answer.
+    pub fn trace_lines(&self) -> Vec<String> {
+        self.trace.iter().map(ToString::to_string).collect()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The result of one case, as the child process reports it and the reports show it.
 
+use dynamo_common::diagram::Item;
 use serde::{Deserialize, Serialize};
 
 /// How a case ended.
@@ -46,6 +47,9 @@ pub struct CaseOutcome {
     /// (networked stages only; shown with `--verbose`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<String>,
+    /// The same messages as data, drawn as a sequence diagram by the HTML report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagram: Vec<Item>,
 }
 
 impl CaseOutcome {
@@ -58,6 +62,7 @@ impl CaseOutcome {
             actual: None,
             message: String::new(),
             trace: Vec::new(),
+            diagram: Vec::new(),
         }
     }
 

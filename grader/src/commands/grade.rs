@@ -20,6 +20,7 @@ impl Format {
             Format::Junit => report::junit::render(report),
             Format::Gradescope => report::gradescope::render(report) + "\n",
             Format::Exercism => report::exercism::render(report) + "\n",
+            Format::Html => report::html::render(report),
         }
     }
 }
@@ -31,7 +32,7 @@ fn output_spec(spec: &str, default: Format) -> Result<(Format, PathBuf), String>
         Some((format, file)) => {
             let format = Format::from_str(format, true).map_err(|_| {
                 format!(
-                    "--output: unknown format `{format}` (human, json, junit, gradescope, exercism)"
+                    "--output: unknown format `{format}` (human, json, junit, gradescope, exercism, html)"
                 )
             })?;
             Ok((format, PathBuf::from(file)))

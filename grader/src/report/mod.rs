@@ -3,9 +3,11 @@
 //! - [`human`]: for a terminal; colour only when stdout is one and `NO_COLOR` is unset.
 //! - [`json`]: the stable machine format other tools read (documented in `docs/instructors.md`).
 //! - [`junit`], [`gradescope`], [`exercism`]: what CI systems and graders import.
+//! - [`html`]: one self-contained page, with each failing networked case's messages drawn.
 
 pub mod exercism;
 pub mod gradescope;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;

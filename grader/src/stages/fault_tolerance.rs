@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 
+use dynamo_common::diagram::{self, Item};
 use dynamo_common::sim::{DropRule, FaultEvent, Hint, Link, NetworkConfig};
 use fault_tolerance::{
     FaultConfig, Network, NodeId, Placement, QuorumConfig, SloppyError, Versioned,
@@ -297,6 +298,10 @@ impl State {
         self.network.trace().lines()
     }
 
+    fn trace_items(&self) -> Vec<Item> {
+        diagram::items(&self.network.trace())
+    }
+
     fn settle(&self, settle: bool) {
         if settle {
             self.runtime.block_on(self.network.settle());
@@ -336,7 +341,7 @@ impl State {
         let Some(expect) = expect else { return Ok(()) };
         let actual = format!("{delivered} hints delivered in {ms} ms");
         let fail =
-            |want: String| Err(Mismatch::new(want, actual.clone()).with_trace(self.trace_lines()));
+            |want: String| Err(Mismatch::new(want, actual.clone()).with_trace(self.trace_items()));
         if let Some(want) = expect.delivered
             && want != delivered
         {
@@ -623,20 +628,20 @@ impl StagePlugin for Plugin {
                     .collect();
                 expect
                     .check(&Ok(held), snapshots)
-                    .map_err(|m| m.with_trace(state.trace_lines()))
+                    .map_err(|m| m.with_trace(state.trace_items()))
             }
             Step::Hints { settle, expect } => {
                 state.settle(*settle);
                 expect
                     .check(&Ok(state.hint_lines()), snapshots)
-                    .map_err(|m| m.with_trace(state.trace_lines()))
+                    .map_err(|m| m.with_trace(state.trace_items()))
             }
             Step::Trace { settle, expect } => {
                 state.settle(*settle);
                 let lines = state.trace_lines();
                 expect
                     .check(&Ok(lines.clone()), snapshots)
-                    .map_err(|m| m.with_trace(lines))
+                    .map_err(|m| m.with_trace(state.trace_items()))
             }
         }
     }
@@ -658,7 +663,7 @@ fn run_put(
     });
     let full_trace = || {
         state.runtime.block_on(network.settle());
-        network.trace().lines()
+        diagram::items(&network.trace())
     };
     let shown = format!(
         "{} (after {latency_ms} ms, walk {})",

@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 
+use dynamo_common::diagram::{self, Item};
 use dynamo_common::sim::{DropRule, Link, MessageKind, NetworkConfig};
 use quorum::{ConfigError, Network, NodeId, QuorumConfig, QuorumError, Versioned};
 use serde::{Deserialize, Serialize};
@@ -244,6 +245,10 @@ impl State {
         self.network.trace().lines()
     }
 
+    fn trace_items(&self) -> Vec<Item> {
+        diagram::items(&self.network.trace())
+    }
+
     fn configure(&mut self, config: QuorumConfig) -> Result<(), ConfigError> {
         self.coordinator = None;
         let coordinator = (self.implementation.new)(config, self.nodes.len())?;
@@ -465,7 +470,7 @@ impl StagePlugin for Plugin {
                     .collect();
                 expect
                     .check(&Ok(held), snapshots)
-                    .map_err(|m| m.with_trace(state.trace_lines()))
+                    .map_err(|m| m.with_trace(state.trace_items()))
             }
             Step::Trace { settle, expect } => {
                 if *settle {
@@ -474,7 +479,7 @@ impl StagePlugin for Plugin {
                 let lines = state.trace_lines();
                 expect
                     .check(&Ok(lines.clone()), snapshots)
-                    .map_err(|m| m.with_trace(lines))
+                    .map_err(|m| m.with_trace(state.trace_items()))
             }
         }
     }
@@ -531,7 +536,7 @@ fn run_op(
     // On a failure the report shows every message of the operation, late ones included.
     let full_trace = || {
         state.runtime.block_on(network.settle());
-        network.trace().lines()
+        diagram::items(&network.trace())
     };
     let coordinator_name = network.coordinator();
     let requests = trace.0[before..]

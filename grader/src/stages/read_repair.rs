@@ -25,6 +25,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use dynamo_common::diagram::{self, Answer, Item};
 use dynamo_common::sim::{DropRule, Link, MessageKind, NetworkConfig};
 use read_repair::{Answered, Client, Network, NodeId, ReadError, Siblings, Stage4, Version};
 use serde::{Deserialize, Serialize};
@@ -218,18 +219,23 @@ pub struct State {
     stage4: Stage4,
     nodes: Vec<NodeId>,
     versions: BTreeMap<String, Version>,
-    /// The client's answers so far: (trace position, line), shown among the messages.
-    answers: Vec<(usize, String)>,
+    /// The client's answers so far: (trace position, answer), shown among the messages.
+    answers: Vec<(usize, Answer)>,
 }
 
 impl State {
     /// The messages, with a line for each answer the client got, where it got it.
     fn trace_lines(&self) -> Vec<String> {
-        let mut lines = self.network.trace().lines();
-        for (at, line) in self.answers.iter().rev() {
-            lines.insert((*at).min(lines.len()), line.clone());
+        self.trace_items().iter().map(ToString::to_string).collect()
+    }
+
+    /// The messages and the client's answers, in the order they happened.
+    fn trace_items(&self) -> Vec<Item> {
+        let mut items = diagram::items(&self.network.trace());
+        for (at, answer) in self.answers.iter().rev() {
+            items.insert((*at).min(items.len()), Item::Answer(answer.clone()));
         }
-        lines
+        items
     }
 
     /// A version's name in this case, or the version itself when the case never named it.
@@ -515,13 +521,13 @@ impl StagePlugin for Plugin {
                         .collect();
                     if want != held {
                         return Err(Mismatch::new(inline(&want), inline(&held))
-                            .with_trace(state.trace_lines()));
+                            .with_trace(state.trace_items()));
                     }
                 }
                 match &expect.snapshot {
                     Some(name) => snapshots
                         .check(name, &held)
-                        .map_err(|m| m.with_trace(state.trace_lines())),
+                        .map_err(|m| m.with_trace(state.trace_items())),
                     None => Ok(()),
                 }
             }
@@ -529,7 +535,7 @@ impl StagePlugin for Plugin {
                 let lines = state.trace_lines();
                 expect
                     .check(&Ok(lines.clone()), snapshots)
-                    .map_err(|m| m.with_trace(lines))
+                    .map_err(|m| m.with_trace(state.trace_items()))
             }
         }
     }
@@ -588,7 +594,11 @@ fn run_read(
         };
         state.answers.push((
             a.after_messages,
-            format!("{:>5} ms  {coordinator} -> client  answer {what}", a.at_ms),
+            Answer {
+                answer: what,
+                at_ms: a.at_ms,
+                from: coordinator.clone(),
+            },
         ));
     }
     let context = format!(
@@ -600,7 +610,7 @@ fn run_read(
         inline(&preference)
     );
     let fail = |expected: String, actual: String| {
-        Err(Mismatch::new(expected, format!("{actual}{context}")).with_trace(state.trace_lines()))
+        Err(Mismatch::new(expected, format!("{actual}{context}")).with_trace(state.trace_items()))
     };
     let Some(answered) = &answered else {
         return fail("the client to be answered".into(), shown_answer);

@@ -5,6 +5,7 @@
 
 mod course;
 mod fault_tolerance;
+mod html;
 mod isolation;
 mod malformed;
 mod quorum;

@@ -8,9 +8,12 @@
 //! - [`NodeId`]: the name of a physical node, such as `A` or `node-7`.
 //! - [`sim`]: the simulated network every networked stage (2, 3, 6) runs on: replicas behind
 //!   links with latency, nodes that are down, dropped messages, and a trace of every message.
+//! - [`diagram`]: the script that draws a trace as a message sequence diagram in a web page (the
+//!   grader's HTML report, the cluster's dashboard).
 
 #![deny(missing_docs)]
 
+pub mod diagram;
 mod node;
 pub mod sim;
 

@@ -1,14 +1,17 @@
 //! The record of every message the network carried, in the order they were sent.
+//!
+//! It serializes (serde, JSON) as the sequence diagram of [`crate::diagram`] reads it; that
+//! module documents the format.
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::MessageKind;
 use crate::NodeId;
 
 /// What became of a message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fate {
     /// Arrived at `at_ms`.
@@ -30,7 +33,7 @@ pub enum Fate {
 }
 
 /// One message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceEntry {
     /// When it was sent, in simulated ms since the network started.
     pub sent_ms: u64,
@@ -66,7 +69,7 @@ impl fmt::Display for TraceEntry {
 
 /// Every message, in send order (ties in time keep the order they were sent in, which the
 /// single-threaded paused runtime makes the same on every run).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trace(pub Vec<TraceEntry>);
 
 impl Trace {
