@@ -60,7 +60,7 @@ pub struct App {
 /// The router.
 pub fn router(app: App) -> Router {
     Router::new()
-        .route("/", get(index))
+        .merge(crate::dashboard::routes())
         .route("/kv/{key}", get(kv_get).put(kv_put).delete(kv_delete))
         .route("/peer", post(peer))
         .route("/ping", get(ping))
@@ -262,17 +262,6 @@ async fn peer(State(app): State<App>, Json(envelope): Json<Envelope>) -> Respons
         Ok(reply) => Json(reply).into_response(),
         Err(e) => error(StatusCode::FORBIDDEN, e),
     }
-}
-
-async fn index(State(app): State<App>) -> axum::response::Html<String> {
-    let name = &app.node.config.name;
-    axum::response::Html(format!(
-        "<!doctype html><title>Mini-Dynamo node {name}</title><h1>Mini-Dynamo node {name}</h1>\
-         <ul><li><a href=/cluster>/cluster</a>: members, liveness, ring, keys, hints</li>\
-         <li><a href=/metrics>/metrics</a>: Prometheus counters</li>\
-         <li><a href=/events>/events</a>: live events (server-sent)</li>\
-         <li><code>/kv/KEY</code>: GET, PUT, DELETE with X-Dynamo-Context</li></ul>"
-    ))
 }
 
 async fn ping(State(app): State<App>) -> String {

@@ -9,6 +9,7 @@
 mod bench;
 mod cli;
 mod client;
+mod dashboard;
 mod http;
 mod node;
 mod peer;

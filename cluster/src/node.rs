@@ -25,6 +25,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use vector_clocks::VectorClock;
 
+use crate::dashboard::trace;
 use crate::peer::{Envelope, Msg, PeerError, Reply, Transport};
 use crate::stages::{Selection, StageError, Stages};
 use crate::storage::{Storage, StorageError};
@@ -208,6 +209,16 @@ impl Node {
     /// Subscribes to the node's event stream (JSON lines).
     pub fn subscribe(&self) -> broadcast::Receiver<String> {
         self.events.subscribe()
+    }
+
+    /// Sends an event with structured fields (the dashboard's traces) to the event stream.
+    pub fn emit(&self, kind: &str, mut fields: serde_json::Value) {
+        if self.events.receiver_count() > 0 {
+            fields["node"] = serde_json::json!(self.config.name);
+            fields["t_ms"] = serde_json::json!(self.now_ms());
+            fields["kind"] = serde_json::json!(kind);
+            let _ = self.events.send(fields.to_string());
+        }
     }
 
     fn event(&self, kind: &str, detail: String) {
@@ -445,16 +456,25 @@ impl Node {
         let targets = self.targets(key)?;
         let asked: Vec<NodeId> = targets.iter().map(|(t, _)| t.clone()).collect();
         let (tx, mut rx) = mpsc::channel(targets.len().max(1));
+        let req = trace::request();
+        let op = if version.value.is_some() { "put" } else { "delete" };
         for (target, hint_for) in targets {
             let node = self.clone();
             let tx = tx.clone();
+            let (kind, detail) = match &hint_for {
+                Some(p) => ("hint", format!("{key} {clock} (hint for {p})")),
+                None => ("put", format!("{key} {clock}")),
+            };
             let msg = Msg::Store {
                 key: key.to_string(),
                 versions: vec![version.clone()],
                 hint_for,
             };
             tokio::spawn(async move {
-                let ok = matches!(node.send(&target, msg).await, Ok(Reply::Ack));
+                let sent = node.now_ms();
+                let result = node.send(&target, msg).await;
+                trace::message(&node, req, &target, kind, &detail, sent, &result);
+                let ok = matches!(result, Ok(Reply::Ack));
                 let _ = tx.send((target, ok)).await;
             });
         }
@@ -466,11 +486,13 @@ impl Node {
                 if answered.len() >= w {
                     self.metrics.puts.fetch_add(1, Ordering::Relaxed);
                     self.event("put", format!("{key} {clock} acked by {answered:?}"));
+                    trace::done(self, req, op, key, now, &format!("ok {clock}"));
                     return Ok(clock);
                 }
             }
         }
         self.metrics.unavailable.fetch_add(1, Ordering::Relaxed);
+        trace::done(self, req, op, key, now, &format!("503: {} of {w} acks", answered.len()));
         Err(NodeError::Quorum {
             what: "acks",
             got: answered.len(),
@@ -485,12 +507,17 @@ impl Node {
         let targets = self.targets(key)?;
         let asked: Vec<NodeId> = targets.iter().map(|(t, _)| t.clone()).collect();
         let (tx, mut rx) = mpsc::channel(targets.len().max(1));
+        let req = trace::request();
+        let started = self.now_ms();
         for (target, _) in targets {
             let node = self.clone();
             let tx = tx.clone();
             let key = key.to_string();
             tokio::spawn(async move {
-                let reply = match node.send(&target, Msg::Read { key }).await {
+                let sent = node.now_ms();
+                let result = node.send(&target, Msg::Read { key: key.clone() }).await;
+                trace::message(&node, req, &target, "get", &key, sent, &result);
+                let reply = match result {
                     Ok(Reply::Versions { versions }) => Some(versions),
                     _ => None,
                 };
@@ -508,6 +535,8 @@ impl Node {
         }
         if replies.len() < r {
             self.metrics.unavailable.fetch_add(1, Ordering::Relaxed);
+            let answer = format!("503: {} of {r} replies", replies.len());
+            trace::done(self, req, "get", key, started, &answer);
             return Err(NodeError::Quorum {
                 what: "replies",
                 got: replies.len(),
@@ -523,6 +552,8 @@ impl Node {
         let context = versions::context(&self.stages, &merged)?;
         self.metrics.gets.fetch_add(1, Ordering::Relaxed);
         self.event("get", format!("{key}: {} versions from {}", merged.len(), replies.len()));
+        let answer = format!("{} versions, context {context}", merged.len());
+        trace::done(self, req, "get", key, started, &answer);
         // Read repair: the replicas that answered stale now, and the late ones when they answer.
         let node = self.clone();
         let key = key.to_string();
@@ -543,7 +574,9 @@ impl Node {
                         versions: merged.clone(),
                         hint_for: None,
                     };
-                    let _ = node.send(&target, msg).await;
+                    let sent = node.now_ms();
+                    let result = node.send(&target, msg).await;
+                    trace::message(&node, req, &target, "repair", &key, sent, &result);
                 }
             }
         });
@@ -640,6 +673,7 @@ impl Node {
             else {
                 continue;
             };
+            trace::Syncs::record(self, peer, push.is_empty() && want.is_empty());
             if !push.is_empty() || !want.is_empty() {
                 self.event(
                     "anti-entropy",
