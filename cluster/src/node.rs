@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use dynamo_common::NodeId;
-use hash_ring::HashRing;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use vector_clocks::VectorClock;
@@ -141,7 +140,8 @@ pub struct Node {
     pub storage: Storage,
     transport: Transport,
     members: RwLock<BTreeMap<NodeId, String>>,
-    ring: RwLock<Arc<dyn HashRing + Send + Sync>>,
+    /// Bumped on every membership change, so each thread rebuilds its copy of the ring.
+    generation: AtomicU64,
     /// Peers that failed to answer last time, with when.
     suspects: Mutex<BTreeMap<NodeId, Instant>>,
     /// Peers this node refuses to talk to (an operator's partition).
@@ -172,10 +172,10 @@ impl Node {
             .probe()
             .map_err(|es| es.iter().map(ToString::to_string).collect::<Vec<_>>())?;
         let storage =
-            Storage::open(&config.data, stages.clone()).map_err(|e| vec![e.to_string()])?;
+            Storage::open(&config.data, stages).map_err(|e| vec![e.to_string()])?;
         let mut members = config.members.clone();
         members.insert(config.name.clone(), config.addr.clone());
-        let ring = stages
+        stages
             .ring(config.vnodes, members.keys().cloned())
             .map_err(|e| vec![e.to_string()])?;
         // Blind writes get a fresh actor each (see `put`); seeding the sequence with the start
@@ -188,7 +188,7 @@ impl Node {
         Ok(Arc::new(Self {
             transport: Transport::new(config.request_timeout),
             members: RwLock::new(members),
-            ring: RwLock::new(Arc::from(ring)),
+            generation: AtomicU64::new(0),
             suspects: Mutex::new(BTreeMap::new()),
             refused: RwLock::new(BTreeSet::new()),
             metrics: Metrics::default(),
@@ -252,8 +252,7 @@ impl Node {
 
     /// The ring's tokens as (node, position).
     pub fn tokens(&self) -> Vec<(NodeId, u64)> {
-        let ring = self.ring.read().expect("ring lock").clone();
-        crate::stages::guard("hash-ring", self.stages.ring_impl, || ring.tokens())
+        self.with_ring(|ring| ring.tokens())
             .map(|ts| ts.into_iter().map(|t| (t.node, t.position)).collect())
             .unwrap_or_default()
     }
@@ -264,11 +263,19 @@ impl Node {
                 && !self.refused.read().expect("refused lock").contains(node))
     }
 
+    /// Runs `f` on this thread's copy of the current ring.
+    fn with_ring<T>(&self, f: impl FnOnce(&dyn hash_ring::HashRing) -> T) -> Result<T, StageError> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let members = || self.members.read().expect("members lock").keys().cloned().collect();
+        self.stages
+            .with_ring(generation, self.config.vnodes, members, f)
+    }
+
     /// The key's preference list over every member (primaries first).
     pub fn preference_list(&self, key: &str) -> Result<Vec<NodeId>, StageError> {
-        let ring = self.ring.read().expect("ring lock").clone();
         let len = self.members.read().expect("members lock").len();
-        self.stages.preference_list(ring.as_ref(), key, len)
+        let stages = self.stages;
+        self.with_ring(|ring| stages.preference_list(ring, key, len))?
     }
 
     /// The nodes a request for `key` goes to, each with the primary it stands in for: the first
@@ -370,9 +377,7 @@ impl Node {
             return;
         }
         members.insert(name.clone(), addr.to_string());
-        if let Ok(ring) = self.stages.ring(self.config.vnodes, members.keys().cloned()) {
-            *self.ring.write().expect("ring lock") = Arc::from(ring);
-        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.event("join", format!("{name} at {addr}"));
     }
 

@@ -2,18 +2,24 @@
 //! reference, chosen with `--reference LIST|all` exactly as `cargo grade` spells it.
 //!
 //! The real node uses stage 1 (placement: the ring's preference lists) and stage 4 (versions:
-//! vector clocks). Learner code may still be a `todo!()` stub, so every call into a stage goes
+//! vector clocks), taken from the shared implementation table (`dynamo-select`), the same one the
+//! grader uses. Stage objects need not be `Send` (learner code is plain Rust), so the node never
+//! moves one between threads: the table hands out `fn` pointers, clocks are created per use (a
+//! field-less struct) and each thread keeps its own copy of the ring, rebuilt when the membership
+//! changes ([`Stages::with_ring`]). Learner code may still be a `todo!()` stub, so every call into a stage goes
 //! through [`guard`], which turns a panic into a [`StageError`] naming the stage and who
 //! implements it, and [`Stages::probe`] exercises both stages once at start-up so that a node
 //! built on unfinished stages refuses to start with a clear message instead of failing requests.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 
 use dynamo_common::NodeId;
 use hash_ring::HashRing;
+use dynamo_select::hash_ring::RingImpl;
+use dynamo_select::vector_clocks::ClockImpl;
 use vector_clocks::{VectorClock, VectorClocks};
 
 /// Every stage name the grader knows, so `--reference` accepts the same list.
@@ -111,40 +117,36 @@ pub fn guard<T>(
     })
 }
 
-/// A ring constructor, as a function pointer so the node never needs to be generic.
-type NewRing = fn(u32) -> Result<Box<dyn HashRing + Send + Sync>, hash_ring::RingError>;
-
-/// The implementations serving this node's stages.
-#[derive(Clone)]
+/// The implementations serving this node's stages: the table's function pointers.
+#[derive(Clone, Copy)]
 pub struct Stages {
-    new_ring: NewRing,
+    ring: RingImpl,
     /// Who implements stage 1.
     pub ring_impl: Implementation,
-    clocks: Arc<dyn VectorClocks + Send + Sync>,
+    clocks: ClockImpl,
     /// Who implements stage 4.
     pub clocks_impl: Implementation,
 }
 
-fn new_ring<R: HashRing + Send + Sync + 'static>(
-    vnodes: u32,
-) -> Result<Box<dyn HashRing + Send + Sync>, hash_ring::RingError> {
-    R::new(vnodes).map(|r| Box::new(r) as Box<dyn HashRing + Send + Sync>)
+thread_local! {
+    /// This thread's ring: the membership generation it was built for, and the ring.
+    static RING: RefCell<Option<(u64, Box<dyn HashRing>)>> = const { RefCell::new(None) };
 }
 
 impl Stages {
-    /// The implementations `selection` names, from the same crates the grader uses.
+    /// The implementations `selection` names, from the shared table (`dynamo-select`).
     pub fn select(selection: &Selection) -> Self {
         let ring_impl = selection.get("hash-ring");
         let clocks_impl = selection.get("vector-clocks");
         Self {
-            new_ring: match ring_impl {
-                Implementation::Learner => new_ring::<hash_ring::solution::Ring>,
-                Implementation::Reference => new_ring::<reference::hash_ring::Ring>,
+            ring: match ring_impl {
+                Implementation::Learner => dynamo_select::hash_ring::learner(),
+                Implementation::Reference => dynamo_select::hash_ring::reference(),
             },
             ring_impl,
             clocks: match clocks_impl {
-                Implementation::Learner => Arc::new(vector_clocks::solution::Clocks),
-                Implementation::Reference => Arc::new(reference::vector_clocks::Clocks),
+                Implementation::Learner => dynamo_select::vector_clocks::learner(),
+                Implementation::Reference => dynamo_select::vector_clocks::reference(),
             },
             clocks_impl,
         }
@@ -155,14 +157,14 @@ impl Stages {
         &self,
         vnodes: u32,
         members: impl IntoIterator<Item = NodeId>,
-    ) -> Result<Box<dyn HashRing + Send + Sync>, StageError> {
+    ) -> Result<Box<dyn HashRing>, StageError> {
         let contract = |e: hash_ring::RingError| StageError {
             stage: "hash-ring",
             implementation: self.ring_impl,
             problem: format!("returned an error: {e}"),
         };
         guard("hash-ring", self.ring_impl, || -> Result<_, StageError> {
-            let mut ring = (self.new_ring)(vnodes).map_err(contract)?;
+            let mut ring = (self.ring.new)(vnodes).map_err(contract)?;
             for node in members {
                 ring.add_node(node).map_err(contract)?;
             }
@@ -170,10 +172,29 @@ impl Stages {
         })?
     }
 
+    /// Runs `f` on this thread's ring for membership `generation`, building it from `members`
+    /// first when this thread has none or an older one.
+    pub fn with_ring<T>(
+        &self,
+        generation: u64,
+        vnodes: u32,
+        members: impl FnOnce() -> Vec<NodeId>,
+        f: impl FnOnce(&dyn HashRing) -> T,
+    ) -> Result<T, StageError> {
+        RING.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.as_ref().is_none_or(|(g, _)| *g != generation) {
+                *cell = Some((generation, self.ring(vnodes, members())?));
+            }
+            let (_, ring) = cell.as_ref().expect("built above");
+            guard("hash-ring", self.ring_impl, || f(ring.as_ref()))
+        })
+    }
+
     /// The first `n` distinct nodes for `key` on `ring`.
     pub fn preference_list(
         &self,
-        ring: &(dyn HashRing + Send + Sync),
+        ring: &dyn HashRing,
         key: &str,
         n: usize,
     ) -> Result<Vec<NodeId>, StageError> {
@@ -221,8 +242,8 @@ pub struct ClockRules<'a>(&'a Stages);
 
 impl ClockRules<'_> {
     fn run<T>(&self, f: impl FnOnce(&dyn VectorClocks) -> T) -> Result<T, StageError> {
-        let clocks = self.0.clocks.as_ref();
-        guard("vector-clocks", self.0.clocks_impl, || f(clocks))
+        let new = self.0.clocks.clocks;
+        guard("vector-clocks", self.0.clocks_impl, || f(new().as_ref()))
     }
 
     /// `clock` after one more write by `actor` at `timestamp`.

@@ -1,4 +1,4 @@
-//! The six stages of the course, and how a user names them on the command line.
+//! The stages of the course (six, and the capstone), and how a user names them on the command line.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,16 +12,19 @@ pub enum Stage {
     VectorClocks,
     AntiEntropy,
     ReadRepair,
+    /// Stage 7, the capstone: the six composed into one Dynamo node.
+    Store,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: [Stage; 7] = [
         Stage::HashRing,
         Stage::Quorum,
         Stage::FaultTolerance,
         Stage::VectorClocks,
         Stage::AntiEntropy,
         Stage::ReadRepair,
+        Stage::Store,
     ];
 
     /// The name used in case files, reports and on the command line.
@@ -33,10 +36,11 @@ impl Stage {
             Stage::VectorClocks => "vector-clocks",
             Stage::AntiEntropy => "anti-entropy",
             Stage::ReadRepair => "read-repair",
+            Stage::Store => "store",
         }
     }
 
-    /// 1 to 6.
+    /// 1 to 7.
     pub fn number(self) -> usize {
         Stage::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
     }
@@ -72,7 +76,7 @@ impl FromStr for Stage {
             })
             .ok_or_else(|| {
                 format!(
-                    "unknown stage `{s}`; the stages are {} (or 1 to 6)",
+                    "unknown stage `{s}`; the stages are {} (or 1 to 7)",
                     Stage::names()
                 )
             })

@@ -10,7 +10,7 @@ use std::future::Future;
 
 use fault_tolerance::{
     Ack, ConfigError, FaultConfig, Network, NoReply, NodeId, Placement, SloppyCoordinator,
-    SloppyError, Versioned,
+    SloppyError, StoredObject,
 };
 use tokio::task::JoinSet;
 use tokio::time::{Duration, timeout};
@@ -61,12 +61,12 @@ impl SloppyCoordinator for Sloppy {
         validate(config.quorum, cluster_size).map(|()| Sloppy { config })
     }
 
-    async fn put(
+    async fn put<O: StoredObject>(
         &self,
-        network: &Network,
+        network: &Network<O>,
         walk: &[NodeId],
         key: &str,
-        versioned: Versioned,
+        versioned: O,
     ) -> Result<Placement, SloppyError> {
         let FaultConfig { quorum, timeout_ms } = self.config;
         let n = quorum.n.min(walk.len());
@@ -145,7 +145,7 @@ impl SloppyCoordinator for Sloppy {
         }
     }
 
-    async fn handoff(&self, network: &Network, holder: &NodeId) -> usize {
+    async fn handoff<O: StoredObject>(&self, network: &Network<O>, holder: &NodeId) -> usize {
         let hints = network.hints(holder);
         let sends = hints
             .iter()

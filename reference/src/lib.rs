@@ -12,6 +12,7 @@
 //! - [`vector_clocks`]: stage 4, vector clocks and sibling versions.
 //! - [`anti_entropy`]: stage 5, Merkle trees, diff and sync.
 //! - [`read_repair`]: stage 6, read repair over sibling sets.
+//! - [`store`]: stage 7, the Dynamo node composed of stages 1-6.
 
 #![deny(missing_docs)]
 
@@ -20,4 +21,5 @@ pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod read_repair;
+pub mod store;
 pub mod vector_clocks;

@@ -10,6 +10,7 @@ mod fault_tolerance;
 mod hash_ring;
 mod quorum;
 mod read_repair;
+mod store;
 mod vector_clocks;
 
 pub use anti_entropy::{ReplicaImpl, anti_entropy};
@@ -17,4 +18,5 @@ pub use fault_tolerance::{DynSloppy, SloppyImpl, fault_tolerance};
 pub use hash_ring::{RingImpl, hash_ring};
 pub use quorum::{DynCoordinator, QuorumImpl, quorum};
 pub use read_repair::{DynReadRepair, ReadRepairImpl, read_repair};
+pub use store::store;
 pub use vector_clocks::{ClockImpl, vector_clocks};

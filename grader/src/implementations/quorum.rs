@@ -1,79 +1,18 @@
 //! Stage 2: the quorum coordinator, as a trait object despite its `async fn`s.
+//!
+//! The implementations themselves live in the `dynamo-select` crate (shared with `cluster/`);
+//! this module adds the grader's mutants.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use quorum::{ConfigError, Coordinator, Network, NodeId, QuorumConfig, QuorumError, Versioned};
+pub use dynamo_select::quorum::{DynCoordinator, QuorumImpl};
 
 use crate::implementation::Implementation;
 use crate::mutants;
 
-/// A stage-2 coordinator behind a trait object: the contract's async methods, boxed.
-///
-/// `Coordinator` has `async fn`s, so it cannot be a trait object itself; this blanket-implemented
-/// twin can, which keeps the quorum plugin (and later stages) free of generics.
-pub trait DynCoordinator {
-    fn put<'a>(
-        &'a self,
-        network: &'a Network,
-        preference: &'a [NodeId],
-        key: &'a str,
-        versioned: Versioned,
-    ) -> LocalBoxFuture<'a, Result<(), QuorumError>>;
-
-    fn get<'a>(
-        &'a self,
-        network: &'a Network,
-        preference: &'a [NodeId],
-        key: &'a str,
-    ) -> LocalBoxFuture<'a, Result<Option<Versioned>, QuorumError>>;
-}
-
-/// A boxed future that need not be `Send`: cases run on a current-thread runtime.
-pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
-
-impl<C: Coordinator> DynCoordinator for C {
-    fn put<'a>(
-        &'a self,
-        network: &'a Network,
-        preference: &'a [NodeId],
-        key: &'a str,
-        versioned: Versioned,
-    ) -> LocalBoxFuture<'a, Result<(), QuorumError>> {
-        Box::pin(Coordinator::put(self, network, preference, key, versioned))
-    }
-
-    fn get<'a>(
-        &'a self,
-        network: &'a Network,
-        preference: &'a [NodeId],
-        key: &'a str,
-    ) -> LocalBoxFuture<'a, Result<Option<Versioned>, QuorumError>> {
-        Box::pin(Coordinator::get(self, network, preference, key))
-    }
-}
-
-/// A stage-2 implementation, as a function pointer.
-#[derive(Clone, Copy)]
-pub struct QuorumImpl {
-    pub new: fn(QuorumConfig, usize) -> Result<Box<dyn DynCoordinator>, ConfigError>,
-}
-
-impl QuorumImpl {
-    pub fn of<C: Coordinator + 'static>() -> Self {
-        QuorumImpl {
-            new: |config, nodes| {
-                C::new(config, nodes).map(|c| Box::new(c) as Box<dyn DynCoordinator>)
-            },
-        }
-    }
-}
-
-/// The stage-2 implementation to use. Unknown mutant names were refused on the command line.
+/// The quorum implementation to use. Unknown mutant names were refused on the command line.
 pub fn quorum(implementation: &Implementation) -> QuorumImpl {
     match implementation {
-        Implementation::Learner => QuorumImpl::of::<quorum::solution::Quorum>(),
-        Implementation::Reference => QuorumImpl::of::<reference::quorum::Quorum>(),
+        Implementation::Learner => dynamo_select::quorum::learner(),
+        Implementation::Reference => dynamo_select::quorum::reference(),
         Implementation::Mutant(name) => mutants::quorum::by_name(name)
             .unwrap_or_else(|| panic!("unknown quorum mutant `{name}`")),
     }

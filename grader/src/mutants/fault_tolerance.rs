@@ -2,7 +2,8 @@
 //! configuration check are reused so each mutant breaks exactly one thing.
 
 use fault_tolerance::{
-    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError, Versioned,
+    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError,
+    StoredObject, Versioned,
 };
 use reference::fault_tolerance::round;
 use reference::quorum::validate;
@@ -77,12 +78,12 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
         validate(config.quorum, cluster_size).map(|()| Mutant(config))
     }
 
-    async fn put(
+    async fn put<O: StoredObject>(
         &self,
-        network: &Network,
+        network: &Network<O>,
         walk: &[NodeId],
         key: &str,
-        versioned: Versioned,
+        versioned: O,
     ) -> Result<Placement, SloppyError> {
         let quorum = self.0.quorum;
         let n = quorum.n.min(walk.len());
@@ -165,7 +166,7 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
         }
     }
 
-    async fn handoff(&self, network: &Network, holder: &NodeId) -> usize {
+    async fn handoff<O: StoredObject>(&self, network: &Network<O>, holder: &NodeId) -> usize {
         let hints = network.hints(holder);
         if BUG == 0 {
             for hint in &hints {
@@ -177,8 +178,12 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
             .map(|hint| {
                 let (network, holder, hint) = (network.clone(), holder.clone(), hint.clone());
                 let mut object = hint.object;
-                if BUG == 4 {
-                    object.version += 1;
+                // Stage 3's cases write `Versioned` values; the bug bumps their version.
+                if BUG == 4
+                    && let Some(v) =
+                        (&mut object as &mut dyn std::any::Any).downcast_mut::<Versioned>()
+                {
+                    v.version += 1;
                 }
                 async move {
                     network

@@ -10,6 +10,7 @@ pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod read_repair;
+pub mod store;
 pub mod vector_clocks;
 
 use crate::stage::Stage;
@@ -23,5 +24,6 @@ pub fn list(stage: Stage) -> &'static [(&'static str, &'static str, bool)] {
         Stage::VectorClocks => vector_clocks::MUTANTS,
         Stage::AntiEntropy => anti_entropy::MUTANTS,
         Stage::ReadRepair => read_repair::MUTANTS,
+        Stage::Store => store::MUTANTS,
     }
 }

@@ -278,7 +278,7 @@ pub struct State {
     runtime: Runtime,
     network: Network,
     ring: LazyRing,
-    coordinator: Box<dyn DynSloppy>,
+    coordinator: Box<dyn DynSloppy<Versioned>>,
     nodes: Vec<NodeId>,
 }
 

@@ -11,6 +11,7 @@ pub mod fault_tolerance;
 pub mod hash_ring;
 pub mod quorum;
 pub mod read_repair;
+pub mod store;
 pub mod vector_clocks;
 
 use std::path::Path;
@@ -150,10 +151,11 @@ pub fn parse(
         Stage::VectorClocks => parse_as::<vector_clocks::Plugin>(text, file, snapshot_dir, meta),
         Stage::AntiEntropy => parse_as::<anti_entropy::Plugin>(text, file, snapshot_dir, meta),
         Stage::ReadRepair => parse_as::<read_repair::Plugin>(text, file, snapshot_dir, meta),
+        Stage::Store => parse_as::<store::Plugin>(text, file, snapshot_dir, meta),
     }
 }
 
-/// The stages the grader can run, in course order: all six.
+/// The stages the grader can run, in course order: all seven.
 pub fn known() -> impl Iterator<Item = Stage> {
     Stage::ALL.into_iter()
 }
@@ -170,6 +172,7 @@ pub fn schema(stage: Stage, generator: &mut schemars::SchemaGenerator) -> schema
         Stage::VectorClocks => of::<vector_clocks::Plugin>(generator),
         Stage::AntiEntropy => of::<anti_entropy::Plugin>(generator),
         Stage::ReadRepair => of::<read_repair::Plugin>(generator),
+        Stage::Store => of::<store::Plugin>(generator),
     }
 }
 
@@ -182,6 +185,7 @@ pub fn tracks(stage: Stage) -> &'static [&'static str] {
         Stage::VectorClocks => vector_clocks::Plugin::TRACKS,
         Stage::AntiEntropy => anti_entropy::Plugin::TRACKS,
         Stage::ReadRepair => read_repair::Plugin::TRACKS,
+        Stage::Store => store::Plugin::TRACKS,
     }
 }
 

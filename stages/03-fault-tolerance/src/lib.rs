@@ -42,15 +42,19 @@ pub mod solution;
 
 use std::collections::BTreeMap;
 
+pub use dynamo_common::LocalBoxFuture;
 pub use dynamo_common::NodeId;
-pub use dynamo_common::sim::{Ack, Hint, NoReply, Versioned};
+pub use dynamo_common::sim::{Ack, Hint, NoReply, StoredObject, Versioned};
 pub use quorum::{ConfigError, QuorumConfig};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The simulated network of this stage: replicas that store [`Versioned`] values, crash,
 /// recover, get partitioned, and keep hints for each other.
-pub type Network = dynamo_common::sim::Network<Versioned>;
+///
+/// Generic over what replicas store (`Network` alone means `Network<Versioned>`), because stage
+/// 7's node writes stage 4's sibling sets through the very same coordinator.
+pub type Network<O = Versioned> = dynamo_common::sim::Network<O>;
 
 /// Where a write was stored: each node that acknowledged it, with the primary it stands in for
 /// (`None`: it is a primary itself). A `BTreeMap`, so it lists nodes in name order.
@@ -78,23 +82,67 @@ pub trait SloppyCoordinator {
     where
         Self: Sized;
 
-    /// Writes `versioned` under `key` with a sloppy quorum over `walk` (every node, in ring-walk
+    /// Writes `object` under `key` with a sloppy quorum over `walk` (every node, in ring-walk
     /// order from the key; the first `n` are the primaries), and returns where it was stored.
+    ///
+    /// Generic over the stored object: the grader's cases write [`Versioned`] values, and stage
+    /// 7's node writes sibling sets. Your code only clones `object` and passes it to the network.
     ///
     /// # Errors
     /// [`SloppyError::NotEnoughReplicas`] `{ needed: w, got, stored }` when, after every round,
     /// fewer than `w` nodes acknowledged; `stored` is the placement of those that did.
-    async fn put(
+    async fn put<O: StoredObject>(
         &self,
-        network: &Network,
+        network: &Network<O>,
         walk: &[NodeId],
         key: &str,
-        versioned: Versioned,
+        object: O,
     ) -> Result<Placement, SloppyError>;
 
     /// Node `holder` hands each of its hints to the primary it names, deleting a hint once its
     /// primary acknowledged. Returns how many hints were delivered (and deleted).
-    async fn handoff(&self, network: &Network, holder: &NodeId) -> usize;
+    async fn handoff<O: StoredObject>(&self, network: &Network<O>, holder: &NodeId) -> usize;
+}
+
+/// A [`SloppyCoordinator`] behind a trait object, for one stored object type `O`: the contract's
+/// async methods, boxed. Implemented for every coordinator; you never implement it yourself.
+/// The grader and stage 7 hold coordinators as `Box<dyn DynSloppy<O>>`, free of generics.
+pub trait DynSloppy<O> {
+    /// [`SloppyCoordinator::put`], boxed.
+    fn put<'a>(
+        &'a self,
+        network: &'a Network<O>,
+        walk: &'a [NodeId],
+        key: &'a str,
+        object: O,
+    ) -> LocalBoxFuture<'a, Result<Placement, SloppyError>>;
+
+    /// [`SloppyCoordinator::handoff`], boxed.
+    fn handoff<'a>(
+        &'a self,
+        network: &'a Network<O>,
+        holder: &'a NodeId,
+    ) -> LocalBoxFuture<'a, usize>;
+}
+
+impl<C: SloppyCoordinator, O: StoredObject> DynSloppy<O> for C {
+    fn put<'a>(
+        &'a self,
+        network: &'a Network<O>,
+        walk: &'a [NodeId],
+        key: &'a str,
+        object: O,
+    ) -> LocalBoxFuture<'a, Result<Placement, SloppyError>> {
+        Box::pin(SloppyCoordinator::put(self, network, walk, key, object))
+    }
+
+    fn handoff<'a>(
+        &'a self,
+        network: &'a Network<O>,
+        holder: &'a NodeId,
+    ) -> LocalBoxFuture<'a, usize> {
+        Box::pin(SloppyCoordinator::handoff(self, network, holder))
+    }
 }
 
 /// A coordinator's configuration: stage 2's N, R and W, and the failure detector's timeout.

@@ -8,7 +8,8 @@
 //! (`sloppy-quorum`), then `handoff` (`hinted-handoff`, `recovery`).
 
 use crate::{
-    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError, Versioned,
+    ConfigError, FaultConfig, Network, NodeId, Placement, SloppyCoordinator, SloppyError,
+    StoredObject,
 };
 
 /// Your coordinator. What does it need to remember between operations?
@@ -22,12 +23,12 @@ impl SloppyCoordinator for Sloppy {
         todo!("check {config:?} against a cluster of {cluster_size} nodes")
     }
 
-    async fn put(
+    async fn put<O: StoredObject>(
         &self,
-        network: &Network,
+        network: &Network<O>,
         walk: &[NodeId],
         key: &str,
-        versioned: Versioned,
+        versioned: O,
     ) -> Result<Placement, SloppyError> {
         // TODO(README.md § "Sloppy writes"): a round to the primaries (each send bounded by
         // tokio::time::timeout), then rounds of network.send_hint to the candidates past N.
@@ -35,7 +36,7 @@ impl SloppyCoordinator for Sloppy {
         todo!("write {key:?} = {versioned} over the walk {walk:?}")
     }
 
-    async fn handoff(&self, network: &Network, holder: &NodeId) -> usize {
+    async fn handoff<O: StoredObject>(&self, network: &Network<O>, holder: &NodeId) -> usize {
         // TODO(README.md § "Hinted handoff"): network.hints(holder), network.send_handoff,
         // network.delete_hint only after the ack.
         let _ = network;

@@ -44,6 +44,7 @@ pub mod solution;
 
 use std::fmt;
 
+pub use dynamo_common::LocalBoxFuture;
 pub use dynamo_common::NodeId;
 pub use dynamo_common::sim::{Ack, NoReply};
 use schemars::JsonSchema;
@@ -81,6 +82,36 @@ pub trait ReadRepair {
         key: &str,
         client: Client,
     );
+}
+
+/// A [`ReadRepair`] coordinator behind a trait object: the contract's async method, boxed.
+/// Implemented for every coordinator; you never implement it yourself. The grader and stage 7
+/// hold coordinators as `Box<dyn DynReadRepair>`, free of generics.
+pub trait DynReadRepair {
+    /// The contract's `read`, boxed.
+    fn read<'a>(
+        &'a self,
+        network: &'a Network,
+        stage4: &'a Stage4,
+        preference: &'a [NodeId],
+        key: &'a str,
+        client: Client,
+    ) -> LocalBoxFuture<'a, ()>;
+}
+
+impl<C: ReadRepair> DynReadRepair for C {
+    fn read<'a>(
+        &'a self,
+        network: &'a Network,
+        stage4: &'a Stage4,
+        preference: &'a [NodeId],
+        key: &'a str,
+        client: Client,
+    ) -> LocalBoxFuture<'a, ()> {
+        Box::pin(ReadRepair::read(
+            self, network, stage4, preference, key, client,
+        ))
+    }
 }
 
 /// Stage 4, as the grader hands it to you: your clocks and store, or the reference's.

@@ -10,11 +10,21 @@
 //!   links with latency, nodes that are down, dropped messages, and a trace of every message.
 //! - [`diagram`]: the script that draws a trace as a message sequence diagram in a web page (the
 //!   grader's HTML report, the cluster's dashboard).
+//! - [`host`]: what a host gives a stage-7 node: the [`host::Envelope`] its messages travel in,
+//!   the [`host::Transport`] that moves them, and the [`host::Storage`] that keeps its data.
+//! - [`BoxFuture`], [`LocalBoxFuture`]: boxed futures, for traits that must stay object-safe.
 
 #![deny(missing_docs)]
 
 pub mod diagram;
+pub mod host;
 mod node;
 pub mod sim;
 
 pub use node::NodeId;
+
+/// A boxed future that may move between threads (what a host's transport returns).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A boxed future that need not be `Send`: node logic and coordinators run on one thread.
+pub type LocalBoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;

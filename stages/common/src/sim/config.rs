@@ -38,6 +38,13 @@ pub enum MessageKind {
     Hint,
     /// A fallback delivering a hint to the primary it names (stage 3).
     Handoff,
+    /// A node's view of the membership and its heartbeats, sent to a peer (stage 7).
+    Gossip,
+    /// Anti-entropy between two replicas of a range: Merkle hashes, then differing keys
+    /// (stage 7, using stage 5).
+    Sync,
+    /// Keys handed to a node that joins, or by a node that leaves (stage 7, using stage 1).
+    Transfer,
 }
 
 impl fmt::Display for MessageKind {
@@ -50,6 +57,9 @@ impl fmt::Display for MessageKind {
             MessageKind::Reply => "reply",
             MessageKind::Hint => "hint",
             MessageKind::Handoff => "handoff",
+            MessageKind::Gossip => "gossip",
+            MessageKind::Sync => "sync",
+            MessageKind::Transfer => "transfer",
         })
     }
 }

@@ -103,6 +103,14 @@ impl<O: StoredObject> Network<O> {
     /// The hints `node` holds, ordered by (primary, key). Reading them sends no message: it is
     /// the node looking at its own disk.
     pub fn hints(&self, node: &NodeId) -> Vec<Hint<O>> {
+        if let Some(backend) = &self.backend {
+            // A real node sees only its own hints store.
+            return if *node == backend.me() {
+                backend.hints()
+            } else {
+                Vec::new()
+            };
+        }
         self.lock()
             .hints
             .0
@@ -119,6 +127,9 @@ impl<O: StoredObject> Network<O> {
 
     /// Deletes the hint `node` keeps for `primary` under `key`; `false` when there was none.
     pub fn delete_hint(&self, node: &NodeId, primary: &NodeId, key: &str) -> bool {
+        if let Some(backend) = &self.backend {
+            return *node == backend.me() && backend.delete_hint(primary, key);
+        }
         let mut s = self.lock();
         let Some(hints) = s.hints.0.get_mut(node) else {
             return false;

@@ -31,7 +31,11 @@
 //! - [`FaultEvent`]: crashes, recoveries, partitions and heals, now or at a simulated time
 //!   (stage 3).
 //! - [`Hint`]: a write a fallback keeps for a down primary, and its handoff (stage 3).
+//! - [`Backend`]: the network handle's second backend (stage 7): a node of a real or simulated
+//!   cluster sends its requests ([`Request`], answered by a [`Response`]) through its host, so
+//!   stage 3's and stage 6's coordinators run unchanged inside a node.
 
+mod backend;
 mod config;
 mod faults;
 mod hints;
@@ -41,9 +45,10 @@ mod repair;
 mod rng;
 mod trace;
 
+pub use backend::Backend;
 pub use config::{DropRule, Link, MessageKind, NetworkConfig};
 pub use faults::FaultEvent;
 pub use hints::Hint;
-pub use network::{Ack, Network, NoReply};
+pub use network::{Ack, Network, NoReply, Request, Response};
 pub use object::{StoredObject, Versioned};
 pub use trace::{Fate, Trace, TraceEntry};

@@ -12,6 +12,7 @@ use thiserror::Error;
 use tokio::sync::{oneshot, watch};
 use tokio::time::{Duration, Instant, sleep_until};
 
+use super::backend::Backend;
 use super::hints::HintStore;
 use super::rng::Rng;
 use super::{Fate, MessageKind, NetworkConfig, StoredObject, Trace, TraceEntry};
@@ -48,6 +49,9 @@ pub enum NoReply {
 /// Cheap to clone (`Arc` inside) and `Send + 'static`, so you can move a clone into each task of a
 /// `tokio::task::JoinSet`. Must be created and used inside a tokio runtime with paused time.
 pub struct Network<O> {
+    /// A real host's backend (stage 7): when set, requests go through it instead of the
+    /// simulated replicas below, which then stay empty.
+    pub(super) backend: Option<Arc<dyn Backend<O>>>,
     shared: Arc<Mutex<Shared<O>>>,
     in_flight: watch::Sender<usize>,
     /// Simulated time 0, kept outside the lock so waiting never holds it.
@@ -57,6 +61,7 @@ pub struct Network<O> {
 impl<O> Clone for Network<O> {
     fn clone(&self) -> Self {
         Self {
+            backend: self.backend.clone(),
             shared: Arc::clone(&self.shared),
             in_flight: self.in_flight.clone(),
             start: self.start,
@@ -132,26 +137,41 @@ struct Sent {
     arrives: bool,
 }
 
-/// What a request asks a replica to do.
-pub(super) enum Request<O> {
+/// What a request asks a replica to do. The message's [`MessageKind`] tells a put from a
+/// handoff or a repair, which all carry [`Request::Put`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Request<O> {
+    /// Merge `object` into what is stored under `key` (a put, a handoff, a repair).
     Put {
+        /// The key.
         key: String,
+        /// What to merge.
         object: O,
     },
+    /// What do you hold for `key`?
     Get {
+        /// The key.
         key: String,
     },
     /// Keep `object` as a hint for `primary` (stage 3).
     Hint {
+        /// The down primary the hint is for.
         primary: NodeId,
+        /// The key.
         key: String,
+        /// The object, kept exactly as sent.
         object: O,
     },
 }
 
 /// What a replica answers.
-pub(super) enum Response<O> {
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Response<O> {
+    /// Stored (a put, a handoff, a repair, a hint).
     Ack,
+    /// The object held for the key asked about (`None`: nothing).
     Value(Option<O>),
 }
 
@@ -164,6 +184,7 @@ impl<O: StoredObject> Network<O> {
         let (in_flight, _) = watch::channel(0);
         let start = Instant::now();
         Self {
+            backend: None,
             start,
             shared: Arc::new(Mutex::new(Shared {
                 rng: Rng::new(config.seed),
@@ -240,6 +261,9 @@ impl<O: StoredObject> Network<O> {
         detail: String,
         request: Request<O>,
     ) -> Result<Response<O>, NoReply> {
+        if let Some(backend) = &self.backend {
+            return backend.request(to, kind, detail, request).await;
+        }
         let (deadline, coordinator, sent, timeout_ms) = {
             let mut s = self.lock();
             let coordinator = from.clone();
@@ -357,6 +381,9 @@ impl<O: StoredObject> Network<O> {
 
     /// Simulated milliseconds since the network was created.
     pub fn now_ms(&self) -> u64 {
+        if let Some(backend) = &self.backend {
+            return backend.now_ms();
+        }
         self.lock().now_ms()
     }
 
@@ -380,6 +407,9 @@ impl<O: StoredObject> Network<O> {
 
     /// The coordinator's name.
     pub fn coordinator(&self) -> NodeId {
+        if let Some(backend) = &self.backend {
+            return backend.me();
+        }
         self.lock().config.coordinator.clone()
     }
 }

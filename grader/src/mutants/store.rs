@@ -1,0 +1,162 @@
+//! Faulty stage-7 nodes. Each wraps the reference node and breaks exactly one thing, at the
+//! boundary a learner's node has too: what it does with a message, a client request, a restart.
+
+use std::rc::Rc;
+
+use dynamo_common::sim::{Request, Response};
+use reference::store::Node as Reference;
+use store::{
+    Body, ConfigError, Context, Envelope, Host, MessageKind, NewNode, NodeConfig, NodeStatus,
+    Payload, ReadResult, Siblings, Stages, StoreError, StoreNode, VectorClock,
+};
+use tokio::time::{Duration, sleep};
+
+/// `(name, what it does wrong, misbehaves)`.
+pub const MUTANTS: &[(&str, &str, bool)] = &[
+    (
+        "acks-before-storing",
+        "acknowledges a put at once and stores it 50 ms later (a write buffer), so a crash in \
+         between loses an acknowledged write",
+        false,
+    ),
+    (
+        "delete-removes",
+        "a replica that receives a tombstone removes the key instead of storing the tombstone",
+        false,
+    ),
+    (
+        "repair-skips-tombstones",
+        "acknowledges a read repair or handoff that carries only tombstones without storing it",
+        false,
+    ),
+    (
+        "sync-overwrites",
+        "anti-entropy and transfers overwrite the stored set instead of reconciling with it",
+        false,
+    ),
+    (
+        "ignores-gossip",
+        "ignores the heartbeats of others, so it suspects every member for good",
+        false,
+    ),
+    (
+        "hints-lost-on-restart",
+        "keeps its hints in memory only: a restarted node has none",
+        false,
+    ),
+    (
+        "blind-puts",
+        "drops the client's context from every put, so a read-modify-write becomes a sibling",
+        false,
+    ),
+    (
+        "delete-without-context",
+        "writes the tombstone with an empty context, concurrent with what it should delete",
+        false,
+    ),
+];
+
+/// The mutant called `name`.
+pub fn by_name(name: &str) -> Option<NewNode> {
+    Some(match name {
+        "acks-before-storing" => store::new_node::<Mutant<0>>(),
+        "delete-removes" => store::new_node::<Mutant<1>>(),
+        "repair-skips-tombstones" => store::new_node::<Mutant<2>>(),
+        "sync-overwrites" => store::new_node::<Mutant<3>>(),
+        "ignores-gossip" => store::new_node::<Mutant<4>>(),
+        "hints-lost-on-restart" => store::new_node::<Mutant<5>>(),
+        "blind-puts" => store::new_node::<Mutant<6>>(),
+        "delete-without-context" => store::new_node::<Mutant<7>>(),
+        _ => return None,
+    })
+}
+
+/// The reference node with bug number `BUG` (the index in [`MUTANTS`]).
+pub struct Mutant<const BUG: u8> {
+    inner: Rc<Reference>,
+    host: Host,
+}
+
+fn all_tombstones(set: &Siblings) -> bool {
+    !set.0.is_empty() && set.0.iter().all(Payload::is_tombstone)
+}
+
+impl<const BUG: u8> StoreNode for Mutant<BUG> {
+    fn new(config: NodeConfig, stages: Stages, host: Host) -> Result<Self, ConfigError> {
+        if BUG == 5 {
+            // A restart finds no hints: they were never written down.
+            let hints = host.storage().hints();
+            for h in hints {
+                host.storage().delete_hint(&h.primary, &h.key);
+            }
+        }
+        let inner = Rc::new(Reference::new(config, stages, host.clone())?);
+        Ok(Mutant { inner, host })
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: String,
+        context: Option<Context>,
+    ) -> Result<Context, StoreError> {
+        let context = if BUG == 6 { None } else { context };
+        self.inner.put(key, value, context).await
+    }
+
+    async fn get(&self, key: &str) -> Result<ReadResult, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn delete(&self, key: &str, context: Context) -> Result<Context, StoreError> {
+        let context = if BUG == 7 {
+            Context(VectorClock::new())
+        } else {
+            context
+        };
+        self.inner.delete(key, context).await
+    }
+
+    async fn handle(&self, envelope: Envelope) -> Body {
+        match (&envelope.body, envelope.kind) {
+            (Body::Request(Request::Put { .. }), MessageKind::Put) if BUG == 0 => {
+                let inner = Rc::clone(&self.inner);
+                tokio::task::spawn_local(async move {
+                    sleep(Duration::from_millis(50)).await;
+                    inner.handle(envelope).await;
+                });
+                Body::Response(Response::Ack)
+            }
+            (Body::Request(Request::Put { key, object }), _)
+                if BUG == 1 && all_tombstones(object) =>
+            {
+                self.host.storage().remove(key);
+                Body::Response(Response::Ack)
+            }
+            (
+                Body::Request(Request::Put { object, .. }),
+                MessageKind::Repair | MessageKind::Handoff,
+            ) if BUG == 2 && all_tombstones(object) => Body::Response(Response::Ack),
+            (Body::Entries(entries), _) if BUG == 3 => {
+                for (key, set) in entries {
+                    self.host.storage().put(key, set.clone());
+                }
+                Body::Ack
+            }
+            (Body::Gossip(_), _) if BUG == 4 => Body::Gossip(store::Membership::default()),
+            _ => self.inner.handle(envelope).await,
+        }
+    }
+
+    async fn tick(&self) {
+        self.inner.tick().await;
+    }
+
+    async fn leave(&self) {
+        self.inner.leave().await;
+    }
+
+    fn status(&self) -> NodeStatus {
+        self.inner.status()
+    }
+}

@@ -1,0 +1,758 @@
+//! Stage 7, the store: cases that start a simulated cluster of nodes and check Dynamo's promises.
+//!
+//! A case's `setup` describes the cluster (nodes, N/R/W, mode, timers, latency bounds, loss, a
+//! seed). Its steps are either hand-worked (a put through X, a crash, a get through Y, what each
+//! node stores, how one node's gossip sees another) and run on one cluster in order, or a
+//! `workload`: a seeded set of concurrent clients and a fault schedule, on a fresh cluster, after
+//! which the cluster quiesces and the checkers of `dynamo-checkers` judge the recorded history.
+//!
+//! `cargo grade store --seeds N` reruns every workload under seeds 1..N (`--seed S`: only S);
+//! the grader passes them to the child in `GRADER_STORE_SEEDS` / `GRADER_STORE_SEED`.
+//!
+//! - `sim.rs`: the simulated host (transport, dispatcher, faults, ticks).
+//! - `workload.rs`: clients, schedule, quiescence, final state, the checkers.
+
+mod sim;
+mod workload;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use dynamo_common::NodeId;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::{Location, Spanned};
+use store::{
+    Context, Liveness, Mode, NewNode, NodeConfig, Payload, QuorumConfig, Stages, StoreError,
+};
+use tokio::runtime::Runtime;
+use tokio::task::LocalSet;
+use tokio::time::{Duration, sleep};
+
+use super::StagePlugin;
+use super::cluster::paused_runtime;
+use crate::expect::{Expect, Expectation, Mismatch, NoError, show_result};
+use crate::implementation::Selection;
+use crate::implementations;
+use crate::render::inline;
+use crate::snapshot::Snapshots;
+use crate::stage::Stage;
+use sim::{Cluster, NetState};
+use workload::Observed;
+
+/// The stage-7 plugin.
+pub struct Plugin;
+
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "StoreTrack")]
+pub enum Track {
+    Requests,
+    Failures,
+    Partitions,
+    Deletes,
+    Convergence,
+    Membership,
+    Consistency,
+}
+
+/// Inclusive bounds, in ms: `[5, 20]`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Bounds(pub u64, pub u64);
+
+/// The cluster a case starts from.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "StoreSetup")]
+pub struct Setup {
+    /// The nodes at start.
+    #[serde(default)]
+    #[schemars(with = "Vec<NodeId>")]
+    pub nodes: Vec<Spanned<NodeId>>,
+    /// N, R, W (default 3, 2, 2).
+    #[serde(default)]
+    pub quorum: Option<QuorumConfig>,
+    /// `eventual` (default) or `strict`.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Tokens per node (default 8).
+    #[serde(default)]
+    pub vnodes: Option<u32>,
+    /// A coordinator's timeout per reply, in ms (default 100).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Tick period, in ms (default 100).
+    #[serde(default)]
+    pub tick_ms: Option<u64>,
+    /// Gossip's suspicion timeout, in ms (default 400).
+    #[serde(default)]
+    pub suspect_after_ms: Option<u64>,
+    /// Tombstone grace period, in ms (default 1000).
+    #[serde(default)]
+    pub tombstone_grace_ms: Option<u64>,
+    /// Merkle depth (default 4).
+    #[serde(default)]
+    pub merkle_depth: Option<u32>,
+    /// One-way latency bounds, drawn per message from the seed (default [5, 5]).
+    #[serde(default)]
+    pub latency_ms: Option<Bounds>,
+    /// Probability that a message is lost (default 0).
+    #[serde(default)]
+    pub loss: Option<f64>,
+    /// The seed of every random draw (default 1).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// Something that happens to the cluster.
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum StoreEvent {
+    /// The node's process dies; its storage stays.
+    Crash(NodeId),
+    /// The node restarts on its storage.
+    Recover(NodeId),
+    /// The cluster splits into these groups (nodes in none form one more group).
+    Partition(Vec<BTreeSet<NodeId>>),
+    /// Every node can reach every other again.
+    Heal,
+    /// Message latency is drawn within these bounds from now on.
+    Latency { min: u64, max: u64 },
+    /// Messages are lost with this probability from now on.
+    Loss(f64),
+    /// A new node joins (configured like the others).
+    Join(NodeId),
+    /// The node leaves for good (it hands its ranges over first).
+    Leave(NodeId),
+}
+
+/// A fault at a time drawn from the seed within `at_ms`.
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scheduled {
+    pub at_ms: Bounds,
+    pub event: StoreEvent,
+}
+
+/// How often each operation is picked.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mix {
+    pub put: u64,
+    pub get: u64,
+    pub delete: u64,
+}
+
+/// A guarantee the checkers judge.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// Every acknowledged write is in the final state or superseded.
+    LostWrites,
+    /// Concurrent acknowledged writes both survive until a covering write.
+    Siblings,
+    /// No version an acknowledged delete covered comes back.
+    NoResurrection,
+    /// Every primary of every key holds the same set.
+    Convergence,
+    /// No hint is left anywhere.
+    NoHints,
+    /// Every key's history is linearizable.
+    Linearizable,
+}
+
+/// What the checkers must find.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckExpect {
+    /// Guarantees that must hold.
+    #[serde(default)]
+    pub holds: BTreeSet<Check>,
+    /// Guarantees the checkers must find violated (a counterexample the course shows).
+    #[serde(default)]
+    pub violated: BTreeSet<Check>,
+}
+
+impl Expectation for CheckExpect {
+    fn validate(&self) -> Result<(), String> {
+        if self.holds.is_empty() && self.violated.is_empty() {
+            return Err("`expect` checks nothing; name checks under `holds` or `violated`".into());
+        }
+        if let Some(c) = self.holds.intersection(&self.violated).next() {
+            return Err(format!("{} cannot both hold and be violated", inline(c)));
+        }
+        Ok(())
+    }
+    fn snapshot(&self) -> Option<&str> {
+        None
+    }
+    fn describe(&self) -> String {
+        inline(self)
+    }
+}
+
+/// A seeded workload on a fresh cluster built from the setup.
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Operations per client.
+    pub ops: usize,
+    /// Keys `k0`..`k{keys-1}`.
+    pub keys: usize,
+    pub mix: Mix,
+    /// Probability that a put reads first and passes the read's context (default 0.5).
+    #[serde(default = "half")]
+    pub rmw: f64,
+    /// The shopping cart: every put reads first and writes the union of the siblings' items plus one.
+    #[serde(default)]
+    pub cart: bool,
+    /// A client waits up to this long between operations, in ms (default 20).
+    #[serde(default = "twenty")]
+    pub think_ms: u64,
+    /// The fault schedule.
+    #[serde(default)]
+    pub faults: Vec<Scheduled>,
+    /// How long the cluster runs after the clients finish, healed and recovered (default 40 ticks).
+    #[serde(default)]
+    pub quiesce_ms: Option<u64>,
+    pub expect: CheckExpect,
+}
+
+fn half() -> f64 {
+    0.5
+}
+fn twenty() -> u64 {
+    20
+}
+
+/// Which context a put or delete passes.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContextChoice {
+    /// A blind write (a put only).
+    #[default]
+    None,
+    /// The context of this case's last get of the key.
+    LastRead,
+}
+
+/// What a put or delete returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Written {
+    /// Acknowledged by the quorum.
+    Ok,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutStep {
+    pub via: NodeId,
+    pub key: String,
+    pub value: String,
+    #[serde(default)]
+    pub context: ContextChoice,
+    pub expect: Expect<Written, StoreError>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteStep {
+    pub via: NodeId,
+    pub key: String,
+    pub expect: Expect<Written, StoreError>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetStep {
+    pub via: NodeId,
+    pub key: String,
+    /// The live values, sorted.
+    pub expect: Expect<Vec<String>, StoreError>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoredStep {
+    pub key: String,
+    /// Node -> the values it stores for the key, sorted (`~` stands for a tombstone); nodes that
+    /// store nothing are left out.
+    pub expect: Expect<BTreeMap<NodeId, Vec<String>>, NoError>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeesStep {
+    /// The node whose gossip is asked.
+    pub node: NodeId,
+    /// The member asked about.
+    pub of: NodeId,
+    pub expect: Expect<Liveness, NoError>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HintsStep {
+    /// Hints left anywhere in the cluster.
+    pub expect: Expect<usize, NoError>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesStep {
+    /// Messages of this kind sent so far (`put`, `hint`, `repair`, `sync`, `transfer`, ...).
+    pub kind: String,
+    pub expect: Expect<usize, NoError>,
+}
+
+/// One step. Fault and `wait` steps act and check nothing; every other step has an `expect`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(rename = "StoreStep")]
+pub enum Step {
+    Put(PutStep),
+    Get(GetStep),
+    Delete(DeleteStep),
+    /// What every node stores for a key (tombstones as `~`).
+    Stored(StoredStep),
+    /// How one node's gossip sees another.
+    Sees(SeesStep),
+    Hints(HintsStep),
+    Messages(MessagesStep),
+    /// A fault, now.
+    Fault(StoreEvent),
+    /// Let simulated time pass (ticks run), in ms.
+    Wait(u64),
+    /// A seeded workload with its fault schedule on a fresh cluster, then the checkers.
+    Workload(Workload),
+}
+
+/// An action checks nothing: it is the fault or pause the next steps observe.
+struct Action;
+
+impl Expectation for Action {
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+    fn snapshot(&self) -> Option<&str> {
+        None
+    }
+    fn describe(&self) -> String {
+        "(an action)".into()
+    }
+}
+
+/// Everything needed to start a cluster of the case.
+#[derive(Clone)]
+pub struct ClusterSpec {
+    pub stages: Stages,
+    pub new_node: NewNode,
+    pub nodes: Vec<NodeId>,
+    pub quorum: QuorumConfig,
+    pub mode: Mode,
+    pub vnodes: u32,
+    pub timeout_ms: u64,
+    pub tick_ms: u64,
+    pub suspect_after_ms: u64,
+    pub tombstone_grace_ms: u64,
+    pub merkle_depth: u32,
+    pub latency: Bounds,
+    pub loss: f64,
+    pub seed: u64,
+}
+
+impl ClusterSpec {
+    pub fn configs(&self) -> Vec<NodeConfig> {
+        let members: BTreeSet<NodeId> = self.nodes.iter().cloned().collect();
+        self.nodes
+            .iter()
+            .map(|name| NodeConfig {
+                name: name.clone(),
+                members: members.clone(),
+                quorum: self.quorum,
+                mode: self.mode,
+                vnodes: self.vnodes,
+                timeout_ms: self.timeout_ms,
+                tick_ms: self.tick_ms,
+                suspect_after_ms: self.suspect_after_ms,
+                tombstone_grace_ms: self.tombstone_grace_ms,
+                merkle_depth: self.merkle_depth,
+            })
+            .collect()
+    }
+
+    pub fn net(&self) -> NetState {
+        NetState {
+            down: BTreeSet::new(),
+            groups: BTreeMap::new(),
+            latency: (self.latency.0, self.latency.1),
+            loss: self.loss,
+        }
+    }
+
+    pub fn default_quiesce_ms(&self) -> u64 {
+        40 * self.tick_ms + self.tombstone_grace_ms
+    }
+}
+
+/// The running case: a runtime, the local task set, the hand-worked cluster, last contexts.
+pub struct State {
+    runtime: Runtime,
+    local: LocalSet,
+    spec: ClusterSpec,
+    cluster: Option<Rc<Cluster>>,
+    contexts: BTreeMap<String, Context>,
+}
+
+impl State {
+    fn cluster(&mut self) -> Result<Rc<Cluster>, Mismatch> {
+        if self.cluster.is_none() {
+            let spec = self.spec.clone();
+            let started = self
+                .local
+                .block_on(&self.runtime, async { workload::start(&spec, spec.seed) });
+            self.cluster = Some(started.map_err(|e| Mismatch::new("the cluster to start", e))?);
+        }
+        self.cluster
+            .clone()
+            .ok_or_else(|| Mismatch::new("a cluster", "none"))
+    }
+}
+
+/// The seeds a workload runs under: the sweep's, the one asked for, or the case's.
+fn seeds(case_seed: u64) -> Vec<u64> {
+    if let Some(s) = std::env::var("GRADER_STORE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return vec![s];
+    }
+    match std::env::var("GRADER_STORE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        Some(n) if n > 0 => (1..=n).collect(),
+        _ => vec![case_seed],
+    }
+}
+
+/// Judges one seed's observations against the expectation.
+fn judge(observed: &Observed, expect: &CheckExpect) -> Result<(), Mismatch> {
+    let all: BTreeSet<Check> = expect.holds.union(&expect.violated).copied().collect();
+    let found = workload::findings(observed, &all);
+    for check in &expect.holds {
+        if let Some(v) = found.get(check).and_then(|v| v.first()) {
+            let (text, trace) = workload::explain(observed, v);
+            return Err(Mismatch::new(format!("{} holds", inline(check)), text).with_trace(trace));
+        }
+    }
+    for check in &expect.violated {
+        if found.get(check).is_some_and(Vec::is_empty) {
+            return Err(Mismatch::new(
+                format!("the checker to find {} violated", inline(check)),
+                format!(
+                    "no violation in {} operations",
+                    observed.history.events.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn shown(set: &store::Siblings) -> Vec<String> {
+    let mut out: Vec<String> = set
+        .0
+        .iter()
+        .map(|v| match Payload::of(v) {
+            Payload::Value(x) => x,
+            Payload::Tombstone => "~".to_string(),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+impl StagePlugin for Plugin {
+    const STAGE: Stage = Stage::Store;
+    const TRACKS: &'static [&'static str] = &[
+        "requests",
+        "failures",
+        "partitions",
+        "deletes",
+        "convergence",
+        "membership",
+        "consistency",
+    ];
+    type Track = Track;
+    type Setup = Setup;
+    type Step = Step;
+    type State = State;
+
+    fn validate(setup: &Setup, steps: &[Spanned<Step>]) -> Vec<(Location, String)> {
+        let mut problems = Vec::new();
+        let first = steps.first().map_or(Location::UNKNOWN, |s| s.referenced);
+        let declared =
+            super::cluster::declare_nodes(&setup.nodes, setup.vnodes, &[], first, &mut problems);
+        let q = setup.quorum.unwrap_or(QuorumConfig { n: 3, r: 2, w: 2 });
+        if q.n == 0 || q.n > declared.len() || q.r == 0 || q.r > q.n || q.w == 0 || q.w > q.n {
+            problems.push((
+                first,
+                format!(
+                    "setup.quorum {} does not fit {} nodes",
+                    inline(&q),
+                    declared.len()
+                ),
+            ));
+        }
+        if let Some(Bounds(lo, hi)) = setup.latency_ms
+            && lo > hi
+        {
+            problems.push((first, "setup.latency_ms: min is larger than max".into()));
+        }
+        if let Some(p) = setup.loss
+            && !(0.0..=1.0).contains(&p)
+        {
+            problems.push((first, "setup.loss must be between 0 and 1".into()));
+        }
+        let mut known: BTreeSet<NodeId> = declared.into_iter().cloned().collect();
+        for step in steps {
+            let at = step.referenced;
+            let mut need = |n: &NodeId, known: &BTreeSet<NodeId>| {
+                if !known.contains(n) {
+                    problems.push((at, format!("node {n} is not in setup.nodes (or joined)")));
+                }
+            };
+            match &step.value {
+                Step::Put(s) => need(&s.via, &known),
+                Step::Get(s) => need(&s.via, &known),
+                Step::Delete(s) => need(&s.via, &known),
+                Step::Sees(s) => {
+                    need(&s.node, &known);
+                    need(&s.of, &known);
+                }
+                Step::Fault(StoreEvent::Join(n)) => {
+                    known.insert(n.clone());
+                }
+                Step::Workload(w) => {
+                    if w.clients == 0 || w.keys == 0 || w.mix.put + w.mix.get + w.mix.delete == 0 {
+                        problems.push((at, "a workload needs clients, keys and a mix".into()));
+                    }
+                    for f in &w.faults {
+                        if f.at_ms.0 > f.at_ms.1 {
+                            problems.push((at, "a fault's at_ms: min is larger than max".into()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        problems
+    }
+
+    fn expectation(step: &Step) -> &dyn Expectation {
+        match step {
+            Step::Put(s) => &s.expect,
+            Step::Get(s) => &s.expect,
+            Step::Delete(s) => &s.expect,
+            Step::Stored(s) => &s.expect,
+            Step::Sees(s) => &s.expect,
+            Step::Hints(s) => &s.expect,
+            Step::Messages(s) => &s.expect,
+            Step::Workload(w) => &w.expect,
+            Step::Fault(_) | Step::Wait(_) => &Action,
+        }
+    }
+
+    fn label(step: &Step) -> String {
+        match step {
+            Step::Put(s) => format!(
+                "put {} = {} via {} ({})",
+                s.key,
+                s.value,
+                s.via,
+                inline(&s.context)
+            ),
+            Step::Get(s) => format!("get {} via {}", s.key, s.via),
+            Step::Delete(s) => format!("delete {} via {}", s.key, s.via),
+            Step::Stored(s) => format!("stored {}", s.key),
+            Step::Sees(s) => format!("how {} sees {}", s.node, s.of),
+            Step::Hints(_) => "hints left".into(),
+            Step::Messages(s) => format!("{} messages so far", s.kind),
+            Step::Fault(e) => format!("fault {}", inline(e)),
+            Step::Wait(ms) => format!("wait {ms} ms"),
+            Step::Workload(w) => format!(
+                "workload: {} clients x {} ops on {} keys, {} faults",
+                w.clients,
+                w.ops,
+                w.keys,
+                w.faults.len()
+            ),
+        }
+    }
+
+    fn setup_label(setup: &Setup) -> String {
+        let q = setup.quorum.unwrap_or(QuorumConfig { n: 3, r: 2, w: 2 });
+        format!(
+            "setup: {} nodes {}, N={} R={} W={}, {}",
+            setup.nodes.len(),
+            super::cluster::names(&setup.nodes),
+            q.n,
+            q.r,
+            q.w,
+            inline(&setup.mode)
+        )
+    }
+
+    fn setup(setup: &Setup, selection: &Selection) -> Result<State, Mismatch> {
+        let ring = implementations::hash_ring(&selection.get(Stage::HashRing));
+        let sloppy = implementations::fault_tolerance(&selection.get(Stage::FaultTolerance));
+        let clocks = implementations::vector_clocks(&selection.get(Stage::VectorClocks));
+        let replica = implementations::anti_entropy(&selection.get(Stage::AntiEntropy));
+        let read_repair = implementations::read_repair(&selection.get(Stage::ReadRepair));
+        let stages = dynamo_select::store::stages(ring, sloppy, clocks, replica, read_repair);
+        let new_node = implementations::store(&selection.get(Stage::Store));
+        let spec = ClusterSpec {
+            stages,
+            new_node,
+            nodes: super::cluster::ids(&setup.nodes),
+            quorum: setup.quorum.unwrap_or(QuorumConfig { n: 3, r: 2, w: 2 }),
+            mode: setup.mode,
+            vnodes: setup.vnodes.unwrap_or(8),
+            timeout_ms: setup.timeout_ms.unwrap_or(100),
+            tick_ms: setup.tick_ms.unwrap_or(100),
+            suspect_after_ms: setup.suspect_after_ms.unwrap_or(400),
+            tombstone_grace_ms: setup.tombstone_grace_ms.unwrap_or(1000),
+            merkle_depth: setup.merkle_depth.unwrap_or(4),
+            latency: setup.latency_ms.unwrap_or(Bounds(5, 5)),
+            loss: setup.loss.unwrap_or(0.0),
+            seed: setup.seed.unwrap_or(1),
+        };
+        Ok(State {
+            runtime: paused_runtime()?,
+            local: LocalSet::new(),
+            spec,
+            cluster: None,
+            contexts: BTreeMap::new(),
+        })
+    }
+
+    fn step(state: &mut State, step: &Step, snapshots: &mut Snapshots) -> Result<(), Mismatch> {
+        if let Step::Workload(w) = step {
+            // A workload runs on fresh clusters, one per seed; it observes, then is judged.
+            for seed in seeds(state.spec.seed) {
+                let spec = state.spec.clone();
+                let local = LocalSet::new();
+                let observed = local
+                    .block_on(&state.runtime, async {
+                        workload::run(&spec, w, seed).await
+                    })
+                    .map_err(|e| Mismatch::new("the workload to run", e))?;
+                judge(&observed, &w.expect).map_err(|mut m| {
+                    m.actual = format!(
+                        "with seed {seed}: {}\n(reproduce with: cargo grade store --seed {seed})",
+                        m.actual
+                    );
+                    m
+                })?;
+            }
+            return Ok(());
+        }
+        let cluster = state.cluster()?;
+        let trace_of = |c: &Rc<Cluster>| c.trace.borrow().clone();
+        let result = match step {
+            Step::Put(s) => {
+                let context = match s.context {
+                    ContextChoice::None => None,
+                    ContextChoice::LastRead => state.contexts.get(&s.key).cloned(),
+                };
+                let node = cluster.node(&s.via);
+                let actual: Result<Written, StoreError> = match node {
+                    Some(node) if !cluster.is_down(&s.via) => state
+                        .local
+                        .block_on(&state.runtime, node.put(&s.key, s.value.clone(), context))
+                        .map(|_| Written::Ok),
+                    _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
+                };
+                s.expect.check(&actual, snapshots)
+            }
+            Step::Delete(s) => {
+                let context = state.contexts.get(&s.key).cloned().unwrap_or_default();
+                let actual: Result<Written, StoreError> = match cluster.node(&s.via) {
+                    Some(node) if !cluster.is_down(&s.via) => state
+                        .local
+                        .block_on(&state.runtime, node.delete(&s.key, context))
+                        .map(|_| Written::Ok),
+                    _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
+                };
+                s.expect.check(&actual, snapshots)
+            }
+            Step::Get(s) => {
+                let actual = match cluster.node(&s.via) {
+                    Some(node) if !cluster.is_down(&s.via) => {
+                        state.local.block_on(&state.runtime, node.get(&s.key))
+                    }
+                    _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
+                };
+                if let Ok(read) = &actual {
+                    state.contexts.insert(s.key.clone(), read.context.clone());
+                }
+                let values = actual.map(|r| r.values);
+                s.expect.check(&values, snapshots).map_err(|m| {
+                    Mismatch::new(
+                        m.expected,
+                        format!("{} ({})", m.actual, show_result(&values)),
+                    )
+                })
+            }
+            Step::Stored(s) => {
+                let held: BTreeMap<NodeId, Vec<String>> = cluster
+                    .stored()
+                    .into_iter()
+                    .filter_map(|(n, m)| m.get(&s.key).map(|set| (n, shown(set))))
+                    .collect();
+                s.expect.check(&Ok(held), snapshots)
+            }
+            Step::Sees(s) => {
+                let liveness = cluster
+                    .node(&s.node)
+                    .and_then(|n| n.status().members.get(&s.of).copied())
+                    .unwrap_or(Liveness::Suspected);
+                s.expect.check(&Ok(liveness), snapshots)
+            }
+            Step::Hints(s) => s.expect.check(&Ok(cluster.hints_left().len()), snapshots),
+            Step::Messages(s) => {
+                let needle = format!(" {} ", s.kind);
+                let count = cluster
+                    .trace
+                    .borrow()
+                    .iter()
+                    .filter(|l| l.contains(&needle))
+                    .count();
+                s.expect.check(&Ok(count), snapshots)
+            }
+            Step::Fault(event) => state
+                .local
+                .block_on(&state.runtime, workload::apply(&cluster, event))
+                .map_err(|e| Mismatch::new(format!("fault {}", inline(event)), e)),
+            Step::Wait(ms) => {
+                state
+                    .local
+                    .block_on(&state.runtime, sleep(Duration::from_millis(*ms)));
+                Ok(())
+            }
+            Step::Workload(_) => Ok(()),
+        };
+        result.map_err(|m| {
+            let trace = trace_of(&cluster);
+            let from = trace.len().saturating_sub(80);
+            m.with_trace(trace[from..].to_vec())
+        })
+    }
+}

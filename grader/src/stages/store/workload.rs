@@ -1,0 +1,501 @@
+//! A seeded workload against a fresh simulated cluster, the fault schedule, quiescence, and the
+//! checkers of `dynamo-checkers` on what was recorded.
+//!
+//! Observation and judgement are kept apart: [`run`] only observes (it returns the history, the
+//! final replica state and the trace), and [`judge`] compares what the checkers find with the
+//! case's expectation.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use dynamo_checkers::{self as checkers, Clock, Event, History, Item, Op, OpResult, Violation};
+use dynamo_common::NodeId;
+use dynamo_common::sim::StoredObject;
+use store::{Context, Payload, Siblings, VectorClock};
+use tokio::time::{Duration, sleep};
+
+use super::sim::{Cluster, Rng};
+use super::{Check, ClusterSpec, Scheduled, StoreEvent, Workload};
+
+/// What a run recorded.
+pub struct Observed {
+    pub history: History,
+    /// key -> primary -> the set it stores, tombstones included.
+    pub replicas: checkers::ReplicaState,
+    /// key -> the reconciliation of its primaries' sets.
+    pub final_reads: BTreeMap<String, Vec<Item>>,
+    pub hints_left: Vec<(NodeId, NodeId, String)>,
+    pub trace: Vec<String>,
+}
+
+pub fn clock_of(clock: &VectorClock) -> Clock {
+    clock
+        .entries
+        .iter()
+        .map(|(actor, e)| (actor.to_string(), e.counter))
+        .collect()
+}
+
+fn items(set: &Siblings) -> Vec<Item> {
+    let mut out: Vec<Item> = set
+        .0
+        .iter()
+        .map(|v| Item {
+            value: match Payload::of(v) {
+                Payload::Value(x) => Some(x),
+                Payload::Tombstone => None,
+            },
+            clock: clock_of(&v.clock),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Applies a fault event to the cluster now.
+pub async fn apply(cluster: &Rc<Cluster>, event: &StoreEvent) -> Result<(), String> {
+    match event {
+        StoreEvent::Crash(n) => {
+            cluster.net.borrow_mut().down.insert(n.clone());
+        }
+        StoreEvent::Recover(n) => {
+            let was_down = cluster.net.borrow_mut().down.remove(n);
+            let config = cluster.configs.borrow().get(n).cloned();
+            if was_down && let Some(config) = config {
+                // A restarted process: a new node object on the same storage.
+                cluster.start_node(config)?;
+            }
+        }
+        StoreEvent::Partition(groups) => {
+            let mut net = cluster.net.borrow_mut();
+            net.groups.clear();
+            for (i, group) in groups.iter().enumerate() {
+                for n in group {
+                    net.groups.insert(n.clone(), i + 1);
+                }
+            }
+            // Nodes in no group form one more side.
+            let all: Vec<NodeId> = cluster.configs.borrow().keys().cloned().collect();
+            for n in all {
+                net.groups.entry(n).or_insert(0);
+            }
+        }
+        StoreEvent::Heal => cluster.net.borrow_mut().groups.clear(),
+        StoreEvent::Latency { min, max } => cluster.net.borrow_mut().latency = (*min, *max),
+        StoreEvent::Loss(p) => cluster.net.borrow_mut().loss = *p,
+        StoreEvent::Join(n) => {
+            let members: BTreeSet<NodeId> = live_members(cluster).into_iter().collect();
+            let template = cluster.configs.borrow().values().next().cloned();
+            let Some(mut config) = template else {
+                return Err("no node to copy the configuration from".into());
+            };
+            config.name = n.clone();
+            config.members = members;
+            config.members.insert(n.clone());
+            let tick = config.tick_ms;
+            cluster.start_node(config)?;
+            cluster.spawn_ticker(n.clone(), tick);
+        }
+        StoreEvent::Leave(n) => {
+            if let Some(node) = cluster.node(n) {
+                node.leave().await;
+            }
+            cluster.nodes.borrow_mut().remove(n);
+            cluster.left.borrow_mut().insert(n.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Members that have not left.
+pub fn live_members(cluster: &Cluster) -> Vec<NodeId> {
+    let left = cluster.left.borrow();
+    cluster
+        .configs
+        .borrow()
+        .keys()
+        .filter(|n| !left.contains(*n))
+        .cloned()
+        .collect()
+}
+
+/// Starts a cluster from the spec with `seed`.
+pub fn start(spec: &ClusterSpec, seed: u64) -> Result<Rc<Cluster>, String> {
+    let cluster = Cluster::new(spec.stages, spec.new_node, spec.net(), seed);
+    for config in spec.configs() {
+        let tick = config.tick_ms;
+        let name = config.name.clone();
+        cluster.start_node(config)?;
+        cluster.spawn_ticker(name, tick);
+    }
+    Ok(cluster)
+}
+
+/// Heals everything, recovers every crashed member, and lets the cluster run `quiesce_ms`.
+pub async fn quiesce(cluster: &Rc<Cluster>, quiesce_ms: u64) -> Result<(), String> {
+    let down: Vec<NodeId> = cluster.net.borrow().down.iter().cloned().collect();
+    apply(cluster, &StoreEvent::Heal).await?;
+    cluster.net.borrow_mut().loss = 0.0;
+    for n in down {
+        apply(cluster, &StoreEvent::Recover(n)).await?;
+    }
+    sleep(Duration::from_millis(quiesce_ms)).await;
+    Ok(())
+}
+
+/// The final state: each key's primaries (by the reference ring over the live members) and what
+/// they store; the reconciliation of those sets; the hints left.
+pub fn final_state(cluster: &Cluster, spec: &ClusterSpec) -> Observed {
+    let members = live_members(cluster);
+    let ring_impl = dynamo_select::hash_ring::reference();
+    let mut replicas = checkers::ReplicaState::new();
+    let mut final_reads = BTreeMap::new();
+    let stored = cluster.stored();
+    let keys: BTreeSet<String> = stored.values().flat_map(|m| m.keys().cloned()).collect();
+    if let Ok(mut ring) = (ring_impl.new)(spec.vnodes) {
+        for m in &members {
+            let _ = ring.add_node(m.clone());
+        }
+        for key in keys {
+            let primaries = ring
+                .preference_list(&key, spec.quorum.n.min(members.len()))
+                .unwrap_or_default();
+            let mut per = BTreeMap::new();
+            let mut merged: Option<Siblings> = None;
+            for p in primaries {
+                let set = stored.get(&p).and_then(|m| m.get(&key)).cloned();
+                if let Some(s) = &set {
+                    merged = Some(Siblings::merge(merged, s.clone()));
+                }
+                per.insert(p.to_string(), set.map(|s| items(&s)).unwrap_or_default());
+            }
+            final_reads.insert(key.clone(), merged.map(|s| items(&s)).unwrap_or_default());
+            replicas.insert(key, per);
+        }
+    }
+    Observed {
+        history: History::default(),
+        replicas,
+        final_reads,
+        hints_left: cluster.hints_left(),
+        trace: cluster.trace.borrow().clone(),
+    }
+}
+
+/// Runs the workload on a fresh cluster with `seed`, then quiesces; returns what it observed.
+pub async fn run(spec: &ClusterSpec, workload: &Workload, seed: u64) -> Result<Observed, String> {
+    let cluster = start(spec, seed)?;
+    let mut rng = Rng::new(seed ^ 0x5EED);
+    // The fault schedule, with times drawn within each event's bounds.
+    let mut schedule: Vec<(u64, StoreEvent)> = workload
+        .faults
+        .iter()
+        .map(|Scheduled { at_ms, event }| (rng.between(at_ms.0, at_ms.1), event.clone()))
+        .collect();
+    schedule.sort_by_key(|(at, _)| *at);
+    let faults = {
+        let cluster = Rc::clone(&cluster);
+        tokio::task::spawn_local(async move {
+            for (at, event) in schedule {
+                cluster.until(at).await;
+                if let Err(e) = apply(&cluster, &event).await {
+                    return Err(e);
+                }
+            }
+            Ok(())
+        })
+    };
+    let events = Rc::new(RefCell::new(Vec::<Event>::new()));
+    let nodes: Vec<NodeId> = spec.nodes.clone();
+    let mut clients = Vec::new();
+    for c in 0..workload.clients {
+        let (cluster, events, nodes) = (Rc::clone(&cluster), Rc::clone(&events), nodes.clone());
+        let mut rng = Rng::new(rng.next_u64());
+        let workload = workload.clone();
+        clients.push(tokio::task::spawn_local(async move {
+            client(c, &cluster, &events, &nodes, &workload, &mut rng).await;
+        }));
+    }
+    for c in clients {
+        let _ = c.await;
+    }
+    match faults.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(e) => return Err(format!("the fault schedule stopped: {e}")),
+    }
+    quiesce(
+        &cluster,
+        workload.quiesce_ms.unwrap_or(spec.default_quiesce_ms()),
+    )
+    .await?;
+    let mut observed = final_state(&cluster, spec);
+    let mut history: Vec<Event> = events.borrow().clone();
+    history.sort_by_key(|e| e.id);
+    observed.history = History { events: history };
+    Ok(observed)
+}
+
+/// Records an invocation; returns its id.
+fn invoke(
+    events: &RefCell<Vec<Event>>,
+    client: usize,
+    node: &NodeId,
+    key: &str,
+    op: Op,
+    now: u64,
+) -> usize {
+    let mut events = events.borrow_mut();
+    let id = events.len();
+    events.push(Event {
+        id,
+        client,
+        node: node.to_string(),
+        key: key.to_string(),
+        op,
+        invoke_ms: now,
+        complete_ms: None,
+        result: OpResult::Pending,
+    });
+    id
+}
+
+fn complete(events: &RefCell<Vec<Event>>, id: usize, result: OpResult, now: u64) {
+    if let Some(e) = events.borrow_mut().get_mut(id) {
+        e.complete_ms = Some(now);
+        e.result = result;
+    }
+}
+
+/// One client: `ops` operations one after another, each through a random node.
+async fn client(
+    c: usize,
+    cluster: &Rc<Cluster>,
+    events: &RefCell<Vec<Event>>,
+    nodes: &[NodeId],
+    workload: &Workload,
+    rng: &mut Rng,
+) {
+    let total = workload.mix.put + workload.mix.get + workload.mix.delete;
+    for i in 0..workload.ops {
+        sleep(Duration::from_millis(rng.between(0, workload.think_ms))).await;
+        let key = format!(
+            "k{}",
+            rng.between(0, workload.keys.saturating_sub(1) as u64)
+        );
+        let via = nodes[rng.between(0, nodes.len() as u64 - 1) as usize].clone();
+        let pick = rng.between(0, total.max(1) - 1);
+        let value = format!("c{c}-{i}");
+        if pick < workload.mix.get {
+            get(c, cluster, events, &via, &key).await;
+        } else if pick < workload.mix.get + workload.mix.put {
+            let read_first = workload.cart || rng.chance(workload.rmw);
+            let (context, values) = if read_first {
+                match get(c, cluster, events, &via, &key).await {
+                    Some((ctx, values)) => (Some(ctx), values),
+                    None => continue,
+                }
+            } else {
+                (None, Vec::new())
+            };
+            let value = if workload.cart {
+                // The shopping cart: the union of every sibling's items, plus one more.
+                let mut cart: BTreeSet<String> = values
+                    .iter()
+                    .flat_map(|v| v.split('+').filter(|s| !s.is_empty()).map(str::to_string))
+                    .collect();
+                cart.insert(value);
+                cart.into_iter().collect::<Vec<_>>().join("+")
+            } else {
+                value
+            };
+            put(c, cluster, events, &via, &key, value, context).await;
+        } else if let Some((context, values)) = get(c, cluster, events, &via, &key).await
+            && !values.is_empty()
+        {
+            delete(c, cluster, events, &via, &key, context).await;
+        }
+    }
+}
+
+async fn get(
+    c: usize,
+    cluster: &Rc<Cluster>,
+    events: &RefCell<Vec<Event>>,
+    via: &NodeId,
+    key: &str,
+) -> Option<(Context, Vec<String>)> {
+    let id = invoke(events, c, via, key, Op::Get, cluster.now_ms());
+    let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
+    let Some(node) = node else {
+        complete(events, id, OpResult::Failed, cluster.now_ms());
+        return None;
+    };
+    match node.get(key).await {
+        Ok(read) => {
+            let values = read
+                .values
+                .iter()
+                .map(|v| Item {
+                    value: Some(v.clone()),
+                    clock: Clock::new(),
+                })
+                .collect();
+            let result = OpResult::Read {
+                values,
+                context: clock_of(&read.context.0),
+            };
+            complete(events, id, result, cluster.now_ms());
+            Some((read.context, read.values))
+        }
+        Err(_) => {
+            complete(events, id, OpResult::Failed, cluster.now_ms());
+            None
+        }
+    }
+}
+
+async fn put(
+    c: usize,
+    cluster: &Rc<Cluster>,
+    events: &RefCell<Vec<Event>>,
+    via: &NodeId,
+    key: &str,
+    value: String,
+    context: Option<Context>,
+) {
+    let op = Op::Put {
+        value: value.clone(),
+        context: context.as_ref().map(|c| clock_of(&c.0)),
+    };
+    let id = invoke(events, c, via, key, op, cluster.now_ms());
+    let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
+    let result = match node {
+        Some(node) => match node.put(key, value, context).await {
+            Ok(ctx) => OpResult::Written {
+                clock: clock_of(&ctx.0),
+            },
+            Err(_) => OpResult::Failed,
+        },
+        None => OpResult::Failed,
+    };
+    complete(events, id, result, cluster.now_ms());
+}
+
+async fn delete(
+    c: usize,
+    cluster: &Rc<Cluster>,
+    events: &RefCell<Vec<Event>>,
+    via: &NodeId,
+    key: &str,
+    context: Context,
+) {
+    let op = Op::Delete {
+        context: clock_of(&context.0),
+    };
+    let id = invoke(events, c, via, key, op, cluster.now_ms());
+    let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
+    let result = match node {
+        Some(node) => match node.delete(key, context).await {
+            Ok(ctx) => OpResult::Written {
+                clock: clock_of(&ctx.0),
+            },
+            Err(_) => OpResult::Failed,
+        },
+        None => OpResult::Failed,
+    };
+    complete(events, id, result, cluster.now_ms());
+}
+
+/// Whether `event` wrote a version that an acknowledged delete covered, on a key whose
+/// tombstone has since been reaped (no primary holds anything): the version was superseded by
+/// the tombstone, and the tombstone then legitimately went away. Deletes themselves too.
+fn reaped_under_delete(observed: &Observed, event: &Event) -> bool {
+    let reaped = observed
+        .final_reads
+        .get(&event.key)
+        .is_none_or(Vec::is_empty);
+    if !reaped {
+        return false;
+    }
+    let OpResult::Written { clock } = &event.result else {
+        return false;
+    };
+    matches!(event.op, Op::Delete { .. })
+        || observed.history.events.iter().any(|d| {
+            d.key == event.key
+                && matches!(d.result, OpResult::Written { .. })
+                && matches!(&d.op, Op::Delete { context } if checkers::descends(context, clock))
+        })
+}
+
+/// Runs every checker the case names on what was observed: check -> violations.
+pub fn findings(observed: &Observed, checks: &BTreeSet<Check>) -> BTreeMap<Check, Vec<Violation>> {
+    let mut out = BTreeMap::new();
+    for check in checks {
+        let found = match check {
+            Check::LostWrites => {
+                checkers::lost_writes(&observed.history, &observed.final_reads, &|e| {
+                    reaped_under_delete(observed, e)
+                })
+            }
+            Check::Siblings => checkers::siblings_surface(&observed.history, &observed.final_reads),
+            Check::NoResurrection => {
+                checkers::no_resurrection(&observed.history, &observed.final_reads)
+            }
+            Check::Convergence => checkers::convergence(&observed.replicas),
+            Check::NoHints => observed
+                .hints_left
+                .iter()
+                .map(|(holder, primary, key)| Violation {
+                    checker: "convergence",
+                    key: key.clone(),
+                    explanation: format!(
+                        "{holder} still keeps a hint for {primary} after quiescence: handoff \
+                         never delivered it"
+                    ),
+                    events: Vec::new(),
+                })
+                .collect(),
+            Check::Linearizable => checkers::linearizable(&observed.history),
+        };
+        out.insert(*check, found);
+    }
+    out
+}
+
+/// A violation as a report shows it: the checker's words, the shortest history that shows it,
+/// and the messages sent while it happened.
+pub fn explain(observed: &Observed, violation: &Violation) -> (String, Vec<String>) {
+    let mut text = violation.to_string();
+    if !violation.events.is_empty() {
+        text.push_str("\n");
+        text.push_str(&observed.history.render(&violation.events));
+    }
+    let span: Vec<(u64, u64)> = violation
+        .events
+        .iter()
+        .filter_map(|id| observed.history.event(*id))
+        .map(|e| (e.invoke_ms, e.complete_ms.unwrap_or(e.invoke_ms)))
+        .collect();
+    let (lo, hi) = (
+        span.iter().map(|s| s.0).min().unwrap_or(0),
+        span.iter().map(|s| s.1).max().unwrap_or(u64::MAX),
+    );
+    let trace = observed
+        .trace
+        .iter()
+        .filter(|line| {
+            let ms: u64 = line
+                .split_whitespace()
+                .next()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            ms >= lo && ms <= hi && line.contains(&format!(" {}", violation.key))
+        })
+        .take(60)
+        .cloned()
+        .collect();
+    (text, trace)
+}

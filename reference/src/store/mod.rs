@@ -1,0 +1,368 @@
+//! Stage 7: the reference Dynamo node, composed of stages 1-6 through their contracts only.
+//!
+//! The node is a coordinator and a replica at once. Its state (ring, gossip view, sync
+//! bookkeeping) sits in one `RefCell`, borrowed only between `.await`s; its data sits in the
+//! host's storage. Everything that waits on the network goes through the host: stage 3's and
+//! stage 6's coordinators via [`Host::network`], gossip, anti-entropy and transfers via
+//! [`Host::send`].
+//!
+//! - `mod.rs`: construction, the client operations (eventual and strict), `status`.
+//! - `replica.rs`: the replica side, [`StoreNode::handle`].
+//! - `tick.rs`: gossip, handoff, anti-entropy, reaping, and membership changes.
+
+mod replica;
+mod tick;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use store::{Client, ReadError};
+use store::{
+    ConfigError, Context, Envelope, FaultConfig, HashRing, Host, Liveness, Member, Membership,
+    Mode, Network, NodeConfig, NodeId, NodeStatus, Payload, QuorumConfig, ReadResult, Siblings,
+    SloppyError, Stages, StoreError, StoreNode, VectorClock, Version,
+};
+
+/// The reference node.
+pub struct Node {
+    config: NodeConfig,
+    stages: Stages,
+    host: Host,
+    network: Network,
+    state: RefCell<State>,
+}
+
+/// What the node remembers between requests.
+struct State {
+    /// Stage 1's ring of the current members.
+    ring: Box<dyn HashRing>,
+    /// Gossip's view: every member known, with its latest heartbeat.
+    view: Membership,
+    /// When (this node's clock) each member's heartbeat last advanced.
+    fresh_at: BTreeMap<NodeId, u64>,
+    /// Round-robin position of anti-entropy among the peers.
+    turn: usize,
+    /// Per key, the peers whose set was found equal to ours at the last sync (for reaping).
+    confirmed: BTreeMap<String, BTreeSet<NodeId>>,
+}
+
+impl Node {
+    fn me(&self) -> NodeId {
+        self.host.me()
+    }
+
+    /// Every member of the ring, in ring-walk order from `key`.
+    fn walk(&self, key: &str) -> Vec<NodeId> {
+        let state = self.state.borrow();
+        let size = state.view.0.values().filter(|m| !m.left).count().max(1);
+        state.ring.preference_list(key, size).unwrap_or_default()
+    }
+
+    /// Whether gossip believes `node` is up.
+    fn alive(&self, node: &NodeId) -> bool {
+        if *node == self.me() {
+            return true;
+        }
+        let state = self.state.borrow();
+        let left = state.view.0.get(node).is_some_and(|m| m.left);
+        let fresh = state.fresh_at.get(node).copied().unwrap_or(0);
+        !left && self.host.now_ms().saturating_sub(fresh) < self.config.suspect_after_ms
+    }
+
+    /// Stage 4's reconciliation of two sibling sets.
+    fn reconcile(&self, a: Vec<Version>, b: Vec<Version>) -> Vec<Version> {
+        let mut store = (self.stages.new_store)(store_threshold());
+        store.reconcile(a);
+        store.reconcile(b);
+        store.get()
+    }
+
+    /// Merges `incoming` into what storage holds for `key`; returns whether it changed.
+    fn store_merge(&self, key: &str, incoming: Vec<Version>) -> bool {
+        let held = self
+            .host
+            .storage()
+            .get(key)
+            .map(|s| s.0)
+            .unwrap_or_default();
+        let merged = self.reconcile(held.clone(), incoming);
+        if merged == held || merged.is_empty() {
+            return false;
+        }
+        self.host.storage().put(key, Siblings(merged));
+        self.state.borrow_mut().confirmed.remove(key);
+        true
+    }
+
+    /// The merge of every version's clock: the context a read hands out.
+    fn context_of(&self, versions: &[Version]) -> VectorClock {
+        let clocks = (self.stages.clocks)();
+        versions
+            .iter()
+            .fold(VectorClock::new(), |acc, v| clocks.merge(&acc, &v.clock))
+    }
+
+    fn fault_config(&self, w: usize) -> FaultConfig {
+        let QuorumConfig { n, r, .. } = self.config.quorum;
+        FaultConfig {
+            quorum: QuorumConfig { n, r: r.min(n), w },
+            timeout_ms: self.config.timeout_ms,
+        }
+    }
+
+    /// Stage 3's sloppy write of `versions` over `walk` with `w` acks needed.
+    async fn write(
+        &self,
+        walk: &[NodeId],
+        key: &str,
+        versions: Vec<Version>,
+        w: usize,
+    ) -> Result<(), StoreError> {
+        let mut config = self.fault_config(w);
+        config.quorum.n = config.quorum.n.min(walk.len());
+        let not_enough = |got| StoreError::NotEnoughReplicas { needed: w, got };
+        let sloppy = (self.stages.sloppy)(config, walk.len()).map_err(|_| not_enough(0))?;
+        match sloppy
+            .put(&self.network, walk, key, Siblings(versions))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SloppyError::NotEnoughReplicas { got, .. }) => Err(not_enough(got)),
+        }
+    }
+
+    /// Stage 6's read of `key` from `readers`, answering at `r` replies; the repairs go on in
+    /// the background after the answer, as stage 6 intends.
+    async fn read(
+        &self,
+        readers: Vec<NodeId>,
+        key: &str,
+        r: usize,
+    ) -> Result<Vec<Version>, StoreError> {
+        if readers.len() < r {
+            return Err(StoreError::NotEnoughReplicas { needed: r, got: 0 });
+        }
+        let coordinator = (self.stages.read_repair)(r);
+        let stage4 = self.stages.stage4();
+        let network = self.network.clone();
+        let (client, answered) = Client::new(&network);
+        let key = key.to_string();
+        tokio::task::spawn_local(async move {
+            coordinator
+                .read(&network, &stage4, &readers, &key, client)
+                .await;
+        });
+        match answered.await {
+            Ok(answered) => answered.answer.map_err(|e| match e {
+                ReadError::NotEnoughReplicas { needed, got } => {
+                    StoreError::NotEnoughReplicas { needed, got }
+                }
+            }),
+            // The coordinator ended without answering: count it as no replies.
+            Err(_) => Err(StoreError::NotEnoughReplicas { needed: r, got: 0 }),
+        }
+    }
+
+    /// A put of `payload` (a value or a tombstone) under `key`.
+    async fn put_payload(
+        &self,
+        key: &str,
+        payload: Payload,
+        context: Option<Context>,
+    ) -> Result<Context, StoreError> {
+        if key.is_empty() {
+            return Err(StoreError::BadKey);
+        }
+        let walk = self.walk(key);
+        let n = self.config.quorum.n.min(walk.len());
+        let mut context = context.map(|c| c.0);
+        let (targets, w) = match self.config.mode {
+            Mode::Eventual => (walk, self.config.quorum.w),
+            Mode::Strict => {
+                // Read a majority first: the new version descends from everything it saw.
+                let primaries = walk[..n].to_vec();
+                let m = self.config.majority();
+                let seen = self.read(primaries.clone(), key, m).await?;
+                let clocks = (self.stages.clocks)();
+                let seen = self.context_of(&seen);
+                context = Some(match context {
+                    Some(c) => clocks.merge(&c, &seen),
+                    None => seen,
+                });
+                (primaries, m)
+            }
+        };
+        let mut store = (self.stages.new_store)(store_threshold());
+        let clock = store.put(
+            context.as_ref(),
+            payload.encode(),
+            &self.me(),
+            self.host.now_ms(),
+        );
+        let version = Version {
+            clock: clock.clone(),
+            value: payload.encode(),
+        };
+        self.write(&targets, key, vec![version], w).await?;
+        Ok(Context(clock))
+    }
+
+    fn status_of(&self, node: &NodeId) -> Liveness {
+        let left = self.state.borrow().view.0.get(node).is_some_and(|m| m.left);
+        if left {
+            Liveness::Left
+        } else if self.alive(node) {
+            Liveness::Alive
+        } else {
+            Liveness::Suspected
+        }
+    }
+}
+
+/// Clocks are truncated at the paper's threshold.
+fn store_threshold() -> usize {
+    store::DEFAULT_THRESHOLD
+}
+
+/// Strict mode's one value: the version with the largest counter total (then clock, then
+/// value). A version that descends from another has a larger total, so this total order extends
+/// causality, and every node picks the same winner from the same set.
+fn winner(versions: &[Version]) -> Option<&Version> {
+    versions.iter().max_by_key(|v| {
+        let total: u64 = v.clock.entries.values().map(|e| e.counter).sum();
+        (total, &v.clock, &v.value)
+    })
+}
+
+impl StoreNode for Node {
+    fn new(config: NodeConfig, stages: Stages, host: Host) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let mut ring = (stages.ring)(config.vnodes)?;
+        let mut view = Membership::default();
+        for member in &config.members {
+            ring.add_node(member.clone())?;
+            view.0.insert(member.clone(), Member::default());
+        }
+        let network = host.network();
+        Ok(Node {
+            config,
+            stages,
+            host,
+            network,
+            state: RefCell::new(State {
+                ring,
+                view,
+                fresh_at: BTreeMap::new(),
+                turn: 0,
+                confirmed: BTreeMap::new(),
+            }),
+        })
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: String,
+        context: Option<Context>,
+    ) -> Result<Context, StoreError> {
+        self.put_payload(key, Payload::Value(value), context).await
+    }
+
+    async fn get(&self, key: &str) -> Result<ReadResult, StoreError> {
+        if key.is_empty() {
+            return Err(StoreError::BadKey);
+        }
+        let walk = self.walk(key);
+        let n = self.config.quorum.n.min(walk.len());
+        let versions = match self.config.mode {
+            Mode::Eventual => {
+                // The first N nodes gossip believes up, primaries first; suspected primaries
+                // only when too few are up.
+                let mut readers: Vec<NodeId> = walk
+                    .iter()
+                    .filter(|x| self.alive(x))
+                    .take(n)
+                    .cloned()
+                    .collect();
+                for node in &walk[..n] {
+                    if readers.len() < n && !readers.contains(node) {
+                        readers.push(node.clone());
+                    }
+                }
+                self.read(readers, key, self.config.quorum.r).await?
+            }
+            Mode::Strict => {
+                let primaries = walk[..n].to_vec();
+                let m = self.config.majority();
+                let versions = self.read(primaries.clone(), key, m).await?;
+                // Write back before answering: a later read cannot see less than this one.
+                if !versions.is_empty() {
+                    self.write(&primaries, key, versions.clone(), m).await?;
+                }
+                versions
+            }
+        };
+        let context = Context(self.context_of(&versions));
+        let live: Vec<&Version> = match self.config.mode {
+            Mode::Eventual => versions.iter().collect(),
+            Mode::Strict => winner(&versions).into_iter().collect(),
+        };
+        let mut values: Vec<String> = live
+            .into_iter()
+            .filter_map(|v| match Payload::of(v) {
+                Payload::Value(value) => Some(value),
+                Payload::Tombstone => None,
+            })
+            .collect();
+        values.sort();
+        Ok(ReadResult { values, context })
+    }
+
+    async fn delete(&self, key: &str, context: Context) -> Result<Context, StoreError> {
+        self.put_payload(key, Payload::Tombstone, Some(context))
+            .await
+    }
+
+    async fn handle(&self, envelope: Envelope) -> store::Body {
+        self.on_message(envelope).await
+    }
+
+    async fn tick(&self) {
+        self.on_tick().await;
+    }
+
+    async fn leave(&self) {
+        self.on_leave().await;
+    }
+
+    fn status(&self) -> NodeStatus {
+        let members: Vec<NodeId> = self.state.borrow().view.0.keys().cloned().collect();
+        let members = members
+            .into_iter()
+            .map(|m| {
+                let liveness = self.status_of(&m);
+                (m, liveness)
+            })
+            .collect();
+        let storage = self.host.storage();
+        let keys = storage.keys();
+        let tombstones = keys
+            .iter()
+            .filter(|k| {
+                storage
+                    .get(k)
+                    .is_some_and(|s| s.0.iter().all(Payload::is_tombstone))
+            })
+            .count();
+        let mut hints = BTreeMap::new();
+        for hint in storage.hints() {
+            *hints.entry(hint.primary).or_insert(0) += 1;
+        }
+        NodeStatus {
+            members,
+            keys: keys.len(),
+            tombstones,
+            hints,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The replica side: what the node does with each message another node sends.
+
+use store::{Body, Envelope, Hint, Request, Response, Siblings};
+
+use super::Node;
+
+impl Node {
+    pub(super) async fn on_message(&self, envelope: Envelope) -> Body {
+        let from = envelope.from;
+        match envelope.body {
+            Body::Request(Request::Put { key, object }) => {
+                // Stored before acknowledged: storage returns once the write is durable.
+                self.store_merge(&key, object.0);
+                Body::Response(Response::Ack)
+            }
+            Body::Request(Request::Hint {
+                primary,
+                key,
+                object,
+            }) => {
+                let mut storage = self.host.storage();
+                let held = storage
+                    .hints()
+                    .into_iter()
+                    .find(|h| h.primary == primary && h.key == key)
+                    .map(|h| h.object.0)
+                    .unwrap_or_default();
+                drop(storage);
+                let merged = self.reconcile(held, object.0);
+                storage = self.host.storage();
+                storage.put_hint(Hint {
+                    primary,
+                    key,
+                    object: Siblings(merged),
+                });
+                Body::Response(Response::Ack)
+            }
+            Body::Request(Request::Get { key }) => {
+                // A fallback answers with the hints it keeps for the key too: it stands in for
+                // their primary.
+                let (held, hinted) = {
+                    let storage = self.host.storage();
+                    let held = storage.get(&key).map(|s| s.0).unwrap_or_default();
+                    let hinted: Vec<_> = storage
+                        .hints()
+                        .into_iter()
+                        .filter(|h| h.key == key)
+                        .flat_map(|h| h.object.0)
+                        .collect();
+                    (held, hinted)
+                };
+                let merged = self.reconcile(held, hinted);
+                let value = (!merged.is_empty()).then_some(Siblings(merged));
+                Body::Response(Response::Value(value))
+            }
+            Body::Gossip(view) => {
+                self.merge_view(&view).await;
+                Body::Gossip(self.state.borrow().view.clone())
+            }
+            Body::SyncRoot(root) => {
+                let (replica, keys) = self.shared_replica(&from);
+                if replica.node(0, 0) == root {
+                    self.confirm(&from, &keys);
+                    Body::InSync
+                } else {
+                    let entries = keys
+                        .iter()
+                        .map(|k| (k.clone(), Siblings(replica.get(k))))
+                        .collect();
+                    Body::Entries(entries)
+                }
+            }
+            Body::Entries(entries) => {
+                for (key, siblings) in entries {
+                    self.store_merge(&key, siblings.0);
+                }
+                Body::Ack
+            }
+            other => Body::Refused(format!("a node does not expect {other:?} as a request")),
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The periodic work: gossip and failure detection, hinted handoff, anti-entropy, reaping; and
+//! the membership changes gossip brings (joins and leaves, with stage 1's transfers).
+
+use std::collections::BTreeSet;
+
+use store::{Body, MessageKind, NodeId, Payload, Replica, Siblings, Transfer};
+use tokio::task::JoinSet;
+
+use super::Node;
+
+impl Node {
+    pub(super) async fn on_tick(&self) {
+        self.gossip().await;
+        self.handoff().await;
+        self.anti_entropy().await;
+        self.reap();
+    }
+
+    /// Raises this node's heartbeat and swaps views with every member.
+    async fn gossip(&self) {
+        let me = self.me();
+        let now = self.host.now_ms();
+        let (view, peers) = {
+            let mut state = self.state.borrow_mut();
+            let mine = state.view.0.entry(me.clone()).or_default();
+            mine.heartbeat = now.max(mine.heartbeat + 1);
+            let peers: Vec<NodeId> = state
+                .view
+                .0
+                .iter()
+                .filter(|(n, m)| **n != me && !m.left)
+                .map(|(n, _)| n.clone())
+                .collect();
+            (state.view.clone(), peers)
+        };
+        let mut sends = JoinSet::new();
+        for peer in peers {
+            let (host, view) = (self.host.clone(), view.clone());
+            sends.spawn(async move {
+                host.send(
+                    &peer,
+                    MessageKind::Gossip,
+                    String::new(),
+                    Body::Gossip(view),
+                )
+                .await
+            });
+        }
+        while let Some(joined) = sends.join_next().await {
+            if let Ok(Ok(Body::Gossip(theirs))) = joined {
+                self.merge_view(&theirs).await;
+            }
+        }
+    }
+
+    /// Merges a gossiped view; applies the joins and leaves it brings.
+    pub(super) async fn merge_view(&self, theirs: &store::Membership) {
+        let now = self.host.now_ms();
+        let me = self.me();
+        let mut transfers: Vec<Transfer> = Vec::new();
+        {
+            let mut state = self.state.borrow_mut();
+            let fresher = state.view.merge(theirs);
+            for node in fresher {
+                state.fresh_at.insert(node, now);
+            }
+            let in_ring: BTreeSet<NodeId> =
+                state.ring.tokens().into_iter().map(|t| t.node).collect();
+            let members: Vec<(NodeId, bool)> = state
+                .view
+                .0
+                .iter()
+                .map(|(n, m)| (n.clone(), m.left))
+                .collect();
+            for (node, left) in members {
+                if left && in_ring.contains(&node) && node != me {
+                    // Whoever takes over from a leaver gets the keys from the leaver itself.
+                    let _ = state.ring.remove_node(&node);
+                } else if !left && !in_ring.contains(&node) {
+                    if let Ok(moved) = state.ring.add_node(node.clone()) {
+                        transfers.extend(moved.into_iter().filter(|t| t.from == me));
+                    }
+                    state.fresh_at.insert(node, now);
+                }
+            }
+        }
+        for transfer in transfers {
+            self.send_range(&transfer).await;
+        }
+    }
+
+    /// Sends the keys this node holds in `transfer.range` to `transfer.to`.
+    async fn send_range(&self, transfer: &Transfer) -> bool {
+        let entries: Vec<(String, Siblings)> = {
+            let storage = self.host.storage();
+            storage
+                .keys()
+                .into_iter()
+                .filter(|k| transfer.range.contains((self.stages.position)(k)))
+                .filter_map(|k| storage.get(&k).map(|s| (k, s)))
+                .collect()
+        };
+        if entries.is_empty() {
+            return true;
+        }
+        let detail = format!("{} keys of {}", entries.len(), transfer.range);
+        matches!(
+            self.host
+                .send(
+                    &transfer.to,
+                    MessageKind::Transfer,
+                    detail,
+                    Body::Entries(entries)
+                )
+                .await,
+            Ok(Body::Ack)
+        )
+    }
+
+    /// Stage 3's handoff, when some hint's primary is up again.
+    async fn handoff(&self) {
+        let hints = self.host.storage().hints();
+        if !hints.iter().any(|h| self.alive(&h.primary)) {
+            return;
+        }
+        let config = self.fault_config(self.config.quorum.w);
+        let size = self.state.borrow().view.0.len();
+        if let Ok(sloppy) = (self.stages.sloppy)(config, size.max(config.quorum.n)) {
+            sloppy.handoff(&self.network, &self.me()).await;
+        }
+    }
+
+    /// The keys this node holds whose primaries include both it and `peer`, as a stage-5
+    /// replica.
+    pub(super) fn shared_replica(&self, peer: &NodeId) -> (Box<dyn Replica>, Vec<String>) {
+        let me = self.me();
+        let n = self.config.quorum.n;
+        let keys: Vec<String> = self.host.storage().keys();
+        let mut replica = (self.stages.replica)(self.config.merkle_depth);
+        let mut shared = Vec::new();
+        for key in keys {
+            let walk = self.walk(&key);
+            let primaries = &walk[..n.min(walk.len())];
+            if primaries.contains(&me) && primaries.contains(peer) {
+                let held = self
+                    .host
+                    .storage()
+                    .get(&key)
+                    .map(|s| s.0)
+                    .unwrap_or_default();
+                if !held.is_empty() {
+                    replica.insert(&key, held);
+                    shared.push(key);
+                }
+            }
+        }
+        (replica, shared)
+    }
+
+    /// Records that `peer` holds the same sets as this node for `keys`.
+    pub(super) fn confirm(&self, peer: &NodeId, keys: &[String]) {
+        let mut state = self.state.borrow_mut();
+        for key in keys {
+            state
+                .confirmed
+                .entry(key.clone())
+                .or_default()
+                .insert(peer.clone());
+        }
+    }
+
+    /// One Merkle exchange (stage 5) with the next live peer in turn.
+    async fn anti_entropy(&self) {
+        let me = self.me();
+        let peers: Vec<NodeId> = {
+            let state = self.state.borrow();
+            state
+                .view
+                .0
+                .iter()
+                .filter(|(n, m)| **n != me && !m.left)
+                .map(|(n, _)| n.clone())
+                .collect()
+        };
+        let peers: Vec<NodeId> = peers.into_iter().filter(|p| self.alive(p)).collect();
+        if peers.is_empty() {
+            return;
+        }
+        let peer = {
+            let mut state = self.state.borrow_mut();
+            state.turn = state.turn.wrapping_add(1);
+            peers[state.turn % peers.len()].clone()
+        };
+        let (mut mine, keys) = self.shared_replica(&peer);
+        let root = mine.node(0, 0);
+        let answer = self
+            .host
+            .send(
+                &peer,
+                MessageKind::Sync,
+                format!("root {root}"),
+                Body::SyncRoot(root),
+            )
+            .await;
+        match answer {
+            Ok(Body::InSync) => self.confirm(&peer, &keys),
+            Ok(Body::Entries(entries)) => {
+                let mut theirs = (self.stages.replica)(self.config.merkle_depth);
+                for (key, siblings) in entries {
+                    if !siblings.0.is_empty() {
+                        theirs.insert(&key, siblings.0);
+                    }
+                }
+                // A reaped tombstone must not come back: a key only one side holds, as nothing
+                // but tombstones past their grace, was reaped by the other side (which held it,
+                // or it could not have reaped). Leave it out of the exchange; the side still
+                // holding it counts the other as confirmed and reaps it in turn.
+                let mine_keys: Vec<String> = mine.keys();
+                let their_keys: Vec<String> = theirs.keys();
+                let mut reaped_there = Vec::new();
+                for key in &mine_keys {
+                    if their_keys.binary_search(key).is_err() && self.reapable(&mine.get(key)) {
+                        mine.delete(key);
+                        reaped_there.push(key.clone());
+                    }
+                }
+                for key in &their_keys {
+                    if mine_keys.binary_search(key).is_err() && self.reapable(&theirs.get(key)) {
+                        theirs.delete(key);
+                    }
+                }
+                self.confirm(&peer, &reaped_there);
+                let report = mine.sync(theirs.as_mut(), &self.stages.sibling_stores());
+                for key in &report.received {
+                    self.store_merge(key, mine.get(key));
+                }
+                let back: Vec<(String, Siblings)> = report
+                    .sent
+                    .iter()
+                    .map(|k| (k.clone(), Siblings(theirs.get(k))))
+                    .collect();
+                let all: Vec<String> = mine.keys();
+                if back.is_empty() {
+                    self.confirm(&peer, &all);
+                } else {
+                    let detail = format!("{} keys", back.len());
+                    let acked = self
+                        .host
+                        .send(&peer, MessageKind::Sync, detail, Body::Entries(back))
+                        .await;
+                    if matches!(acked, Ok(Body::Ack)) {
+                        self.confirm(&peer, &all);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether a set is nothing but tombstones whose grace period has passed.
+    fn reapable(&self, set: &[store::Version]) -> bool {
+        let written = set
+            .iter()
+            .flat_map(|v| v.clock.entries.values().map(|e| e.timestamp))
+            .max()
+            .unwrap_or(0);
+        !set.is_empty()
+            && set.iter().all(Payload::is_tombstone)
+            && self.host.now_ms().saturating_sub(written) >= self.config.tombstone_grace_ms
+    }
+
+    /// Removes the tombstones every other primary confirmed holding, once their grace passed.
+    fn reap(&self) {
+        let me = self.me();
+        let n = self.config.quorum.n;
+        let keys = self.host.storage().keys();
+        for key in keys {
+            let Some(held) = self.host.storage().get(&key) else {
+                continue;
+            };
+            if !self.reapable(&held.0) {
+                continue;
+            }
+            let walk = self.walk(&key);
+            let primaries = &walk[..n.min(walk.len())];
+            let confirmed = self
+                .state
+                .borrow()
+                .confirmed
+                .get(&key)
+                .cloned()
+                .unwrap_or_default();
+            if primaries.iter().all(|p| *p == me || confirmed.contains(p)) {
+                self.host.storage().remove(&key);
+                self.state.borrow_mut().confirmed.remove(&key);
+            }
+        }
+    }
+
+    /// Leaves: hands each range stage 1 says this node gives up to its new owner, then tells
+    /// every member.
+    pub(super) async fn on_leave(&self) {
+        let me = self.me();
+        let transfers = {
+            let mut state = self.state.borrow_mut();
+            state.ring.remove_node(&me).unwrap_or_default()
+        };
+        for transfer in &transfers {
+            self.send_range(transfer).await;
+        }
+        {
+            let mut state = self.state.borrow_mut();
+            let mine = state.view.0.entry(me.clone()).or_default();
+            mine.left = true;
+            mine.heartbeat += 1;
+        }
+        self.gossip().await;
+    }
+}
