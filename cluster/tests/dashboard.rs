@@ -38,8 +38,15 @@ fn chromedriver() -> Option<PathBuf> {
 }
 
 /// A blocking HTTP/1.1 exchange; `None` when nothing answered.
-fn http(method: &str, addr: &str, path: &str, body: Option<&str>, timeout: Duration) -> Option<(u16, String)> {
-    let mut stream = std::net::TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)).ok()?;
+fn http(
+    method: &str,
+    addr: &str,
+    path: &str,
+    body: Option<&str>,
+    timeout: Duration,
+) -> Option<(u16, String)> {
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(timeout)).ok()?;
     let body = body.unwrap_or("");
     let text = format!(
@@ -64,7 +71,10 @@ fn http(method: &str, addr: &str, path: &str, body: Option<&str>, timeout: Durat
     let raw = String::from_utf8_lossy(&raw).to_string();
     let (head, rest) = raw.split_once("\r\n\r\n")?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(rest)
     } else {
         rest.to_string()
@@ -81,7 +91,8 @@ fn complete(raw: &[u8]) -> bool {
     head.lines()
         .find_map(|l| {
             let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<usize>().ok())?
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
         })
         .is_some_and(|n| rest.len() >= n)
 }
@@ -122,7 +133,13 @@ struct Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(s) = &self.session {
-            let _ = http("DELETE", &driver_addr(), &format!("/session/{s}"), None, Duration::from_secs(10));
+            let _ = http(
+                "DELETE",
+                &driver_addr(),
+                &format!("/session/{s}"),
+                None,
+                Duration::from_secs(10),
+            );
         }
         if let Some(mut d) = self.driver.take() {
             let _ = d.kill();
@@ -130,8 +147,12 @@ impl Drop for Guard {
         }
         if let Some(mut up) = self.up.take() {
             // SIGTERM: the supervisor stops every node it started or revived, then exits.
-            let _ = Command::new("kill").args(["-TERM", &up.id().to_string()]).status();
-            let stopped = eventually(Duration::from_secs(10), || up.try_wait().ok().flatten().is_some());
+            let _ = Command::new("kill")
+                .args(["-TERM", &up.id().to_string()])
+                .status();
+            let stopped = eventually(Duration::from_secs(10), || {
+                up.try_wait().ok().flatten().is_some()
+            });
             if !stopped {
                 let _ = up.kill();
                 let _ = up.wait();
@@ -143,7 +164,10 @@ impl Drop for Guard {
         {
             for node in state["nodes"].as_array().into_iter().flatten() {
                 if let Some(pid) = node["pid"].as_u64().filter(|p| *p != 0) {
-                    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+                    let _ = Command::new("kill")
+                        .args(["-KILL", &pid.to_string()])
+                        .stderr(Stdio::null())
+                        .status();
                 }
             }
         }
@@ -167,10 +191,21 @@ struct Browser {
 impl Browser {
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
         let path = format!("/session/{}{path}", self.session);
-        let body = if method == "GET" { None } else { Some(body.to_string()) };
-        let (status, text) = http(method, &driver_addr(), &path, body.as_deref(), Duration::from_secs(30))
-            .unwrap_or_else(|| panic!("chromedriver did not answer {method} {path}"));
-        let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+        let body = if method == "GET" {
+            None
+        } else {
+            Some(body.to_string())
+        };
+        let (status, text) = http(
+            method,
+            &driver_addr(),
+            &path,
+            body.as_deref(),
+            Duration::from_secs(30),
+        )
+        .unwrap_or_else(|| panic!("chromedriver did not answer {method} {path}"));
+        let value: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
         assert_eq!(status, 200, "{method} {path}: {text}");
         value["value"].clone()
     }
@@ -180,12 +215,23 @@ impl Browser {
     }
 
     fn script(&self, script: &str) -> Value {
-        self.call("POST", "/execute/sync", json!({ "script": script, "args": [] }))
+        self.call(
+            "POST",
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
     }
 
     fn element(&self, css: &str) -> String {
-        let v = self.call("POST", "/element", json!({ "using": "css selector", "value": css }));
-        v["element-6066-11e4-a52e-4f735466cecf"].as_str().unwrap_or_else(|| panic!("no element {css}: {v}")).to_string()
+        let v = self.call(
+            "POST",
+            "/element",
+            json!({ "using": "css selector", "value": css }),
+        );
+        v["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
     }
 
     fn click(&self, css: &str) {
@@ -196,7 +242,11 @@ impl Browser {
     fn type_into(&self, css: &str, text: &str) {
         let id = self.element(css);
         self.call("POST", &format!("/element/{id}/clear"), json!({}));
-        self.call("POST", &format!("/element/{id}/value"), json!({ "text": text }));
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({ "text": text }),
+        );
     }
 
     /// Polls a script until it returns `true`.
@@ -220,12 +270,18 @@ impl Browser {
 }
 
 fn replica_siblings(node: &str) -> String {
-    format!("(function(){{var r=document.querySelector('#replicas tr[data-replica=\"{node}\"]');return r?Number(r.getAttribute('data-siblings')):-1;}})()")
+    format!(
+        "(function(){{var r=document.querySelector('#replicas tr[data-replica=\"{node}\"]');return r?Number(r.getAttribute('data-siblings')):-1;}})()"
+    )
 }
 
 fn artifacts() -> PathBuf {
     // CARGO_TARGET_TMPDIR is target/tmp; the artifacts live next to it.
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("test-artifacts").join("dashboard");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("test-artifacts")
+        .join("dashboard");
     std::fs::create_dir_all(&dir).expect("artifact dir");
     dir
 }
@@ -244,10 +300,24 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).expect("data dir");
     let log = std::fs::File::create(data.join("up.log")).expect("up log");
-    let mut guard = Guard { data: data.clone(), up: None, driver: None, session: None };
+    let mut guard = Guard {
+        data: data.clone(),
+        up: None,
+        driver: None,
+        session: None,
+    };
     guard.up = Some(
         Command::new(BIN)
-            .args(["up", "--nodes", "5", "--base-port", &BASE.to_string(), "--reference", "all", "--data"])
+            .args([
+                "up",
+                "--nodes",
+                "5",
+                "--base-port",
+                &BASE.to_string(),
+                "--reference",
+                "all",
+                "--data",
+            ])
             .arg(&data)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -256,10 +326,16 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
             .expect("start dynamo up"),
     );
     let all_up = eventually(Duration::from_secs(60), || {
-        (0..5).all(|i| http("GET", &node_addr(i), "/ping", None, Duration::from_secs(2)).is_some_and(|(s, _)| s == 200))
-            && data.join("cluster.json").exists()
+        (0..5).all(|i| {
+            http("GET", &node_addr(i), "/ping", None, Duration::from_secs(2))
+                .is_some_and(|(s, _)| s == 200)
+        }) && data.join("cluster.json").exists()
     });
-    assert!(all_up, "the cluster did not start: {}", std::fs::read_to_string(data.join("up.log")).unwrap_or_default());
+    assert!(
+        all_up,
+        "the cluster did not start: {}",
+        std::fs::read_to_string(data.join("up.log")).unwrap_or_default()
+    );
 
     guard.driver = Some(
         Command::new(&driver)
@@ -271,7 +347,14 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
             .expect("start chromedriver"),
     );
     let ready = eventually(Duration::from_secs(20), || {
-        http("GET", &driver_addr(), "/status", None, Duration::from_secs(2)).is_some_and(|(s, _)| s == 200)
+        http(
+            "GET",
+            &driver_addr(),
+            "/status",
+            None,
+            Duration::from_secs(2),
+        )
+        .is_some_and(|(s, _)| s == 200)
     });
     assert!(ready, "chromedriver did not start");
     let capabilities = json!({ "capabilities": { "alwaysMatch": {
@@ -280,15 +363,24 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--window-size=1500,1400"] }
     } } });
-    let (status, text) = http("POST", &driver_addr(), "/session", Some(&capabilities.to_string()), Duration::from_secs(60))
-        .expect("chromedriver answers a new session");
+    let (status, text) = http(
+        "POST",
+        &driver_addr(),
+        "/session",
+        Some(&capabilities.to_string()),
+        Duration::from_secs(60),
+    )
+    .expect("chromedriver answers a new session");
     assert_eq!(status, 200, "new session: {text}");
     let session = serde_json::from_str::<Value>(&text).expect("session json")["value"]["sessionId"]
         .as_str()
         .expect("session id")
         .to_string();
     guard.session = Some(session.clone());
-    let browser = Browser { session, shots: artifacts() };
+    let browser = Browser {
+        session,
+        shots: artifacts(),
+    };
 
     // 1. The ring shows five nodes, all up, each with its tokens.
     browser.open(&format!("http://{}/", node_addr(0)));
@@ -315,15 +407,30 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
     browser.until(Duration::from_secs(25), "E up again", "return document.querySelector('#legend li[data-node=\"E\"]').getAttribute('data-liveness') === 'up';");
     browser.type_into("#p-groups", "A,B C,D,E");
     browser.click("#partition");
-    browser.until(Duration::from_secs(10), "the partition", "return /partitioned/.test(document.getElementById('status').textContent);");
+    browser.until(
+        Duration::from_secs(10),
+        "the partition",
+        "return /partitioned/.test(document.getElementById('status').textContent);",
+    );
     // Side {A,B}: the console, carrying the context of the first put (it supersedes socks).
     browser.type_into("#c-value", "shoes");
     browser.click("#c-put");
     browser.until(Duration::from_secs(10), "the write on A's side", "return /HTTP 200/.test(document.getElementById('c-out').textContent) && /shoes/.test(document.getElementById('c-out').textContent);");
     // Side {C,D,E}: a blind write through C, concurrent with everything.
-    let (status, body) = http("PUT", &node_addr(2), "/kv/cart", Some("hat"), Duration::from_secs(5)).expect("C answers");
+    let (status, body) = http(
+        "PUT",
+        &node_addr(2),
+        "/kv/cart",
+        Some("hat"),
+        Duration::from_secs(5),
+    )
+    .expect("C answers");
     assert_eq!(status, 200, "write through C: {body}");
-    browser.until(Duration::from_secs(10), "disagreeing replicas", "return document.getElementById('key-agree').textContent === 'replicas disagree';");
+    browser.until(
+        Duration::from_secs(10),
+        "disagreeing replicas",
+        "return document.getElementById('key-agree').textContent === 'replicas disagree';",
+    );
     browser.screenshot("04-partitioned-disagree");
 
     // 5. Heal: hints and anti-entropy bring every replica to the same two siblings.
@@ -334,7 +441,11 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
         replica_siblings("C"),
         replica_siblings("D")
     );
-    browser.until(Duration::from_secs(30), "agreement on two siblings after heal", &healed);
+    browser.until(
+        Duration::from_secs(30),
+        "agreement on two siblings after heal",
+        &healed,
+    );
     let shot = browser.screenshot("05-healed-siblings-agree");
     println!("screenshots in {}", shot.parent().expect("dir").display());
 }

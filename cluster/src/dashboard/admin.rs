@@ -50,7 +50,10 @@ pub async fn admin(
         return answer(StatusCode::FORBIDDEN, message);
     }
     let Some(dir) = app.node.config.data.parent().map(PathBuf::from) else {
-        return answer(StatusCode::CONFLICT, "this node has no cluster directory".into());
+        return answer(
+            StatusCode::CONFLICT,
+            "this node has no cluster directory".into(),
+        );
     };
     let Action {
         action,

@@ -29,7 +29,9 @@ use crate::versions::{self, Stored};
 const KEYS_LISTED: usize = 200;
 
 fn fnv(hash: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(hash, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(hash, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// The index of the range (token) a ring position falls in: the first token at or after it.
@@ -55,7 +57,9 @@ fn local(node: &Node) -> Value {
     }
     let ranges: Vec<Value> = ranges
         .into_iter()
-        .map(|(i, (root, keys))| json!({ "range": i, "root": format!("{root:016x}"), "keys": keys }))
+        .map(
+            |(i, (root, keys))| json!({ "range": i, "root": format!("{root:016x}"), "keys": keys }),
+        )
         .collect();
     let hints: Vec<Value> = node
         .storage
@@ -143,7 +147,8 @@ fn liveness(
         let process = processes.get(name).copied();
         let suspected = details.values().flatten().any(|d| {
             d["members"].as_array().is_some_and(|ms| {
-                ms.iter().any(|m| m["name"] == name.as_str() && m["state"] == "suspected")
+                ms.iter()
+                    .any(|m| m["name"] == name.as_str() && m["state"] == "suspected")
             })
         });
         let state = match (process, detail) {
@@ -180,8 +185,12 @@ pub async fn overview(State(app): State<App>) -> Json<Value> {
     let processes = processes(&app.node);
     let live = liveness(&details, &processes);
     let c = &app.node.config;
-    let tokens: Vec<(String, u64)> =
-        app.node.tokens().into_iter().map(|(n, p)| (n.to_string(), p)).collect();
+    let tokens: Vec<(String, u64)> = app
+        .node
+        .tokens()
+        .into_iter()
+        .map(|(n, p)| (n.to_string(), p))
+        .collect();
     let mut range_ids: Vec<usize> = Vec::new();
     for d in details.values().flatten() {
         for r in d["ranges"].as_array().into_iter().flatten() {
@@ -203,7 +212,11 @@ pub async fn overview(State(app): State<App>) -> Json<Value> {
                     let root = details.get(r).cloned().flatten().map(|d| {
                         d["ranges"]
                             .as_array()
-                            .and_then(|rs| rs.iter().find(|x| x["range"] == i).map(|x| x["root"].clone()))
+                            .and_then(|rs| {
+                                rs.iter()
+                                    .find(|x| x["range"] == i)
+                                    .map(|x| x["root"].clone())
+                            })
                             .unwrap_or(Value::String("empty".into()))
                     });
                     (r, root.unwrap_or(Value::Null))
@@ -249,7 +262,10 @@ pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
     let list = match app.node.preference_list(&key) {
         Ok(list) => list.into_iter().map(|n| n.to_string()).collect::<Vec<_>>(),
         Err(e) => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.to_string() })))
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": e.to_string() })),
+            )
                 .into_response();
         }
     };
@@ -258,7 +274,9 @@ pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
     let escaped: String = key
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect();

@@ -54,6 +54,9 @@ pub async fn events(State(app): State<App>) -> Response {
     for member in app.node.members() {
         tokio::spawn(forward(member.addr, tx.clone()));
     }
-    let stream = ReceiverStream::new(rx).map(|line| Ok::<_, Infallible>(Event::default().data(line)));
-    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+    let stream =
+        ReceiverStream::new(rx).map(|line| Ok::<_, Infallible>(Event::default().data(line)));
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }

@@ -35,7 +35,10 @@ const STYLE: &str = include_str!("app.css");
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
-        .route("/dash/app.js", get(|| async { asset("text/javascript", SCRIPT) }))
+        .route(
+            "/dash/app.js",
+            get(|| async { asset("text/javascript", SCRIPT) }),
+        )
         .route("/dash/app.css", get(|| async { asset("text/css", STYLE) }))
         .route(
             "/dash/sequence.js",
