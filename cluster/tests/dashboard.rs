@@ -5,7 +5,8 @@
 //! the kill button marks a node down within the stated time (3 s: the page refreshes every
 //! second); a put from the console shows the key's replicas and their clocks and draws the
 //! request's sequence diagram; a partition with writes on both sides shows the replicas
-//! disagreeing, and after heal they agree on both siblings. Screenshots of each step are kept in
+//! disagreeing, and after heal they agree on both siblings; a key and a value made of HTML tags
+//! show as text and inject nothing. Screenshots of each step are kept in
 //! `target/test-artifacts/dashboard/`.
 //!
 //! The WebDriver client is the dozen W3C endpoints the test needs, over the same small blocking
@@ -446,6 +447,19 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
         "agreement on two siblings after heal",
         &healed,
     );
-    let shot = browser.screenshot("05-healed-siblings-agree");
+    browser.screenshot("05-healed-siblings-agree");
+
+    // 6. User data is text, never markup: a key and a value made of tags stay visible as typed.
+    let key = "<b id=k>k</b>";
+    let value = "<img id=xss src=x onerror=\"document.title='owned'\">";
+    browser.type_into("#c-key", key);
+    browser.type_into("#c-value", value);
+    browser.type_into("#c-context", "");
+    browser.click("#c-put");
+    let escaped = format!(
+        "return document.getElementById('key-name') !== null && document.getElementById('key-name').textContent === {key:?} && Array.prototype.some.call(document.querySelectorAll('#replicas .value'), function (v) {{ return v.textContent === {value:?}; }}) && document.getElementById('xss') === null && document.getElementById('k') === null && document.title !== 'owned';"
+    );
+    browser.until(Duration::from_secs(10), "tags as text", &escaped);
+    let shot = browser.screenshot("06-user-data-as-text");
     println!("screenshots in {}", shot.parent().expect("dir").display());
 }

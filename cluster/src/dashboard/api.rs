@@ -36,10 +36,8 @@ fn fnv(hash: u64, bytes: &[u8]) -> u64 {
 
 /// The index of the range (token) a ring position falls in: the first token at or after it.
 fn range_of(positions: &[u64], position: u64) -> usize {
-    match positions.iter().position(|p| *p >= position) {
-        Some(i) => i,
-        None => 0,
-    }
+    // Past the last token, the ring wraps to the first.
+    positions.iter().position(|p| *p >= position).unwrap_or(0)
 }
 
 fn local(node: &Node) -> Value {
