@@ -6,7 +6,7 @@
 //! second); a put from the console shows the key's replicas and their clocks and draws the
 //! request's sequence diagram; a partition with writes on both sides shows the replicas
 //! disagreeing, and after heal they agree on both siblings; a key and a value made of HTML tags
-//! show as text and inject nothing. Screenshots of each step are kept in
+//! show as text and inject nothing; pause and resume show as such. Screenshots of each step are kept in
 //! `target/test-artifacts/dashboard/`.
 //!
 //! The WebDriver client is the dozen W3C endpoints the test needs, over the same small blocking
@@ -460,6 +460,21 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
         "return document.getElementById('key-name') !== null && document.getElementById('key-name').textContent === {key:?} && Array.prototype.some.call(document.querySelectorAll('#replicas .value'), function (v) {{ return v.textContent === {value:?}; }}) && document.getElementById('xss') === null && document.getElementById('k') === null && document.title !== 'owned';"
     );
     browser.until(Duration::from_secs(10), "tags as text", &escaped);
-    let shot = browser.screenshot("06-user-data-as-text");
+    browser.screenshot("06-user-data-as-text");
+
+    // 7. Pause D (SIGSTOP) and resume it from its buttons.
+    browser.click(".node-card[data-node=\"D\"] button[data-action=\"pause\"]");
+    browser.until(
+        Duration::from_secs(5),
+        "D paused",
+        "return document.querySelector('#legend li[data-node=\"D\"]').getAttribute('data-liveness') === 'paused';",
+    );
+    let shot = browser.screenshot("07-paused-D");
+    browser.click(".node-card[data-node=\"D\"] button[data-action=\"resume\"]");
+    browser.until(
+        Duration::from_secs(10),
+        "D up after resume",
+        "return document.querySelector('#legend li[data-node=\"D\"]').getAttribute('data-liveness') === 'up';",
+    );
     println!("screenshots in {}", shot.parent().expect("dir").display());
 }

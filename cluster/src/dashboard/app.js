@@ -165,7 +165,8 @@
         ", clocks " + o.stages["vector-clocks"];
       drawRing();
       drawNodes();
-      if (!$("status").classList.contains("error")) { status("updated " + new Date().toLocaleTimeString()); }
+      $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+      if ($("status").textContent.indexOf("cannot reach") === 0) { status(""); }
     }).catch(function (e) { status("cannot reach this node: " + e.message, true); });
   }
 
