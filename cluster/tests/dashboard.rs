@@ -236,8 +236,25 @@ impl Browser {
     }
 
     fn click(&self, css: &str) {
-        let id = self.element(css);
-        self.call("POST", &format!("/element/{id}/click"), json!({}));
+        // The page rebuilds its panels every second, so an element found just before a refresh
+        // can be stale by the time it is clicked: find it again and retry, a bounded few times.
+        for _ in 0..5 {
+            let id = self.element(css);
+            let path = format!("/session/{}/element/{id}/click", self.session);
+            let answer = http(
+                "POST",
+                &driver_addr(),
+                &path,
+                Some("{}"),
+                Duration::from_secs(30),
+            );
+            match answer {
+                Some((200, _)) => return,
+                Some((_, text)) if text.contains("stale element") => continue,
+                other => panic!("click {css}: {other:?}"),
+            }
+        }
+        panic!("click {css}: the element kept going stale");
     }
 
     fn type_into(&self, css: &str, text: &str) {

@@ -94,46 +94,63 @@
     b.addEventListener("click", function () { admin({ action: action, node: node }); });
     return b;
   }
+  // Cards are built once per node and updated in place, so a button is never replaced under
+  // the pointer by the once-a-second refresh.
+  var cards = {};
+  function card(name) {
+    if (cards[name]) { return cards[name]; }
+    var c = { root: el("div", { "class": "node-card", "data-node": name }) };
+    var head = el("div");
+    var sw = el("span", { "class": "swatch" });
+    sw.style.background = colour(name);
+    head.appendChild(sw);
+    head.appendChild(el("strong", {}, name + " "));
+    c.badge = el("span", { "class": "badge" });
+    head.appendChild(c.badge);
+    head.appendChild(document.createTextNode(" "));
+    c.buttons = el("span");
+    c.buttons.appendChild(button("kill", "kill", name));
+    c.buttons.appendChild(button("revive", "revive", name));
+    c.buttons.appendChild(button("pause", "pause", name));
+    c.buttons.appendChild(button("resume", "resume", name));
+    head.appendChild(c.buttons);
+    c.body = el("div");
+    c.root.appendChild(head);
+    c.root.appendChild(c.body);
+    cards[name] = c;
+    return c;
+  }
   function drawNodes() {
-    var box = clear($("nodes"));
+    var box = $("nodes");
     overview.nodes.forEach(function (n) {
       var d = n.detail;
-      var card = el("div", { "class": "node-card", "data-node": n.name, "data-liveness": n.liveness });
-      var head = el("div");
-      var sw = el("span", { "class": "swatch" });
-      sw.style.background = colour(n.name);
-      head.appendChild(sw);
-      head.appendChild(el("strong", {}, n.name + " "));
-      head.appendChild(el("span", { "class": "badge live-" + n.liveness }, n.liveness));
-      head.appendChild(document.createTextNode(" "));
-      if (overview.supervised) {
-        head.appendChild(button("kill", "kill", n.name));
-        head.appendChild(button("revive", "revive", n.name));
-        head.appendChild(button(n.liveness === "paused" ? "resume" : "pause",
-          n.liveness === "paused" ? "resume" : "pause", n.name));
-      }
-      card.appendChild(head);
+      var c = card(n.name);
+      c.root.setAttribute("data-liveness", n.liveness);
+      c.badge.className = "badge live-" + n.liveness;
+      c.badge.textContent = n.liveness;
+      c.buttons.style.display = overview.supervised ? "" : "none";
+      if (c.root.parentNode !== box) { box.appendChild(c.root); }
+      var body = clear(c.body);
       if (d) {
-        card.appendChild(el("div", { "class": "keys" }, d.keys + " keys: " + d.key_list.join(", ")));
+        body.appendChild(el("div", { "class": "keys" }, d.keys + " keys: " + d.key_list.join(", ")));
         var hints = {};
         d.hints.forEach(function (h) { (hints[h["for"]] = hints[h["for"]] || []).push(h.key); });
         var hintText = Object.keys(hints).map(function (t) {
           return t + " (" + hints[t].join(", ") + ")";
         }).join("; ");
-        card.appendChild(el("div", { "class": "hints" }, "hints waiting: " + (hintText || "none")));
+        body.appendChild(el("div", { "class": "hints" }, "hints waiting: " + (hintText || "none")));
         var view = d.members.filter(function (m) { return m.name !== n.name; })
           .map(function (m) { return m.name + ":" + m.state; }).join(" ");
-        card.appendChild(el("div", { "class": "gossip" }, "sees: " + view));
+        body.appendChild(el("div", { "class": "gossip" }, "sees: " + view));
         var syncs = Object.keys(d.syncs).map(function (p) {
           var s = d.syncs[p];
           var ago = ((d.t_ms - s.last_ms) / 1000).toFixed(1);
           return p + " " + (s.equal ? "equal" : "repaired") + " " + ago + "s ago";
         }).join("; ");
-        card.appendChild(el("div", { "class": "syncs muted" }, "last sync: " + (syncs || "none yet")));
+        body.appendChild(el("div", { "class": "syncs muted" }, "last sync: " + (syncs || "none yet")));
       } else {
-        card.appendChild(el("div", { "class": "muted" }, "not answering"));
+        body.appendChild(el("div", { "class": "muted" }, "not answering"));
       }
-      box.appendChild(card);
     });
     var ranges = clear($("ranges"));
     if (!overview.ranges.length) {
