@@ -250,8 +250,9 @@ fn version_json(v: &Stored) -> Value {
     json!({ "clock": v.clock.to_string(), "value": v.value, "tombstone": v.value.is_none() })
 }
 
-/// `GET /dash/api/key/{key}`: the key's position, preference list, the nodes a request would
-/// use now (fallbacks standing in for down primaries), and every node's versions and hints.
+/// `GET /dash/api/key/{key}`: the key's position, preference list, the nodes a request through
+/// this node would use now (fallbacks standing in for primaries that are down or that this node
+/// cannot reach), and every node's versions and hints.
 pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
     if key.is_empty() || key.len() > crate::http::MAX_KEY {
         let message = format!("a key is 1 to {} bytes", crate::http::MAX_KEY);
@@ -280,7 +281,20 @@ pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
         .collect();
     let replicas = from_all(&app, &format!("/replica/{escaped}")).await;
     let n = app.node.config.n.min(list.len());
-    let healthy = |x: &String| live.get(x).copied() == Some("up");
+    // A request goes where the serving node can reach: up, and not refused or suspected in
+    // its own view (a partition is per node).
+    let serving = app.node.config.name.to_string();
+    let own_view: BTreeMap<String, String> = app
+        .node
+        .members()
+        .into_iter()
+        .map(|m| (m.name.to_string(), m.state.to_string()))
+        .collect();
+    let healthy = |x: &String| {
+        *x == serving
+            || (live.get(x).copied() == Some("up")
+                && own_view.get(x).map(String::as_str) == Some("up"))
+    };
     let mut targets: Vec<Value> = Vec::new();
     let mut down: Vec<&String> = Vec::new();
     for p in &list[..n] {
