@@ -98,8 +98,14 @@ fn parse_mix(mix: &str) -> Result<(u32, u32), String> {
     let (g, p) = mix
         .split_once(':')
         .ok_or_else(|| format!("--mix: expected GET:PUT such as 1:1, got `{mix}`"))?;
-    let g: u32 = g.trim().parse().map_err(|_| format!("--mix: bad number `{g}`"))?;
-    let p: u32 = p.trim().parse().map_err(|_| format!("--mix: bad number `{p}`"))?;
+    let g: u32 = g
+        .trim()
+        .parse()
+        .map_err(|_| format!("--mix: bad number `{g}`"))?;
+    let p: u32 = p
+        .trim()
+        .parse()
+        .map_err(|_| format!("--mix: bad number `{p}`"))?;
     if g + p == 0 {
         return Err("--mix: at least one of GET and PUT must be positive".into());
     }
@@ -139,7 +145,10 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             "load: {} clients, {} s, mix get:put {}, {} keys, {} B values; Dynamo N=3 R=2 W=2 on {} nodes, fsync per commit",
             args.clients, args.duration, args.mix, args.keys, args.value_size, args.nodes
         );
-        println!("{:<8} {:>12} {:>9} {:>9} {:>9} {:>8}", "system", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors");
+        println!(
+            "{:<8} {:>12} {:>9} {:>9} {:>9} {:>8}",
+            "system", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors"
+        );
         let row = |name: &str, f: &Figures| {
             println!(
                 "{:<8} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>8}",
@@ -178,7 +187,9 @@ fn start_dynamo(args: &BenchArgs, root: &Path) -> Result<(Processes, Vec<String>
     let mut processes = Processes(Vec::new());
     for (name, addr) in names.iter().zip(&addrs) {
         let dir = root.join(name);
-        processes.0.push(spawn(&dir, &node_argv(name, addr, &peers, &dir, &options))?);
+        processes
+            .0
+            .push(spawn(&dir, &node_argv(name, addr, &peers, &dir, &options))?);
     }
     let http = Http::new(Duration::from_millis(500))?;
     for (name, addr) in names.iter().zip(&addrs) {
@@ -260,7 +271,9 @@ fn start_etcd(args: &BenchArgs, root: &Path) -> Result<(Processes, Vec<String>),
                 break;
             }
             if Instant::now() > deadline {
-                return Err(format!("etcd at {addr} did not become healthy (see target/dynamo-bench/etcd*/etcd.log)"));
+                return Err(format!(
+                    "etcd at {addr} did not become healthy (see target/dynamo-bench/etcd*/etcd.log)"
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -280,7 +293,12 @@ impl Rng {
     }
 }
 
-fn load(args: &BenchArgs, mix: (u32, u32), target: Target, addrs: &[String]) -> Result<Figures, String> {
+fn load(
+    args: &BenchArgs,
+    mix: (u32, u32),
+    target: Target,
+    addrs: &[String],
+) -> Result<Figures, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -320,7 +338,9 @@ fn load(args: &BenchArgs, mix: (u32, u32), target: Target, addrs: &[String]) -> 
                     let is_get = (rng.next() % u64::from(mix.0 + mix.1)) < u64::from(mix.0);
                     let t0 = Instant::now();
                     let ok = match target {
-                        Target::Dynamo => dynamo_op(&client, addr, key, is_get, &value, &mut contexts).await,
+                        Target::Dynamo => {
+                            dynamo_op(&client, addr, key, is_get, &value, &mut contexts).await
+                        }
                         Target::Etcd => etcd_op(&client, addr, key, is_get, &value).await,
                     };
                     let elapsed = t0.elapsed();
@@ -376,7 +396,11 @@ async fn dynamo_op(
     match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
-            if let Some(c) = response.headers().get(crate::http::CONTEXT).and_then(|v| v.to_str().ok()) {
+            if let Some(c) = response
+                .headers()
+                .get(crate::http::CONTEXT)
+                .and_then(|v| v.to_str().ok())
+            {
                 contexts.insert(key, c.to_string());
             }
             let _ = response.bytes().await;
@@ -386,12 +410,21 @@ async fn dynamo_op(
     }
 }
 
-async fn etcd_op(client: &reqwest::Client, addr: &str, key: usize, is_get: bool, value: &str) -> bool {
+async fn etcd_op(
+    client: &reqwest::Client,
+    addr: &str,
+    key: usize,
+    is_get: bool,
+    value: &str,
+) -> bool {
     let k = STANDARD.encode(format!("bench-{key}"));
     let (path, body) = if is_get {
         ("range", serde_json::json!({ "key": k }))
     } else {
-        ("put", serde_json::json!({ "key": k, "value": STANDARD.encode(value) }))
+        (
+            "put",
+            serde_json::json!({ "key": k, "value": STANDARD.encode(value) }),
+        )
     };
     match client
         .post(format!("http://{addr}/v3/kv/{path}"))

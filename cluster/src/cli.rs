@@ -227,9 +227,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Kill { name, at } => supervisor::kill(&at.data, &name),
         Command::Revive { name, at } => supervisor::revive(&at.data, &name),
         Command::Pause { name, at } => supervisor::signal(&at.data, &name, "STOP", "paused"),
-        Command::Resume { name, at } => {
-            supervisor::signal(&at.data, &name, "CONT", "resumed")
-        }
+        Command::Resume { name, at } => supervisor::signal(&at.data, &name, "CONT", "resumed"),
         Command::Partition { groups, at } => supervisor::partition(&at.data, &groups),
         Command::Heal { at } => supervisor::heal(&at.data),
         Command::Status { at } => supervisor::status(&at.data),

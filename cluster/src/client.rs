@@ -152,16 +152,33 @@ fn check(answer: &Answer) -> Result<(), String> {
 }
 
 /// `cargo dynamo put`.
-pub fn put(data: &Path, node: Option<&str>, key: &str, value: &str, blind: bool) -> Result<(), String> {
+pub fn put(
+    data: &Path,
+    node: Option<&str>,
+    key: &str,
+    value: &str,
+    blind: bool,
+) -> Result<(), String> {
     let state = load(data)?;
     let addr = address(&state, node)?;
     let http = Http::new(Duration::from_secs(5))?;
-    let context = if blind { None } else { saved_context(data, key) };
-    let headers: Vec<(&str, String)> = context.iter().map(|c| (crate::http::CONTEXT, c.clone())).collect();
+    let context = if blind {
+        None
+    } else {
+        saved_context(data, key)
+    };
+    let headers: Vec<(&str, String)> = context
+        .iter()
+        .map(|c| (crate::http::CONTEXT, c.clone()))
+        .collect();
     let answer = http.send("PUT", &url(&addr, key), &headers, Some(value.to_string()))?;
     check(&answer)?;
     save_context(data, key, answer.context.as_deref());
-    let how = if context.is_some() { "with your last context" } else { "blind: adds a sibling" };
+    let how = if context.is_some() {
+        "with your last context"
+    } else {
+        "blind: adds a sibling"
+    };
     println!("stored {key} = {value} via {addr} ({how})");
     Ok(())
 }
@@ -180,10 +197,14 @@ pub fn get(data: &Path, node: Option<&str>, key: &str) -> Result<(), String> {
         }
         _ => {
             check(&answer)?;
-            let body: serde_json::Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
+            let body: serde_json::Value =
+                serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
             let values = body["values"].as_array().cloned().unwrap_or_default();
             if values.len() > 1 {
-                println!("{key}: {} siblings (a put now reconciles them):", values.len());
+                println!(
+                    "{key}: {} siblings (a put now reconciles them):",
+                    values.len()
+                );
             }
             for v in values {
                 println!("  {}", v.as_str().unwrap_or_default());
@@ -199,9 +220,16 @@ pub fn delete(data: &Path, node: Option<&str>, key: &str) -> Result<(), String> 
     let addr = address(&state, node)?;
     let http = Http::new(Duration::from_secs(5))?;
     let Some(context) = saved_context(data, key) else {
-        return Err(format!("no context saved for {key}: run `cargo dynamo get {key}` first"));
+        return Err(format!(
+            "no context saved for {key}: run `cargo dynamo get {key}` first"
+        ));
     };
-    let answer = http.send("DELETE", &url(&addr, key), &[(crate::http::CONTEXT, context)], None)?;
+    let answer = http.send(
+        "DELETE",
+        &url(&addr, key),
+        &[(crate::http::CONTEXT, context)],
+        None,
+    )?;
     check(&answer)?;
     save_context(data, key, None);
     println!("deleted {key} (a tombstone that replaces the versions you read)");
@@ -227,20 +255,42 @@ pub fn demo_cart(data: &Path) -> Result<(), String> {
     let first = &state.nodes[0].name;
     let second = &state.nodes[1].name;
     let rest: Vec<&str> = state.nodes[2..].iter().map(|n| n.name.as_str()).collect();
-    say(&format!("The network splits: {{{first},{second}}} | {{{}}}.", rest.join(",")));
+    say(&format!(
+        "The network splits: {{{first},{second}}} | {{{}}}.",
+        rest.join(",")
+    ));
     crate::supervisor::partition(data, &[format!("{first},{second}"), rest.join(",")])?;
     std::thread::sleep(Duration::from_millis(1500));
     say("On each side the shopper adds an item, from the same cart they read (same context).");
-    let left = http.send("PUT", &url(&a, &key), &[(crate::http::CONTEXT, ctx.clone())], Some("socks, book".into()))?;
-    println!("  via {first}: PUT socks, book -> {} (sloppy quorum: fallbacks on this side)", left.status);
-    let right = http.send("PUT", &url(&last, &key), &[(crate::http::CONTEXT, ctx)], Some("socks, pen".into()))?;
-    println!("  via {}: PUT socks, pen -> {}", state.nodes[state.nodes.len() - 1].name, right.status);
+    let left = http.send(
+        "PUT",
+        &url(&a, &key),
+        &[(crate::http::CONTEXT, ctx.clone())],
+        Some("socks, book".into()),
+    )?;
+    println!(
+        "  via {first}: PUT socks, book -> {} (sloppy quorum: fallbacks on this side)",
+        left.status
+    );
+    let right = http.send(
+        "PUT",
+        &url(&last, &key),
+        &[(crate::http::CONTEXT, ctx)],
+        Some("socks, pen".into()),
+    )?;
+    println!(
+        "  via {}: PUT socks, pen -> {}",
+        state.nodes[state.nodes.len() - 1].name,
+        right.status
+    );
     say("The partition heals; anti-entropy and handoff carry both versions everywhere.");
     crate::supervisor::heal(data)?;
     std::thread::sleep(Duration::from_secs(3));
     let read = http.get(&url(&a, &key))?;
     println!("  GET -> {}", read.body.trim());
-    say("Two siblings: neither write saw the other. The client merges them (union of items) and writes back with the read's context.");
+    say(
+        "Two siblings: neither write saw the other. The client merges them (union of items) and writes back with the read's context.",
+    );
     let merged = http.send(
         "PUT",
         &url(&a, &key),
@@ -250,6 +300,8 @@ pub fn demo_cart(data: &Path) -> Result<(), String> {
     check(&merged)?;
     let after = http.get(&url(&last, &key))?;
     println!("  GET via the other side -> {}", after.body.trim());
-    say("One version again: the merged write's clock descends from both siblings. Nothing the shopper added was lost.");
+    say(
+        "One version again: the merged write's clock descends from both siblings. Nothing the shopper added was lost.",
+    );
     Ok(())
 }

@@ -14,6 +14,10 @@
 //!   versions with their clocks).
 //! - `POST /admin/partition` and `/admin/heal`: answered only from loopback, or with the
 //!   configured token in `X-Dynamo-Token`.
+#![expect(
+    clippy::result_large_err,
+    reason = "validation helpers return the ready error response; boxing it would buy nothing"
+)]
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -84,11 +88,7 @@ fn decode_context(text: &str) -> Option<VectorClock> {
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(serde_json::json!({ "error": message.into() })),
-    )
-        .into_response()
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
 /// Per-request quorums.
@@ -181,7 +181,11 @@ async fn kv_get(
     };
     match app.node.get(&key, r).await {
         Ok(read) => {
-            let values: Vec<&String> = read.versions.iter().filter_map(|v| v.value.as_ref()).collect();
+            let values: Vec<&String> = read
+                .versions
+                .iter()
+                .filter_map(|v| v.value.as_ref())
+                .collect();
             let context = encode_context(&read.context);
             let status = if values.is_empty() {
                 StatusCode::NOT_FOUND
@@ -195,7 +199,13 @@ async fn kv_get(
     }
 }
 
-async fn write(app: &App, key: &str, value: Option<String>, headers: &HeaderMap, w: Option<usize>) -> Response {
+async fn write(
+    app: &App,
+    key: &str,
+    value: Option<String>,
+    headers: &HeaderMap,
+    w: Option<usize>,
+) -> Response {
     if let Err(r) = check_key(key) {
         return r;
     }
@@ -304,15 +314,51 @@ async fn metrics(State(app): State<App>) -> Response {
             "# HELP {metric} {help}\n# TYPE {metric} counter\n{metric}{{node=\"{name}\"}} {value}\n"
         ));
     };
-    counter("dynamo_gets_total", "Client reads answered.", m.gets.load(Ordering::Relaxed));
-    counter("dynamo_puts_total", "Client writes and deletes acknowledged.", m.puts.load(Ordering::Relaxed));
-    counter("dynamo_unavailable_total", "Client operations that missed their quorum.", m.unavailable.load(Ordering::Relaxed));
-    counter("dynamo_peer_messages_total", "Peer messages handled.", m.peer_messages.load(Ordering::Relaxed));
-    counter("dynamo_hints_stored_total", "Hints stored for down nodes.", m.hints_stored.load(Ordering::Relaxed));
-    counter("dynamo_hints_delivered_total", "Hints handed back.", m.hints_delivered.load(Ordering::Relaxed));
-    counter("dynamo_read_repairs_total", "Read repairs sent.", m.read_repairs.load(Ordering::Relaxed));
-    counter("dynamo_sync_rounds_total", "Anti-entropy rounds.", m.sync_rounds.load(Ordering::Relaxed));
-    counter("dynamo_sync_repairs_total", "Keys repaired by anti-entropy.", m.sync_repairs.load(Ordering::Relaxed));
+    counter(
+        "dynamo_gets_total",
+        "Client reads answered.",
+        m.gets.load(Ordering::Relaxed),
+    );
+    counter(
+        "dynamo_puts_total",
+        "Client writes and deletes acknowledged.",
+        m.puts.load(Ordering::Relaxed),
+    );
+    counter(
+        "dynamo_unavailable_total",
+        "Client operations that missed their quorum.",
+        m.unavailable.load(Ordering::Relaxed),
+    );
+    counter(
+        "dynamo_peer_messages_total",
+        "Peer messages handled.",
+        m.peer_messages.load(Ordering::Relaxed),
+    );
+    counter(
+        "dynamo_hints_stored_total",
+        "Hints stored for down nodes.",
+        m.hints_stored.load(Ordering::Relaxed),
+    );
+    counter(
+        "dynamo_hints_delivered_total",
+        "Hints handed back.",
+        m.hints_delivered.load(Ordering::Relaxed),
+    );
+    counter(
+        "dynamo_read_repairs_total",
+        "Read repairs sent.",
+        m.read_repairs.load(Ordering::Relaxed),
+    );
+    counter(
+        "dynamo_sync_rounds_total",
+        "Anti-entropy rounds.",
+        m.sync_rounds.load(Ordering::Relaxed),
+    );
+    counter(
+        "dynamo_sync_repairs_total",
+        "Keys repaired by anti-entropy.",
+        m.sync_repairs.load(Ordering::Relaxed),
+    );
     let keys = app.node.storage.key_count().unwrap_or(0);
     out.push_str(&format!(
         "# HELP dynamo_keys Keys held by this replica.\n# TYPE dynamo_keys gauge\ndynamo_keys{{node=\"{name}\"}} {keys}\n"
@@ -324,7 +370,9 @@ async fn events(State(app): State<App>) -> Response {
     let stream = BroadcastStream::new(app.node.subscribe())
         .filter_map(|line| line.ok())
         .map(|line| Ok::<_, std::convert::Infallible>(Event::default().data(line)));
-    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 async fn replica(State(app): State<App>, Path(key): Path<String>) -> Response {
@@ -360,7 +408,10 @@ async fn partition(
     Json(req): Json<PartitionRequest>,
 ) -> Response {
     if !admin_allowed(&app, from, &headers) {
-        return error(StatusCode::FORBIDDEN, "admin endpoints answer loopback or the token only");
+        return error(
+            StatusCode::FORBIDDEN,
+            "admin endpoints answer loopback or the token only",
+        );
     }
     let refuse: BTreeSet<NodeId> = req.refuse.iter().map(NodeId::new).collect();
     app.node.partition(refuse);
@@ -373,7 +424,10 @@ async fn heal(
     headers: HeaderMap,
 ) -> Response {
     if !admin_allowed(&app, from, &headers) {
-        return error(StatusCode::FORBIDDEN, "admin endpoints answer loopback or the token only");
+        return error(
+            StatusCode::FORBIDDEN,
+            "admin endpoints answer loopback or the token only",
+        );
     }
     app.node.heal();
     StatusCode::NO_CONTENT.into_response()

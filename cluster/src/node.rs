@@ -171,8 +171,7 @@ impl Node {
         stages
             .probe()
             .map_err(|es| es.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-        let storage =
-            Storage::open(&config.data, stages).map_err(|e| vec![e.to_string()])?;
+        let storage = Storage::open(&config.data, stages).map_err(|e| vec![e.to_string()])?;
         let mut members = config.members.clone();
         members.insert(config.name.clone(), config.addr.clone());
         stages
@@ -259,14 +258,25 @@ impl Node {
 
     fn healthy(&self, node: &NodeId) -> bool {
         node == &self.config.name
-            || (!self.suspects.lock().expect("suspects lock").contains_key(node)
+            || (!self
+                .suspects
+                .lock()
+                .expect("suspects lock")
+                .contains_key(node)
                 && !self.refused.read().expect("refused lock").contains(node))
     }
 
     /// Runs `f` on this thread's copy of the current ring.
     fn with_ring<T>(&self, f: impl FnOnce(&dyn hash_ring::HashRing) -> T) -> Result<T, StageError> {
         let generation = self.generation.load(Ordering::Acquire);
-        let members = || self.members.read().expect("members lock").keys().cloned().collect();
+        let members = || {
+            self.members
+                .read()
+                .expect("members lock")
+                .keys()
+                .cloned()
+                .collect()
+        };
         self.stages
             .with_ring(generation, self.config.vnodes, members, f)
     }
@@ -360,20 +370,42 @@ impl Node {
 
     /// Handles a peer's envelope. Refuses partitioned senders.
     pub async fn handle(self: &Arc<Self>, envelope: Envelope) -> Result<Reply, String> {
-        if self.refused.read().expect("refused lock").contains(&envelope.from) {
-            return Err(format!("{} refuses {} (partition)", self.config.name, envelope.from));
+        if self
+            .refused
+            .read()
+            .expect("refused lock")
+            .contains(&envelope.from)
+        {
+            return Err(format!(
+                "{} refuses {} (partition)",
+                self.config.name, envelope.from
+            ));
         }
         self.metrics.peer_messages.fetch_add(1, Ordering::Relaxed);
         self.learn(&envelope.from, &envelope.from_addr);
-        if self.suspects.lock().expect("suspects lock").remove(&envelope.from).is_some() {
+        if self
+            .suspects
+            .lock()
+            .expect("suspects lock")
+            .remove(&envelope.from)
+            .is_some()
+        {
             self.event("alive", format!("heard from {}", envelope.from));
         }
-        self.handle_local(envelope.body).await.map_err(|e| e.to_string())
+        self.handle_local(envelope.body)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     fn learn(&self, name: &NodeId, addr: &str) {
+        // Every message teaches its sender's address; a shared read settles the common case
+        // (already known) without serializing the node's handlers on the write lock.
+        let known = |m: &BTreeMap<NodeId, String>| m.get(name).map(String::as_str) == Some(addr);
+        if known(&self.members.read().expect("members lock")) {
+            return;
+        }
         let mut members = self.members.write().expect("members lock");
-        if members.get(name).map(String::as_str) == Some(addr) {
+        if known(&members) {
             return;
         }
         members.insert(name.clone(), addr.to_string());
@@ -414,8 +446,8 @@ impl Node {
             Msg::Sync { digests } => {
                 let mut push = BTreeMap::new();
                 let mut want = Vec::new();
-                for (key, digest) in &digests {
-                    let mine = self.storage.get(key)?;
+                let held = self.storage.get_many(digests.keys())?;
+                for ((key, digest), mine) in digests.iter().zip(held) {
                     if mine.is_empty() {
                         want.push(key.clone());
                     } else if versions::digest(&mine) != *digest {
@@ -423,7 +455,7 @@ impl Node {
                         want.push(key.clone());
                     }
                 }
-                Ok(Reply::SyncReply { push, want })
+                Ok(Reply::Synced { push, want })
             }
         }
     }
@@ -462,7 +494,11 @@ impl Node {
         let asked: Vec<NodeId> = targets.iter().map(|(t, _)| t.clone()).collect();
         let (tx, mut rx) = mpsc::channel(targets.len().max(1));
         let req = trace::request();
-        let op = if version.value.is_some() { "put" } else { "delete" };
+        let op = if version.value.is_some() {
+            "put"
+        } else {
+            "delete"
+        };
         for (target, hint_for) in targets {
             let node = self.clone();
             let tx = tx.clone();
@@ -497,7 +533,14 @@ impl Node {
             }
         }
         self.metrics.unavailable.fetch_add(1, Ordering::Relaxed);
-        trace::done(self, req, op, key, now, &format!("503: {} of {w} acks", answered.len()));
+        trace::done(
+            self,
+            req,
+            op,
+            key,
+            now,
+            &format!("503: {} of {w} acks", answered.len()),
+        );
         Err(NodeError::Quorum {
             what: "acks",
             got: answered.len(),
@@ -556,7 +599,10 @@ impl Node {
         }
         let context = versions::context(&self.stages, &merged)?;
         self.metrics.gets.fetch_add(1, Ordering::Relaxed);
-        self.event("get", format!("{key}: {} versions from {}", merged.len(), replies.len()));
+        self.event(
+            "get",
+            format!("{key}: {} versions from {}", merged.len(), replies.len()),
+        );
         let answer = format!("{} versions, context {context}", merged.len());
         trace::done(self, req, "get", key, started, &answer);
         // Read repair: the replicas that answered stale now, and the late ones when they answer.
@@ -673,8 +719,7 @@ impl Node {
                 continue;
             }
             self.metrics.sync_rounds.fetch_add(1, Ordering::Relaxed);
-            let Ok(Reply::SyncReply { push, want }) =
-                self.send(peer, Msg::Sync { digests }).await
+            let Ok(Reply::Synced { push, want }) = self.send(peer, Msg::Sync { digests }).await
             else {
                 continue;
             };
@@ -682,7 +727,11 @@ impl Node {
             if !push.is_empty() || !want.is_empty() {
                 self.event(
                     "anti-entropy",
-                    format!("with {peer}: {} keys in, {} keys out", push.len(), want.len()),
+                    format!(
+                        "with {peer}: {} keys in, {} keys out",
+                        push.len(),
+                        want.len()
+                    ),
                 );
             }
             for (key, versions) in push {

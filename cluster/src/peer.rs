@@ -74,7 +74,7 @@ pub enum Reply {
     },
     /// Anti-entropy's answer: versions the sender lacks, and the keys whose versions it should
     /// send back.
-    SyncReply {
+    Synced {
         /// Key to the receiver's versions where digests differ or the sender had none.
         push: BTreeMap<String, Vec<Stored>>,
         /// Keys the receiver wants the sender's versions of.

@@ -81,7 +81,10 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
             };
             // The seed's name is unknown until it answers; ask its /cluster first.
             let seed_name = seed_name(seed).await?;
-            let hello = Envelope { to: seed_name, ..hello };
+            let hello = Envelope {
+                to: seed_name,
+                ..hello
+            };
             match transport.call(seed, &hello).await {
                 Ok(Reply::Pong { members: theirs }) => members.extend(theirs),
                 Ok(other) => return Err(format!("--join {seed}: unexpected answer {other:?}")),

@@ -34,7 +34,7 @@ const MAX_BATCH: usize = 512;
 pub enum StorageError {
     /// redb failed (I/O, corruption, ...).
     #[error("storage: {0}")]
-    Redb(#[from] redb::Error),
+    Redb(String),
     /// A stored record did not parse.
     #[error("storage: bad record for `{key}`: {message}")]
     Corrupt {
@@ -52,7 +52,7 @@ pub enum StorageError {
 }
 
 fn redb_err(e: impl Into<redb::Error>) -> StorageError {
-    StorageError::Redb(e.into())
+    StorageError::Redb(e.into().to_string())
 }
 
 /// One write for the writer thread.
@@ -166,6 +166,23 @@ impl Storage {
         }
     }
 
+    /// The siblings of each of `keys`, in order, read in one transaction.
+    pub fn get_many<'a>(
+        &self,
+        keys: impl IntoIterator<Item = &'a String>,
+    ) -> Result<Vec<Vec<Stored>>, StorageError> {
+        let txn = self.db.begin_read().map_err(redb_err)?;
+        let table = txn.open_table(DATA).map_err(redb_err)?;
+        let mut out = Vec::new();
+        for key in keys {
+            out.push(match table.get(key.as_str()).map_err(redb_err)? {
+                Some(bytes) => parse(key, bytes.value())?,
+                None => Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+
     /// Every key with its siblings, in key order.
     pub fn all(&self) -> Result<BTreeMap<String, Vec<Stored>>, StorageError> {
         let txn = self.db.begin_read().map_err(redb_err)?;
@@ -224,7 +241,12 @@ fn writer(db: &Database, stages: &Stages, jobs: &mpsc::Receiver<Job>) {
                             target,
                             key,
                             versions,
-                        } => apply_merge(&mut hints, stages, &hint_key(target, key), versions.clone()),
+                        } => apply_merge(
+                            &mut hints,
+                            stages,
+                            &hint_key(target, key),
+                            versions.clone(),
+                        ),
                         Op::DeleteHint { target, key } => hints
                             .remove(hint_key(target, key).as_str())
                             .map(|_| (Vec::new(), true))

@@ -55,9 +55,12 @@ pub fn load(data: &Path) -> Result<State, String> {
 fn save(data: &Path, state: &State) -> Result<(), String> {
     let path = state_path(data);
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(state).map_err(|e| e.to_string())?)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(state).map_err(|e| e.to_string())?,
+    )
+    .and_then(|()| std::fs::rename(&tmp, &path))
+    .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn entry<'a>(state: &'a mut State, name: &str) -> Result<&'a mut NodeEntry, String> {
@@ -151,7 +154,10 @@ fn send_signal(pid: u32, signal: &str) -> Result<(), String> {
 /// Waits until `addr` answers `/ping`, or `deadline` passes.
 pub fn wait_ready(http: &Http, addr: &str, deadline: Instant) -> bool {
     while Instant::now() < deadline {
-        if http.get(&format!("http://{addr}/ping")).is_ok_and(|r| r.status == 200) {
+        if http
+            .get(&format!("http://{addr}/ping"))
+            .is_ok_and(|r| r.status == 200)
+        {
             return true;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -165,7 +171,10 @@ pub fn up(count: usize, base_port: u16, data: &Path, options: &NodeOptions) -> R
         return Err("--nodes must be at least 1".into());
     }
     if options.n > count {
-        return Err(format!("N={} needs at least {} nodes; --nodes is {count}", options.n, options.n));
+        return Err(format!(
+            "N={} needs at least {} nodes; --nodes is {count}",
+            options.n, options.n
+        ));
     }
     std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
     let names: Vec<String> = (0..count).map(node_name).collect();
@@ -197,7 +206,11 @@ pub fn up(count: usize, base_port: u16, data: &Path, options: &NodeOptions) -> R
     let http = Http::new(Duration::from_millis(500))?;
     let deadline = Instant::now() + Duration::from_secs(30);
     for (node, child) in state.nodes.iter().zip(children.iter_mut()) {
-        while !wait_ready(&http, &node.addr, Instant::now() + Duration::from_millis(200)) {
+        while !wait_ready(
+            &http,
+            &node.addr,
+            Instant::now() + Duration::from_millis(200),
+        ) {
             let exited = child.try_wait().ok().flatten();
             if exited.is_some() || Instant::now() > deadline {
                 let log = std::fs::read_to_string(node.data.join("node.log")).unwrap_or_default();
@@ -210,12 +223,23 @@ pub fn up(count: usize, base_port: u16, data: &Path, options: &NodeOptions) -> R
             }
         }
     }
-    println!("Mini-Dynamo: {count} nodes, N={} R={} W={}, mode {:?}", options.n, options.r, options.w, options.mode);
+    println!(
+        "Mini-Dynamo: {count} nodes, N={} R={} W={}, mode {:?}",
+        options.n, options.r, options.w, options.mode
+    );
     for node in &state.nodes {
-        println!("  {}  http://{}   (data {})", node.name, node.addr, node.data.display());
+        println!(
+            "  {}  http://{}   (data {})",
+            node.name,
+            node.addr,
+            node.data.display()
+        );
     }
     println!("dashboard: http://{}/", state.nodes[0].addr);
-    println!("try: curl -X PUT {}/kv/cart --data-binary socks", state.nodes[0].addr);
+    println!(
+        "try: curl -X PUT {}/kv/cart --data-binary socks",
+        state.nodes[0].addr
+    );
     println!("Ctrl-C stops every node.");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -287,7 +311,9 @@ pub fn revive(data: &Path, name: &str) -> Result<(), String> {
     save(data, &state)?;
     let http = Http::new(Duration::from_millis(500))?;
     if !wait_ready(&http, &addr, Instant::now() + Duration::from_secs(20)) {
-        return Err(format!("{name} did not answer after restarting; see its node.log"));
+        return Err(format!(
+            "{name} did not answer after restarting; see its node.log"
+        ));
     }
     println!("{name} revived on its data directory; hints flow back within a few ticks");
     Ok(())
@@ -311,7 +337,11 @@ pub fn partition(data: &Path, groups: &[String]) -> Result<(), String> {
     let all: Vec<String> = state.nodes.iter().map(|n| n.name.clone()).collect();
     let mut sets: Vec<Vec<String>> = Vec::new();
     for g in groups {
-        let set: Vec<String> = g.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let set: Vec<String> = g
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
         for name in &set {
             if !all.contains(name) {
                 return Err(format!("no node `{name}` (nodes: {})", all.join(", ")));
@@ -322,13 +352,21 @@ pub fn partition(data: &Path, groups: &[String]) -> Result<(), String> {
         }
         sets.push(set);
     }
-    let rest: Vec<String> = all.iter().filter(|n| !sets.iter().any(|s| s.contains(n))).cloned().collect();
+    let rest: Vec<String> = all
+        .iter()
+        .filter(|n| !sets.iter().any(|s| s.contains(n)))
+        .cloned()
+        .collect();
     if !rest.is_empty() {
         sets.push(rest);
     }
     let http = Http::new(Duration::from_secs(2))?;
     for node in &state.nodes {
-        let group = sets.iter().find(|s| s.contains(&node.name)).cloned().unwrap_or_default();
+        let group = sets
+            .iter()
+            .find(|s| s.contains(&node.name))
+            .cloned()
+            .unwrap_or_default();
         let refuse: Vec<&String> = all.iter().filter(|n| !group.contains(n)).collect();
         let body = serde_json::json!({ "refuse": refuse }).to_string();
         match http.send(
@@ -339,10 +377,16 @@ pub fn partition(data: &Path, groups: &[String]) -> Result<(), String> {
         ) {
             Ok(r) if r.status == 204 => {}
             Ok(r) => eprintln!("{}: HTTP {} {}", node.name, r.status, r.body),
-            Err(e) => eprintln!("{}: {e} (down? it will refuse nothing when revived)", node.name),
+            Err(e) => eprintln!(
+                "{}: {e} (down? it will refuse nothing when revived)",
+                node.name
+            ),
         }
     }
-    let shown: Vec<String> = sets.iter().map(|s| format!("{{{}}}", s.join(","))).collect();
+    let shown: Vec<String> = sets
+        .iter()
+        .map(|s| format!("{{{}}}", s.join(",")))
+        .collect();
     println!("partitioned: {}", shown.join(" | "));
     Ok(())
 }
@@ -352,7 +396,12 @@ pub fn heal(data: &Path) -> Result<(), String> {
     let state = load(data)?;
     let http = Http::new(Duration::from_secs(2))?;
     for node in &state.nodes {
-        if let Err(e) = http.send("POST", &format!("http://{}/admin/heal", node.addr), &[], None) {
+        if let Err(e) = http.send(
+            "POST",
+            &format!("http://{}/admin/heal", node.addr),
+            &[],
+            None,
+        ) {
             eprintln!("{}: {e}", node.name);
         }
     }
@@ -366,7 +415,12 @@ pub fn process_state(pid: u32) -> &'static str {
         return "killed";
     }
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => match stat.rsplit(')').next().map(str::trim_start).and_then(|s| s.chars().next()) {
+        Ok(stat) => match stat
+            .rsplit(')')
+            .next()
+            .map(str::trim_start)
+            .and_then(|s| s.chars().next())
+        {
             Some('T') => "paused",
             Some('Z') | None => "dead",
             Some(_) => "running",
@@ -379,7 +433,10 @@ pub fn process_state(pid: u32) -> &'static str {
 pub fn status(data: &Path) -> Result<(), String> {
     let state = load(data)?;
     let http = Http::new(Duration::from_millis(700))?;
-    println!("{:<5} {:<16} {:<8} {:<8} {:>6}  {:<10} view of the others", "node", "address", "pid", "process", "keys", "hints");
+    println!(
+        "{:<5} {:<16} {:<8} {:<8} {:>6}  {:<10} view of the others",
+        "node", "address", "pid", "process", "keys", "hints"
+    );
     for node in &state.nodes {
         let process = process_state(node.pid);
         let info = http
@@ -388,13 +445,22 @@ pub fn status(data: &Path) -> Result<(), String> {
             .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok());
         let (keys, hints, view) = match &info {
             Some(v) => {
-                let hints: u64 = v["hints"].as_object().map(|m| m.values().filter_map(|x| x.as_u64()).sum()).unwrap_or(0);
+                let hints: u64 = v["hints"]
+                    .as_object()
+                    .map(|m| m.values().filter_map(|x| x.as_u64()).sum())
+                    .unwrap_or(0);
                 let view = v["members"]
                     .as_array()
                     .map(|ms| {
                         ms.iter()
                             .filter(|m| m["name"] != node.name.as_str())
-                            .map(|m| format!("{}:{}", m["name"].as_str().unwrap_or("?"), m["state"].as_str().unwrap_or("?")))
+                            .map(|m| {
+                                format!(
+                                    "{}:{}",
+                                    m["name"].as_str().unwrap_or("?"),
+                                    m["state"].as_str().unwrap_or("?")
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join(" ")
                     })
@@ -403,8 +469,15 @@ pub fn status(data: &Path) -> Result<(), String> {
             }
             None => ("-".into(), "-".into(), "(not answering)".into()),
         };
-        let pid = if node.pid == 0 { "-".to_string() } else { node.pid.to_string() };
-        println!("{:<5} {:<16} {:<8} {:<8} {:>6}  {:<10} {}", node.name, node.addr, pid, process, keys, hints, view);
+        let pid = if node.pid == 0 {
+            "-".to_string()
+        } else {
+            node.pid.to_string()
+        };
+        println!(
+            "{:<5} {:<16} {:<8} {:<8} {:>6}  {:<10} {}",
+            node.name, node.addr, pid, process, keys, hints, view
+        );
     }
     Ok(())
 }

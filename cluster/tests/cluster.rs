@@ -33,8 +33,12 @@ impl Cluster {
     fn start_with(test: &str, count: usize, base: u16, extra: &[&str]) -> Self {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cluster-{test}"));
         let _ = std::fs::remove_dir_all(&dir);
-        let names: Vec<String> = (0..count).map(|i| char::from(b'A' + i as u8).to_string()).collect();
-        let addrs: Vec<String> = (0..count).map(|i| format!("127.0.0.1:{}", base + 1 + i as u16)).collect();
+        let names: Vec<String> = (0..count)
+            .map(|i| char::from(b'A' + i as u8).to_string())
+            .collect();
+        let addrs: Vec<String> = (0..count)
+            .map(|i| format!("127.0.0.1:{}", base + 1 + i as u16))
+            .collect();
         let mut cluster = Cluster {
             names,
             addrs,
@@ -53,12 +57,29 @@ impl Cluster {
     }
 
     fn spawn(&self, i: usize) -> Child {
-        let peers: Vec<String> = self.names.iter().zip(&self.addrs).map(|(n, a)| format!("{n}={a}")).collect();
+        let peers: Vec<String> = self
+            .names
+            .iter()
+            .zip(&self.addrs)
+            .map(|(n, a)| format!("{n}={a}"))
+            .collect();
         let data = self.dir.join(&self.names[i]);
         std::fs::create_dir_all(&data).unwrap();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(data.join("node.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.join("node.log"))
+            .unwrap();
         Command::new(BIN)
-            .args(["node", "--name", &self.names[i], "--listen", &self.addrs[i], "--peers", &peers.join(",")])
+            .args([
+                "node",
+                "--name",
+                &self.names[i],
+                "--listen",
+                &self.addrs[i],
+                "--peers",
+                &peers.join(","),
+            ])
             .arg("--data")
             .arg(&data)
             .args(&self.extra)
@@ -78,11 +99,19 @@ impl Cluster {
             if let Some(Some(child)) = self.children.get_mut(i)
                 && let Ok(Some(status)) = child.try_wait()
             {
-                panic!("node {} exited with {status}: {}", self.names[i], self.log(i));
+                panic!(
+                    "node {} exited with {status}: {}",
+                    self.names[i],
+                    self.log(i)
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("node {} did not answer /ping: {}", self.names[i], self.log(i));
+        panic!(
+            "node {} did not answer /ping: {}",
+            self.names[i],
+            self.log(i)
+        );
     }
 
     fn log(&self, i: usize) -> String {
@@ -111,8 +140,18 @@ impl Cluster {
                     .filter(|j| !group.contains(j))
                     .map(|j| &self.names[j])
                     .collect();
-                let body = format!("{{\"refuse\": {}}}", serde_json::to_string(&refuse).unwrap());
-                let r = request("POST", &self.addrs[i], "/admin/partition", &[("content-type", "application/json")], Some(&body)).unwrap();
+                let body = format!(
+                    "{{\"refuse\": {}}}",
+                    serde_json::to_string(&refuse).unwrap()
+                );
+                let r = request(
+                    "POST",
+                    &self.addrs[i],
+                    "/admin/partition",
+                    &[("content-type", "application/json")],
+                    Some(&body),
+                )
+                .unwrap();
                 assert_eq!(r.status, 204, "{}", r.body);
             }
         }
@@ -141,12 +180,22 @@ struct Answer {
 }
 
 /// A minimal blocking HTTP/1.1 client over std (so the tests need no async runtime).
-fn request(method: &str, addr: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Option<Answer> {
+fn request(
+    method: &str,
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Option<Answer> {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)).ok()?;
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let body = body.unwrap_or("");
-    let mut text = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    let mut text = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         text.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -158,12 +207,23 @@ fn request(method: &str, addr: &str, path: &str, headers: &[(&str, &str)], body:
     let raw = String::from_utf8_lossy(&raw).to_string();
     let (head, rest) = raw.split_once("\r\n\r\n")?;
     let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
-    let context = head
-        .lines()
-        .find_map(|l| l.strip_prefix("x-dynamo-context: ").map(|s| s.trim().to_string()));
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(rest) } else { rest.to_string() };
-    Some(Answer { status, context, body })
+    let context = head.lines().find_map(|l| {
+        l.strip_prefix("x-dynamo-context: ")
+            .map(|s| s.trim().to_string())
+    });
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Some(Answer {
+        status,
+        context,
+        body,
+    })
 }
 
 fn dechunk(mut s: &str) -> String {
@@ -193,7 +253,12 @@ fn get(addr: &str, key: &str) -> Answer {
 
 fn values(answer: &Answer) -> BTreeSet<String> {
     let v: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
-    v["values"].as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
+    v["values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
 }
 
 /// Polls `f` every 100 ms until it holds or `secs` pass.
@@ -224,7 +289,11 @@ fn http_api_contract() {
     // Bad parameters and sizes: 400 saying which.
     let bad = request("GET", a, "/kv/cart?r=4", &[], None).unwrap();
     assert_eq!(bad.status, 400);
-    assert!(bad.body.contains("r must be between 1 and N=3"), "{}", bad.body);
+    assert!(
+        bad.body.contains("r must be between 1 and N=3"),
+        "{}",
+        bad.body
+    );
     let big = "x".repeat(64 * 1024 + 1);
     assert_eq!(put(a, "cart", &big, None).unwrap().status, 400);
     let long_key = "k".repeat(257);
@@ -232,26 +301,51 @@ fn http_api_contract() {
     let bogus = put(a, "cart", "x", Some("not-a-context")).unwrap();
     assert_eq!(bogus.status, 400);
     // Introspection.
-    assert!(request("GET", a, "/metrics", &[], None).unwrap().body.contains("dynamo_puts_total{node=\"A\"}"));
-    let c: serde_json::Value = serde_json::from_str(&request("GET", a, "/cluster", &[], None).unwrap().body).unwrap();
+    assert!(
+        request("GET", a, "/metrics", &[], None)
+            .unwrap()
+            .body
+            .contains("dynamo_puts_total{node=\"A\"}")
+    );
+    let c: serde_json::Value =
+        serde_json::from_str(&request("GET", a, "/cluster", &[], None).unwrap().body).unwrap();
     assert_eq!(c["members"].as_array().unwrap().len(), 3);
     assert_eq!(c["stages"]["hash-ring"], "reference");
     // Delete with the context: 404 with a context header afterwards.
-    let d = request("DELETE", a, "/kv/cart", &[("x-dynamo-context", g.context.as_deref().unwrap())], None).unwrap();
+    let d = request(
+        "DELETE",
+        a,
+        "/kv/cart",
+        &[("x-dynamo-context", g.context.as_deref().unwrap())],
+        None,
+    )
+    .unwrap();
     assert_eq!(d.status, 200, "{}", d.body);
     let gone = get(a, "cart");
     assert_eq!(gone.status, 404);
-    assert!(gone.context.is_some(), "404 still carries the tombstone's context");
+    assert!(
+        gone.context.is_some(),
+        "404 still carries the tombstone's context"
+    );
 }
 
 #[test]
 fn quorum_out_of_reach_is_503_naming_the_acks() {
-    let mut cluster = Cluster::start_with("quorum", 3, 21010, &["--reference", "all", "--mode", "strict"]);
+    let mut cluster = Cluster::start_with(
+        "quorum",
+        3,
+        21010,
+        &["--reference", "all", "--mode", "strict"],
+    );
     cluster.kill(1);
     cluster.kill(2);
     let r = put(&cluster.addrs[0], "k", "v", None).unwrap();
     assert_eq!(r.status, 503, "{}", r.body);
-    assert!(r.body.contains("\"received\":1") && r.body.contains("may still be stored"), "{}", r.body);
+    assert!(
+        r.body.contains("\"received\":1") && r.body.contains("may still be stored"),
+        "{}",
+        r.body
+    );
 }
 
 #[test]
@@ -285,13 +379,24 @@ fn acknowledged_writes_survive_sigkill_and_a_full_restart() {
     cluster.revive(1);
     std::thread::sleep(Duration::from_millis(500));
     stop.store(true, Ordering::Relaxed);
-    let acked: Vec<String> = writers.into_iter().flat_map(|w| w.join().unwrap()).collect();
-    assert!(acked.len() > 20, "the load made progress ({} acked)", acked.len());
+    let acked: Vec<String> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    assert!(
+        acked.len() > 20,
+        "the load made progress ({} acked)",
+        acked.len()
+    );
     let check = |cluster: &Cluster| {
         for (j, key) in acked.iter().enumerate() {
             let g = get(&cluster.addrs[j % 3], key);
             assert_eq!(g.status, 200, "acked write {key} readable: {}", g.body);
-            assert!(values(&g).contains(key), "acked write {key} present: {}", g.body);
+            assert!(
+                values(&g).contains(key),
+                "acked write {key} present: {}",
+                g.body
+            );
         }
     };
     check(&cluster);
@@ -312,14 +417,36 @@ fn acknowledged_writes_survive_sigkill_and_a_full_restart() {
 #[test]
 fn blind_writes_through_two_nodes_are_siblings() {
     let cluster = Cluster::start("siblings", 3, 21030);
-    assert_eq!(put(&cluster.addrs[0], "cart", "socks", None).unwrap().status, 200);
-    assert_eq!(put(&cluster.addrs[1], "cart", "book", None).unwrap().status, 200);
+    assert_eq!(
+        put(&cluster.addrs[0], "cart", "socks", None)
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(
+        put(&cluster.addrs[1], "cart", "book", None).unwrap().status,
+        200
+    );
     let g = get(&cluster.addrs[2], "cart");
-    assert_eq!(values(&g), BTreeSet::from(["socks".into(), "book".into()]), "{}", g.body);
+    assert_eq!(
+        values(&g),
+        BTreeSet::from(["socks".into(), "book".into()]),
+        "{}",
+        g.body
+    );
     // A write with the read's context supersedes both.
-    let w = put(&cluster.addrs[2], "cart", "socks, book", g.context.as_deref()).unwrap();
+    let w = put(
+        &cluster.addrs[2],
+        "cart",
+        "socks, book",
+        g.context.as_deref(),
+    )
+    .unwrap();
     assert_eq!(w.status, 200);
-    assert_eq!(values(&get(&cluster.addrs[0], "cart")), BTreeSet::from(["socks, book".into()]));
+    assert_eq!(
+        values(&get(&cluster.addrs[0], "cart")),
+        BTreeSet::from(["socks, book".into()])
+    );
 }
 
 #[test]
@@ -330,12 +457,20 @@ fn a_delete_stays_deleted_after_the_node_that_missed_it_returns() {
     // Wait until all three replicas hold it, so C's copy is the one that could resurrect it.
     assert!(eventually(10, || {
         cluster.addrs.iter().all(|addr| {
-            request("GET", addr, "/replica/cart", &[], None).is_some_and(|r| r.body.contains("socks"))
+            request("GET", addr, "/replica/cart", &[], None)
+                .is_some_and(|r| r.body.contains("socks"))
         })
     }));
     cluster.kill(2);
     let g = get(&a, "cart");
-    let d = request("DELETE", &a, "/kv/cart", &[("x-dynamo-context", g.context.as_deref().unwrap())], None).unwrap();
+    let d = request(
+        "DELETE",
+        &a,
+        "/kv/cart",
+        &[("x-dynamo-context", g.context.as_deref().unwrap())],
+        None,
+    )
+    .unwrap();
     assert_eq!(d.status, 200, "{}", d.body);
     cluster.revive(2);
     // C comes back with the old value; reads, handoff and anti-entropy must not bring it back.
@@ -348,7 +483,10 @@ fn a_delete_stays_deleted_after_the_node_that_missed_it_returns() {
     }
     let c = &cluster.addrs[2];
     assert!(
-        eventually(10, || request("GET", c, "/replica/cart", &[], None).is_some_and(|r| r.body.contains("\"value\":null") && !r.body.contains("socks"))),
+        eventually(10, || request("GET", c, "/replica/cart", &[], None)
+            .is_some_and(
+                |r| r.body.contains("\"value\":null") && !r.body.contains("socks")
+            )),
         "C's replica converged to the tombstone"
     );
 }
@@ -361,11 +499,27 @@ fn partition_writes_on_both_sides_then_heal_converge_by_anti_entropy() {
     let ctx = w.context.unwrap();
     cluster.partition(&[&[0, 1], &[2, 3]]);
     // Each side suspects the other after a failed exchange; both writes succeed (sloppy quorum).
-    assert!(eventually(10, || put(&cluster.addrs[0], key, "socks, book", Some(&ctx)).is_some_and(|r| r.status == 200)));
-    assert!(eventually(10, || put(&cluster.addrs[3], key, "socks, pen", Some(&ctx)).is_some_and(|r| r.status == 200)));
+    assert!(eventually(10, || put(
+        &cluster.addrs[0],
+        key,
+        "socks, book",
+        Some(&ctx)
+    )
+    .is_some_and(|r| r.status == 200)));
+    assert!(eventually(10, || put(
+        &cluster.addrs[3],
+        key,
+        "socks, pen",
+        Some(&ctx)
+    )
+    .is_some_and(|r| r.status == 200)));
     cluster.heal();
     // No client read: anti-entropy alone must bring every replica both siblings.
-    let both = |body: &str| body.contains("socks, book") && body.contains("socks, pen") && !body.contains("\"value\":\"socks\"");
+    let both = |body: &str| {
+        body.contains("socks, book")
+            && body.contains("socks, pen")
+            && !body.contains("\"value\":\"socks\"")
+    };
     let converged = eventually(20, || {
         let replicas: Vec<String> = cluster
             .addrs
@@ -373,7 +527,13 @@ fn partition_writes_on_both_sides_then_heal_converge_by_anti_entropy() {
             .filter_map(|a| request("GET", a, "/replica/cart", &[], None).map(|r| r.body))
             .collect();
         let pref: serde_json::Value = serde_json::from_str(&replicas[0]).unwrap_or_default();
-        let primaries: Vec<String> = pref["preference_list"].as_array().into_iter().flatten().take(3).filter_map(|v| v.as_str().map(str::to_string)).collect();
+        let primaries: Vec<String> = pref["preference_list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(3)
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
         primaries.len() == 3
             && primaries.iter().all(|p| {
                 let i = (p.as_bytes()[0] - b'A') as usize;
@@ -382,7 +542,10 @@ fn partition_writes_on_both_sides_then_heal_converge_by_anti_entropy() {
     });
     assert!(converged, "every primary holds both siblings after heal");
     let g = get(&cluster.addrs[1], key);
-    assert_eq!(values(&g), BTreeSet::from(["socks, book".into(), "socks, pen".into()]));
+    assert_eq!(
+        values(&g),
+        BTreeSet::from(["socks, book".into(), "socks, pen".into()])
+    );
 }
 
 #[test]
@@ -391,7 +554,15 @@ fn learner_stages_fail_clearly_naming_the_stage() {
     let _ = std::fs::remove_dir_all(&dir);
     let log = dir.with_extension("log");
     let mut child = Command::new(BIN)
-        .args(["node", "--name", "A", "--listen", "127.0.0.1:21061", "--peers", "A=127.0.0.1:21061"])
+        .args([
+            "node",
+            "--name",
+            "A",
+            "--listen",
+            "127.0.0.1:21061",
+            "--peers",
+            "A=127.0.0.1:21061",
+        ])
         .arg("--data")
         .arg(&dir)
         .stdin(Stdio::null())
@@ -407,7 +578,10 @@ fn learner_stages_fail_clearly_naming_the_stage() {
         if request("GET", "127.0.0.1:21061", "/ping", &[], None).is_some_and(|r| r.status == 200) {
             break None;
         }
-        assert!(Instant::now() < deadline, "the node neither started nor exited");
+        assert!(
+            Instant::now() < deadline,
+            "the node neither started nor exited"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let _ = child.kill();
@@ -419,7 +593,10 @@ fn learner_stages_fail_clearly_naming_the_stage() {
         // The stubs (a fresh clone): the node refuses to start, naming the unfinished stage.
         Some(status) => {
             assert!(!status.success());
-            assert!(stderr.contains("cannot start") && stderr.contains("--reference"), "{stderr}");
+            assert!(
+                stderr.contains("cannot start") && stderr.contains("--reference"),
+                "{stderr}"
+            );
             assert!(
                 stderr.contains("stage hash-ring (learner) panicked")
                     || stderr.contains("stage vector-clocks (learner) panicked"),
@@ -434,7 +611,15 @@ fn a_node_with_learner_selection_serves_when_the_stages_work() {
     // `--reference all` is the "learner has solved everything" case; `--reference hash-ring`
     // would serve with the learner's clocks. Here: the reference ring, and clocks from the
     // reference too, chosen by name through the same table as the grader's.
-    let cluster = Cluster::start_with("selection", 3, 21070, &["--reference", "hash-ring,vector-clocks"]);
+    let cluster = Cluster::start_with(
+        "selection",
+        3,
+        21070,
+        &["--reference", "hash-ring,vector-clocks"],
+    );
     assert_eq!(put(&cluster.addrs[0], "k", "v", None).unwrap().status, 200);
-    assert_eq!(values(&get(&cluster.addrs[1], "k")), BTreeSet::from(["v".into()]));
+    assert_eq!(
+        values(&get(&cluster.addrs[1], "k")),
+        BTreeSet::from(["v".into()])
+    );
 }

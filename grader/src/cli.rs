@@ -131,6 +131,12 @@ pub struct RunArgs {
     /// Serve a stage with a deliberately faulty implementation: STAGE=NAME (grader tests).
     #[arg(long, hide = true, value_name = "STAGE=NAME")]
     pub mutant: Vec<String>,
+    /// Store (stage 7): rerun every workload under seeds 1..=N (latencies, loss, fault times).
+    #[arg(long, value_name = "N")]
+    pub seeds: Option<u64>,
+    /// Store (stage 7): run every workload under this one seed (to reproduce a failing seed).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
     /// Read cases and snapshots from another course folder (grader tests).
     #[arg(long, hide = true, value_name = "DIR")]
     pub root: Option<PathBuf>,

@@ -113,12 +113,14 @@ impl Plan {
             .collect();
         let exe = std::env::current_exe()
             .map_err(|e| usage(&format!("cannot find the grader's own executable: {e}")))?;
+        let sweep = store_seeds(args);
         let launcher = Launcher {
             exe,
             root: course.root.clone(),
             selection: selection.clone(),
             limits: Limits {
-                timeout: Duration::from_secs_f64(args.timeout),
+                // A seed sweep runs each store workload once per seed, in one child.
+                timeout: Duration::from_secs_f64(args.timeout + 2.0 * sweep as f64),
                 memory_mb: args.memory_mb,
                 output_bytes: 1 << 20,
             },
@@ -149,5 +151,29 @@ impl Plan {
             launcher,
             jobs: self.jobs,
         }
+    }
+}
+
+/// Passes `--seeds N` / `--seed S` to the children (the store plugin reads them from the
+/// environment) and returns how many seeds each store workload runs.
+fn store_seeds(args: &RunArgs) -> u64 {
+    #[expect(
+        unsafe_code,
+        reason = "set once while the grader is still single-threaded, before any child starts, \
+                  so the children inherit it"
+    )]
+    // SAFETY: no other thread exists yet that could read the environment concurrently.
+    unsafe {
+        if let Some(n) = args.seeds {
+            std::env::set_var("GRADER_STORE_SEEDS", n.to_string());
+        }
+        if let Some(s) = args.seed {
+            std::env::set_var("GRADER_STORE_SEED", s.to_string());
+        }
+    }
+    if args.seed.is_some() {
+        1
+    } else {
+        args.seeds.unwrap_or(1)
     }
 }

@@ -203,8 +203,9 @@ pub struct Workload {
     /// Keys `k0`..`k{keys-1}`.
     pub keys: usize,
     pub mix: Mix,
-    /// Probability that a put reads first and passes the read's context (default 0.5).
-    #[serde(default = "half")]
+    /// Probability that a put reads first and passes the read's context (default 1: a blind
+    /// put through a coordinator that already wrote the key reuses its counter).
+    #[serde(default = "one")]
     pub rmw: f64,
     /// The shopping cart: every put reads first and writes the union of the siblings' items plus one.
     #[serde(default)]
@@ -212,17 +213,24 @@ pub struct Workload {
     /// A client waits up to this long between operations, in ms (default 20).
     #[serde(default = "twenty")]
     pub think_ms: u64,
+    /// Every operation goes to a random node (default: each client to its own home node,
+    /// `nodes[client % nodes]`, so no two clients share a coordinator when there are at least
+    /// as many nodes as clients: stage 4's coordinator-keyed clocks would give two concurrent
+    /// writes through one coordinator from one context the same clock).
+    #[serde(default)]
+    pub roam: bool,
     /// The fault schedule.
     #[serde(default)]
     pub faults: Vec<Scheduled>,
-    /// How long the cluster runs after the clients finish, healed and recovered (default 40 ticks).
+    /// How long the cluster runs after the clients finish, healed and recovered (default 20
+    /// ticks plus the tombstone grace period).
     #[serde(default)]
     pub quiesce_ms: Option<u64>,
     pub expect: CheckExpect,
 }
 
-fn half() -> f64 {
-    0.5
+fn one() -> f64 {
+    1.0
 }
 fn twenty() -> u64 {
     20
@@ -397,7 +405,7 @@ impl ClusterSpec {
     }
 
     pub fn default_quiesce_ms(&self) -> u64 {
-        40 * self.tick_ms + self.tombstone_grace_ms
+        20 * self.tick_ms + self.tombstone_grace_ms
     }
 }
 
@@ -715,14 +723,20 @@ impl StagePlugin for Plugin {
                 let held: BTreeMap<NodeId, Vec<String>> = cluster
                     .stored()
                     .into_iter()
+                    .filter(|(n, _)| !cluster.left.borrow().contains(n))
                     .filter_map(|(n, m)| m.get(&s.key).map(|set| (n, shown(set))))
                     .collect();
                 s.expect.check(&Ok(held), snapshots)
             }
             Step::Sees(s) => {
-                let liveness = cluster
-                    .node(&s.node)
-                    .and_then(|n| n.status().members.get(&s.of).copied())
+                // Inside the runtime: the node reads the paused clock.
+                let status = cluster.node(&s.node).map(|n| {
+                    state
+                        .local
+                        .block_on(&state.runtime, async move { n.status() })
+                });
+                let liveness = status
+                    .and_then(|st| st.members.get(&s.of).copied())
                     .unwrap_or(Liveness::Suspected);
                 s.expect.check(&Ok(liveness), snapshots)
             }
@@ -742,9 +756,9 @@ impl StagePlugin for Plugin {
                 .block_on(&state.runtime, workload::apply(&cluster, event))
                 .map_err(|e| Mismatch::new(format!("fault {}", inline(event)), e)),
             Step::Wait(ms) => {
-                state
-                    .local
-                    .block_on(&state.runtime, sleep(Duration::from_millis(*ms)));
+                state.local.block_on(&state.runtime, async {
+                    sleep(Duration::from_millis(*ms)).await
+                });
                 Ok(())
             }
             Step::Workload(_) => Ok(()),

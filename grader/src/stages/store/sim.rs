@@ -100,9 +100,15 @@ impl Transport<Body> for SimTransport {
             if !sent {
                 return Err(lost);
             }
+            let deadline = Instant::now() + Duration::from_millis(timeout_ms);
             match timeout(Duration::from_millis(timeout_ms), rx).await {
                 Ok(Ok(answer)) => answer,
-                _ => Err(lost),
+                // A lost message is silence: the sender learns nothing before its timeout.
+                Ok(Err(_)) => {
+                    sleep_until(deadline).await;
+                    Err(lost)
+                }
+                Err(_) => Err(lost),
             }
         })
     }
