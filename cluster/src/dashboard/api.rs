@@ -349,3 +349,58 @@ pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
     }))
     .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_position_falls_in_the_range_of_the_first_token_at_or_after_it_wrapping_past_the_last() {
+        let tokens = [10, 20, 30];
+        assert_eq!(range_of(&tokens, 5), 0);
+        assert_eq!(range_of(&tokens, 10), 0);
+        assert_eq!(range_of(&tokens, 11), 1);
+        assert_eq!(range_of(&tokens, 30), 2);
+        assert_eq!(range_of(&tokens, 31), 0);
+    }
+
+    #[test]
+    fn a_range_is_replicated_on_the_first_n_distinct_nodes_clockwise() {
+        let tokens: Vec<(String, u64)> = [("A", 1), ("A", 2), ("B", 3), ("A", 4), ("C", 5)]
+            .iter()
+            .map(|(n, p)| (n.to_string(), *p))
+            .collect();
+        assert_eq!(replicas_of(&tokens, 0, 2), ["A", "B"]);
+        assert_eq!(replicas_of(&tokens, 3, 3), ["A", "C", "B"]);
+        assert_eq!(replicas_of(&tokens, 4, 5), ["C", "A", "B"]);
+    }
+
+    #[test]
+    fn liveness_joins_the_process_table_and_the_gossip() {
+        let view = |suspect: &str| {
+            Some(json!({ "members": [
+                { "name": suspect, "state": "suspected" },
+                { "name": "A", "state": "up" },
+            ] }))
+        };
+        let details: BTreeMap<String, Option<Value>> = [
+            ("A".to_string(), view("B")),
+            ("B".to_string(), Some(json!({ "members": [] }))),
+            ("C".to_string(), None),
+            ("D".to_string(), Some(json!({ "members": [] }))),
+            ("E".to_string(), Some(json!({ "members": [] }))),
+        ]
+        .into_iter()
+        .collect();
+        let processes: BTreeMap<String, &'static str> =
+            [("D".to_string(), "paused"), ("E".to_string(), "killed")]
+                .into_iter()
+                .collect();
+        let live = liveness(&details, &processes);
+        assert_eq!(live["A"], "up");
+        assert_eq!(live["B"], "suspected");
+        assert_eq!(live["C"], "down", "not answering");
+        assert_eq!(live["D"], "paused");
+        assert_eq!(live["E"], "down", "killed");
+    }
+}
