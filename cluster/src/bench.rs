@@ -20,9 +20,9 @@ use clap::Args;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::cli::Mode;
 use crate::cli::NodeOptions;
 use crate::client::Http;
-use crate::node::Mode;
 use crate::supervisor::{node_argv, node_name, spawn, wait_ready};
 
 /// `cargo dynamo bench`'s options.

@@ -4,7 +4,24 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::node::Mode;
+/// Consistency mode, as the stage-7 node defines it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Dynamo: sloppy quorum with hinted handoff, always writeable.
+    Eventual,
+    /// Primaries only, majority reads before writes: each key linearizable, unavailable without
+    /// a majority of its replicas.
+    Strict,
+}
+
+impl From<Mode> for store::Mode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Eventual => store::Mode::Eventual,
+            Mode::Strict => store::Mode::Strict,
+        }
+    }
+}
 
 /// The real Mini-Dynamo cluster: node processes on loopback, built from your stages or the
 /// reference's.
@@ -35,7 +52,7 @@ pub struct NodeOptions {
     /// Write quorum.
     #[arg(long, default_value_t = 2)]
     pub w: usize,
-    /// `eventual` (sloppy quorum, hinted handoff) or `strict` (primaries only).
+    /// `eventual` (sloppy quorum, hinted handoff) or `strict` (primaries only, linearizable keys).
     #[arg(long, value_enum, default_value_t = Mode::Eventual)]
     pub mode: Mode,
     /// Tokens per node on the ring.
@@ -46,7 +63,7 @@ pub struct NodeOptions {
     #[arg(long, default_value = "")]
     pub reference: String,
     /// Use the reference for every stage the node needs except the last one you are working on
-    /// (as `cargo grade --reference-deps`: here, the reference ring under your clocks).
+    /// (as `cargo grade --reference-deps`: here, the reference's six stages under your store).
     #[arg(long)]
     pub reference_deps: bool,
     /// Admin token: with it, admin endpoints answer any host that sends it.
@@ -58,7 +75,7 @@ impl NodeOptions {
     /// The `--reference` list after `--reference-deps`.
     pub fn reference_list(&self) -> String {
         if self.reference_deps && self.reference.is_empty() {
-            "hash-ring".into()
+            "hash-ring,quorum,fault-tolerance,vector-clocks,anti-entropy,read-repair".into()
         } else {
             self.reference.clone()
         }

@@ -1,21 +1,37 @@
-//! One node process: parse its configuration, start the node, serve HTTP, tick.
+//! One node process: parse its configuration, host the stage-7 node, serve HTTP.
 //!
-//! A node on unfinished stages does not start: [`Node::start`] probes the chosen stages and the
-//! process exits with a message naming each stage that panicked (a `todo!()` stub) and how to
-//! run on the reference instead.
+//! The process gives the node (built from the stages `--reference` chooses, through the same
+//! table as the grader's) its three host duties: the HTTP transport ([`crate::transport`]), the
+//! redb storage ([`crate::storage`]) and the clock, runs it as an actor on its own thread
+//! ([`crate::actor`], which also ticks it), and serves the HTTP API ([`crate::http`]) on a
+//! multi-thread runtime beside it. `--n --r --w --mode --vnodes` become the node's
+//! [`NodeConfig`]; the timers are the host's, chosen for loopback ([`TIMERS`]).
+//!
+//! A node on unfinished stages does not start: the chosen stages are probed and the node built
+//! first, and the process exits with a message naming each stage that panicked (a `todo!()` stub)
+//! and how to run on the reference instead.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dynamo_common::NodeId;
+use store::{NodeConfig, QuorumConfig, SharedStorage, Siblings};
 
+use crate::actor::{self, Launch};
 use crate::cli::NodeOptions;
-use crate::http::{App, router};
-use crate::node::{Config, Node};
-use crate::peer::{Envelope, Msg, Reply, Transport};
-use crate::stages::Selection;
+use crate::http::{App, Info, Metrics, router};
+use crate::stages::{Selection, Stages};
+use crate::storage::RedbStorage;
+use crate::transport::{HttpTransport, Peers};
+
+/// The node's timers on a real network, in ms: (peer timeout, tick, suspect after, tombstone
+/// grace, Merkle depth). A killed process refuses connections at once; the timeout bounds a
+/// paused one. Suspicion waits several ticks (a tick may take up to two timeouts when peers are
+/// down); tombstones are kept ten minutes, far longer than any test's outage.
+pub const TIMERS: (u64, u64, u64, u64, u32) = (500, 200, 2_000, 600_000, 6);
 
 /// A node process's arguments.
 pub struct NodeArgs {
@@ -67,71 +83,87 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let mut members = parse_peers(&args.peers)?;
         let name = NodeId::new(&args.name);
+        let mut members = parse_peers(&args.peers)?;
         if let Some(seed) = &args.join {
-            let transport = Transport::new(Duration::from_secs(2));
-            let hello = Envelope {
-                from: name.clone(),
-                from_addr: args.advertise.clone(),
-                to: NodeId::new("?"),
-                body: Msg::Ping {
-                    members: BTreeMap::from([(name.clone(), args.advertise.clone())]),
-                },
-            };
-            // The seed's name is unknown until it answers; ask its /cluster first.
-            let seed_name = seed_name(seed).await?;
-            let hello = Envelope {
-                to: seed_name,
-                ..hello
-            };
-            match transport.call(seed, &hello).await {
-                Ok(Reply::Pong { members: theirs }) => members.extend(theirs),
-                Ok(other) => return Err(format!("--join {seed}: unexpected answer {other:?}")),
-                Err(e) => return Err(format!("--join {seed}: {e}")),
-            }
+            members.extend(seed_members(seed).await?);
         }
         members.insert(name.clone(), args.advertise.clone());
-        let config = Config {
-            name,
-            addr: args.advertise.clone(),
-            members,
-            n: o.n,
-            r: o.r,
-            w: o.w,
-            mode: o.mode,
+        let stages = Stages::select(&selection);
+        stages
+            .probe()
+            .map_err(|errors| cannot_start(&args.name, errors))?;
+        let (timeout_ms, tick_ms, suspect_after_ms, tombstone_grace_ms, merkle_depth) = TIMERS;
+        let config = NodeConfig {
+            name: name.clone(),
+            members: members.keys().cloned().collect(),
+            quorum: QuorumConfig {
+                n: o.n,
+                r: o.r,
+                w: o.w,
+            },
+            mode: o.mode.into(),
             vnodes: o.vnodes,
-            data: args.data.clone(),
-            selection,
-            request_timeout: Duration::from_millis(1000),
-            tick: Duration::from_millis(500),
+            timeout_ms,
+            tick_ms,
+            suspect_after_ms,
+            tombstone_grace_ms,
+            merkle_depth,
         };
-        let node = Node::start(config).map_err(|errors| {
-            let mut message = format!("node {} cannot start:", args.name);
-            for e in errors {
-                message.push_str(&format!("\n  - {e}"));
-            }
-            message.push_str(
-                "\nImplement those stages (cargo grade shows what is missing), or run on the \
-                 reference with --reference all (or --reference STAGE,...).",
-            );
-            message
-        })?;
+        config
+            .validate()
+            .map_err(|e| format!("node {}: {e}", args.name))?;
+        let storage: SharedStorage<Siblings> = Arc::new(Mutex::new(
+            RedbStorage::open(&args.data).map_err(|e| e.to_string())?,
+        ));
+        let peers = Arc::new(Peers::new(members));
+        let (events, _) = tokio::sync::broadcast::channel(1024);
+        let transport = Arc::new(HttpTransport::new(
+            name.clone(),
+            args.advertise.clone(),
+            Duration::from_millis(timeout_ms),
+            peers.clone(),
+            events.clone(),
+        ));
+        let node = actor::start(Launch {
+            config: config.clone(),
+            stages,
+            transport,
+            storage: storage.clone(),
+            events: events.clone(),
+        })
+        .map_err(|e| cannot_start(&args.name, vec![e]))?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("listen on {listen}: {e}"))?;
-        println!("node {} listening on http://{}", args.name, args.advertise);
-        let ticker = node.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(ticker.config.tick);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                interval.tick().await;
-                ticker.tick().await;
-            }
-        });
+        println!(
+            "node {} listening on http://{} (N={} R={} W={}, {:?}, store: {})",
+            args.name,
+            args.advertise,
+            o.n,
+            o.r,
+            o.w,
+            o.mode,
+            stages.implementation("store")
+        );
+        let info = Info {
+            name,
+            addr: args.advertise.clone(),
+            n: o.n,
+            r: o.r,
+            w: o.w,
+            mode: config.mode,
+            vnodes: o.vnodes,
+            stages,
+            peers,
+            storage,
+            metrics: Metrics::default(),
+            events,
+            data: args.data.clone(),
+        };
         let app = App {
             node,
+            info: Arc::new(info),
             token: o.token.clone(),
         };
         axum::serve(
@@ -143,7 +175,20 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
     })
 }
 
-async fn seed_name(seed: &str) -> Result<NodeId, String> {
+fn cannot_start(name: &str, errors: Vec<crate::stages::StageError>) -> String {
+    let mut message = format!("node {name} cannot start:");
+    for e in errors {
+        message.push_str(&format!("\n  - {e}"));
+    }
+    message.push_str(
+        "\nImplement those stages (cargo grade shows what is missing), or run on the \
+         reference with --reference all (or --reference STAGE,...).",
+    );
+    message
+}
+
+/// The members a running node knows, with their addresses (its `/cluster`).
+async fn seed_members(seed: &str) -> Result<BTreeMap<NodeId, String>, String> {
     let url = format!("http://{seed}/cluster");
     let body: serde_json::Value = reqwest::get(&url)
         .await
@@ -152,8 +197,19 @@ async fn seed_name(seed: &str) -> Result<NodeId, String> {
         .await
         .map_err(|e| format!("--join {seed}: {e}"))
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| format!("--join {seed}: {e}")))?;
-    body["name"]
-        .as_str()
-        .map(NodeId::new)
-        .ok_or_else(|| format!("--join {seed}: its /cluster names no node"))
+    let members: BTreeMap<NodeId, String> = body["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some((
+                NodeId::new(m["name"].as_str()?),
+                m["addr"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    if members.is_empty() {
+        return Err(format!("--join {seed}: its /cluster names no member"));
+    }
+    Ok(members)
 }

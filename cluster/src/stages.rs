@@ -1,17 +1,14 @@
 //! Which implementation serves each stage the node uses: the learner's `solution.rs` or the
 //! reference, chosen with `--reference LIST|all` exactly as `cargo grade` spells it.
 //!
-//! The real node uses stage 1 (placement: the ring's preference lists) and stage 4 (versions:
-//! vector clocks), taken from the shared implementation table (`dynamo-select`), the same one the
-//! grader uses. Stage objects need not be `Send` (learner code is plain Rust), so the node never
-//! moves one between threads: the table hands out `fn` pointers, clocks are created per use (a
-//! field-less struct) and each thread keeps its own copy of the ring, rebuilt when the membership
-//! changes ([`Stages::with_ring`]). Learner code may still be a `todo!()` stub, so every call into a stage goes
-//! through [`guard`], which turns a panic into a [`StageError`] naming the stage and who
-//! implements it, and [`Stages::probe`] exercises both stages once at start-up so that a node
-//! built on unfinished stages refuses to start with a clear message instead of failing requests.
+//! The real node is the stage-7 node (`store`, the learner's or the reference's) composed of the
+//! six stages, every one taken from the shared implementation table (`dynamo-select`), the same
+//! one the grader uses, so the cluster runs exactly the code `cargo grade` grades. The table hands
+//! out `fn` pointers, so nothing here needs to be `Send`. Learner code may still be a `todo!()`
+//! stub, so [`Stages::probe`] exercises the stages once at start-up through [`guard`], which turns
+//! a panic into a [`StageError`] naming the stage and who implements it: a node built on
+//! unfinished stages refuses to start with a clear message instead of failing requests.
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -19,17 +16,17 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use dynamo_common::NodeId;
 use dynamo_select::hash_ring::RingImpl;
 use dynamo_select::vector_clocks::ClockImpl;
-use hash_ring::HashRing;
-use vector_clocks::{VectorClock, VectorClocks};
+use store::{HashRing, NewNode, VectorClock};
 
 /// Every stage name the grader knows, so `--reference` accepts the same list.
-const ALL_STAGES: [&str; 6] = [
+const ALL_STAGES: [&str; 7] = [
     "hash-ring",
     "quorum",
     "fault-tolerance",
     "vector-clocks",
     "anti-entropy",
     "read-repair",
+    "store",
 ];
 
 /// Who implements a stage in this process.
@@ -63,7 +60,7 @@ impl Selection {
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             if item == "all" {
                 reference.extend(ALL_STAGES.iter().map(|s| s.to_string()));
-            } else if ALL_STAGES.contains(&item) || item == "store" {
+            } else if ALL_STAGES.contains(&item) {
                 reference.insert(item.to_string());
             } else {
                 return Err(format!(
@@ -121,74 +118,96 @@ pub fn guard<T>(
 #[derive(Clone, Copy)]
 pub struct Stages {
     ring: RingImpl,
-    /// Who implements stage 1.
-    pub ring_impl: Implementation,
     clocks: ClockImpl,
-    /// Who implements stage 4.
-    pub clocks_impl: Implementation,
+    /// The six stages as the node takes them.
+    pub stages: store::Stages,
+    /// The node's constructor (stage 7).
+    pub new_node: NewNode,
+    /// Who implements each stage, by the grader's name.
+    pub who: [(&'static str, Implementation); 7],
 }
 
-thread_local! {
-    /// This thread's ring: the membership generation it was built for, and the ring.
-    static RING: RefCell<Option<(u64, Box<dyn HashRing>)>> = const { RefCell::new(None) };
+/// Picks the learner's or the reference's implementation of one stage.
+fn pick<T>(who: Implementation, learner: fn() -> T, reference: fn() -> T) -> T {
+    match who {
+        Implementation::Learner => learner(),
+        Implementation::Reference => reference(),
+    }
 }
 
 impl Stages {
     /// The implementations `selection` names, from the shared table (`dynamo-select`).
     pub fn select(selection: &Selection) -> Self {
-        let ring_impl = selection.get("hash-ring");
-        let clocks_impl = selection.get("vector-clocks");
+        use dynamo_select::{anti_entropy, fault_tolerance, hash_ring, read_repair, vector_clocks};
+        let who = ALL_STAGES.map(|stage| (stage, selection.get(stage)));
+        let get = |stage: &str| selection.get(stage);
+        let ring = pick(get("hash-ring"), hash_ring::learner, hash_ring::reference);
+        let clocks = pick(
+            get("vector-clocks"),
+            vector_clocks::learner,
+            vector_clocks::reference,
+        );
+        let stages = dynamo_select::store::stages(
+            ring,
+            pick(
+                get("fault-tolerance"),
+                fault_tolerance::learner,
+                fault_tolerance::reference,
+            ),
+            clocks,
+            pick(
+                get("anti-entropy"),
+                anti_entropy::learner,
+                anti_entropy::reference,
+            ),
+            pick(
+                get("read-repair"),
+                read_repair::learner,
+                read_repair::reference,
+            ),
+        );
+        let new_node = pick(
+            get("store"),
+            dynamo_select::store::learner,
+            dynamo_select::store::reference,
+        );
         Self {
-            ring: match ring_impl {
-                Implementation::Learner => dynamo_select::hash_ring::learner(),
-                Implementation::Reference => dynamo_select::hash_ring::reference(),
-            },
-            ring_impl,
-            clocks: match clocks_impl {
-                Implementation::Learner => dynamo_select::vector_clocks::learner(),
-                Implementation::Reference => dynamo_select::vector_clocks::reference(),
-            },
-            clocks_impl,
+            ring,
+            clocks,
+            stages,
+            new_node,
+            who,
         }
     }
 
-    /// Builds the ring of `members` with `vnodes` tokens each.
+    /// Who implements `stage`.
+    pub fn implementation(&self, stage: &str) -> Implementation {
+        self.who
+            .iter()
+            .find(|(s, _)| *s == stage)
+            .map_or(Implementation::Learner, |(_, who)| *who)
+    }
+
+    /// Builds the ring of `members` with `vnodes` tokens each (for introspection: the node keeps
+    /// its own).
     pub fn ring(
         &self,
         vnodes: u32,
         members: impl IntoIterator<Item = NodeId>,
     ) -> Result<Box<dyn HashRing>, StageError> {
-        let contract = |e: hash_ring::RingError| StageError {
+        let who = self.implementation("hash-ring");
+        let contract = |e: store::RingError| StageError {
             stage: "hash-ring",
-            implementation: self.ring_impl,
+            implementation: who,
             problem: format!("returned an error: {e}"),
         };
-        guard("hash-ring", self.ring_impl, || -> Result<_, StageError> {
+        guard("hash-ring", who, || -> Result<_, StageError> {
             let mut ring = (self.ring.new)(vnodes).map_err(contract)?;
             for node in members {
                 ring.add_node(node).map_err(contract)?;
             }
             Ok(ring)
         })?
-    }
-
-    /// Runs `f` on this thread's ring for membership `generation`, building it from `members`
-    /// first when this thread has none or an older one.
-    pub fn with_ring<T>(
-        &self,
-        generation: u64,
-        vnodes: u32,
-        members: impl FnOnce() -> Vec<NodeId>,
-        f: impl FnOnce(&dyn HashRing) -> T,
-    ) -> Result<T, StageError> {
-        RING.with(|cell| {
-            let mut cell = cell.borrow_mut();
-            if cell.as_ref().is_none_or(|(g, _)| *g != generation) {
-                *cell = Some((generation, self.ring(vnodes, members())?));
-            }
-            let (_, ring) = cell.as_ref().expect("built above");
-            guard("hash-ring", self.ring_impl, || f(ring.as_ref()))
-        })
     }
 
     /// The first `n` distinct nodes for `key` on `ring`.
@@ -198,21 +217,15 @@ impl Stages {
         key: &str,
         n: usize,
     ) -> Result<Vec<NodeId>, StageError> {
-        guard("hash-ring", self.ring_impl, || ring.preference_list(key, n))?.map_err(|e| {
-            StageError {
-                stage: "hash-ring",
-                implementation: self.ring_impl,
-                problem: format!("returned an error: {e}"),
-            }
+        let who = self.implementation("hash-ring");
+        guard("hash-ring", who, || ring.preference_list(key, n))?.map_err(|e| StageError {
+            stage: "hash-ring",
+            implementation: who,
+            problem: format!("returned an error: {e}"),
         })
     }
 
-    /// The stage-4 rules.
-    pub fn clocks(&self) -> ClockRules<'_> {
-        ClockRules(self)
-    }
-
-    /// Exercises both stages once, so a node on unfinished stages fails at start-up, naming them.
+    /// Exercises the stages once, so a node on unfinished stages fails at start-up, naming them.
     pub fn probe(&self) -> Result<(), Vec<StageError>> {
         // The errors name each failing stage; the default hook's backtrace note would only bury
         // them. Start-up is single-threaded, so swapping the global hook here is safe.
@@ -232,11 +245,28 @@ impl Stages {
         {
             errors.push(e);
         }
-        let rules = self.clocks();
-        if let Err(e) = rules
-            .increment(&VectorClock::new(), &members[0], 1)
-            .and_then(|a| rules.compare(&a, &VectorClock::new()))
-        {
+        let clocks = self.clocks.clocks;
+        if let Err(e) = guard(
+            "vector-clocks",
+            self.implementation("vector-clocks"),
+            || {
+                let c = clocks();
+                let a = c.increment(&VectorClock::new(), &members[0], 1);
+                c.compare(&a, &VectorClock::new())
+            },
+        ) {
+            errors.push(e);
+        }
+        let replica = self.stages.replica;
+        if let Err(e) = guard("anti-entropy", self.implementation("anti-entropy"), || {
+            replica(2).node(0, 0)
+        }) {
+            errors.push(e);
+        }
+        let read_repair = self.stages.read_repair;
+        if let Err(e) = guard("read-repair", self.implementation("read-repair"), || {
+            drop(read_repair(1))
+        }) {
             errors.push(e);
         }
         if errors.is_empty() {
@@ -244,48 +274,5 @@ impl Stages {
         } else {
             Err(errors)
         }
-    }
-}
-
-/// Stage 4's operations with panics turned into [`StageError`]s.
-pub struct ClockRules<'a>(&'a Stages);
-
-impl ClockRules<'_> {
-    fn run<T>(&self, f: impl FnOnce(&dyn VectorClocks) -> T) -> Result<T, StageError> {
-        let new = self.0.clocks.clocks;
-        guard("vector-clocks", self.0.clocks_impl, || f(new().as_ref()))
-    }
-
-    /// `clock` after one more write by `actor` at `timestamp`.
-    pub fn increment(
-        &self,
-        clock: &VectorClock,
-        actor: &NodeId,
-        timestamp: u64,
-    ) -> Result<VectorClock, StageError> {
-        self.run(|c| c.increment(clock, actor, timestamp))
-    }
-
-    /// How `a` relates to `b`.
-    pub fn compare(
-        &self,
-        a: &VectorClock,
-        b: &VectorClock,
-    ) -> Result<vector_clocks::ClockOrder, StageError> {
-        self.run(|c| c.compare(a, b))
-    }
-
-    /// The least clock descending from both.
-    pub fn merge(&self, a: &VectorClock, b: &VectorClock) -> Result<VectorClock, StageError> {
-        self.run(|c| c.merge(a, b))
-    }
-
-    /// `clock` truncated to `threshold` entries.
-    pub fn truncate(
-        &self,
-        clock: &VectorClock,
-        threshold: usize,
-    ) -> Result<VectorClock, StageError> {
-        self.run(|c| c.truncate(clock, threshold))
     }
 }

@@ -49,7 +49,7 @@ pub async fn admin(
         let message = "fault buttons answer loopback or the admin token only".to_string();
         return answer(StatusCode::FORBIDDEN, message);
     }
-    let Some(dir) = app.node.config.data.parent().map(PathBuf::from) else {
+    let Some(dir) = app.info.data.parent().map(PathBuf::from) else {
         return answer(
             StatusCode::CONFLICT,
             "this node has no cluster directory".into(),

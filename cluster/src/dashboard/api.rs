@@ -19,11 +19,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use dynamo_common::NodeId;
+use store::{Liveness, Siblings};
+
 use crate::dashboard::trace::Syncs;
 use crate::http::App;
-use crate::node::Node;
 use crate::supervisor;
-use crate::versions::{self, Stored};
+use crate::transport::now_ms;
 
 /// How many keys a node lists by name (the count is always exact).
 const KEYS_LISTED: usize = 200;
@@ -40,16 +42,56 @@ fn range_of(positions: &[u64], position: u64) -> usize {
     positions.iter().position(|p| *p >= position).unwrap_or(0)
 }
 
-fn local(node: &Node) -> Value {
-    let all = node.storage.all().unwrap_or_default();
-    let positions: Vec<u64> = node.tokens().iter().map(|(_, p)| *p).collect();
+/// A digest of one key's sibling set (its JSON, which lists versions in the node's order).
+fn digest(held: &Siblings) -> u64 {
+    fnv(
+        0xcbf2_9ce4_8422_2325,
+        &serde_json::to_vec(held).unwrap_or_default(),
+    )
+}
+
+/// Every member this node knows, by name, with its address.
+fn members(app: &App) -> BTreeMap<NodeId, String> {
+    app.info.peers.addrs()
+}
+
+/// The ring's tokens as (node, position), built by the node's own ring stage.
+fn tokens(app: &App) -> Vec<(String, u64)> {
+    app.info
+        .stages
+        .ring(app.info.vnodes, members(app).into_keys())
+        .map(|ring| {
+            ring.tokens()
+                .into_iter()
+                .map(|t| (t.node.to_string(), t.position))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn local(app: &App) -> Value {
+    let info = &app.info;
+    let (all, hints) = {
+        let storage = info.storage.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all: BTreeMap<String, Siblings> = BTreeMap::new();
+        for key in storage.keys() {
+            if let Some(held) = storage.get(&key) {
+                all.insert(key, held);
+            }
+        }
+        (all, storage.hints())
+    };
+    let positions: Vec<u64> = tokens(app).iter().map(|(_, p)| *p).collect();
     let mut ranges: BTreeMap<usize, (u64, usize)> = BTreeMap::new();
     if !positions.is_empty() {
         for (key, held) in &all {
-            let range = range_of(&positions, reference::hash_ring::position(key));
+            let range = range_of(
+                &positions,
+                (dynamo_select::hash_ring::reference().position)(key),
+            );
             let entry = ranges.entry(range).or_insert((0xcbf2_9ce4_8422_2325, 0));
             entry.0 = fnv(entry.0, key.as_bytes());
-            entry.0 = fnv(entry.0, &versions::digest(held).to_be_bytes());
+            entry.0 = fnv(entry.0, &digest(held).to_be_bytes());
             entry.1 += 1;
         }
     }
@@ -59,24 +101,40 @@ fn local(node: &Node) -> Value {
             |(i, (root, keys))| json!({ "range": i, "root": format!("{root:016x}"), "keys": keys }),
         )
         .collect();
-    let hints: Vec<Value> = node
-        .storage
-        .hints()
-        .unwrap_or_default()
+    let hints: Vec<Value> = hints
         .into_iter()
-        .map(|(target, key, _)| json!({ "for": target, "key": key }))
+        .map(|h| json!({ "for": h.primary, "key": h.key }))
         .collect();
-    let c = &node.config;
+    let status = app.status().await.unwrap_or_default();
+    let refused = info.peers.refused();
+    let view: Vec<Value> = members(app)
+        .into_keys()
+        .map(|name| {
+            let state = if refused.contains(&name) {
+                "refused"
+            } else if name == info.name {
+                "up"
+            } else {
+                match status.members.get(&name) {
+                    Some(Liveness::Alive) => "up",
+                    Some(Liveness::Suspected) => "suspected",
+                    Some(Liveness::Left) => "left",
+                    None => "unknown",
+                }
+            };
+            json!({ "name": name, "state": state })
+        })
+        .collect();
     json!({
-        "name": c.name, "addr": c.addr, "t_ms": node.now_ms(),
+        "name": info.name, "addr": info.addr, "t_ms": now_ms(),
         "keys": all.len(), "key_list": all.keys().take(KEYS_LISTED).collect::<Vec<_>>(),
-        "hints": hints, "members": node.members(), "syncs": Syncs::all(), "ranges": ranges,
+        "hints": hints, "members": view, "syncs": Syncs::all(app), "ranges": ranges,
     })
 }
 
 /// `GET /dash/api/node`: this node's keys, hints, gossip view, Merkle roots and syncs.
 pub async fn node(State(app): State<App>) -> Json<Value> {
-    Json(local(&app.node))
+    Json(local(&app).await)
 }
 
 fn client() -> reqwest::Client {
@@ -95,13 +153,13 @@ async fn fetch_json(client: &reqwest::Client, url: String) -> Option<Value> {
 async fn from_all(app: &App, path: &str) -> BTreeMap<String, Option<Value>> {
     let client = client();
     let mut tasks = Vec::new();
-    for m in app.node.members() {
-        let name = m.name.to_string();
-        if name == app.node.config.name.as_str() && path == "/dash/api/node" {
-            tasks.push((name, None, Some(local(&app.node))));
+    for (name, addr) in members(app) {
+        let name = name.to_string();
+        if name == app.info.name.as_str() && path == "/dash/api/node" {
+            tasks.push((name, None, Some(local(app).await)));
             continue;
         }
-        let url = format!("http://{}{path}", m.addr);
+        let url = format!("http://{addr}{path}");
         let task = tokio::spawn({
             let client = client.clone();
             async move { fetch_json(&client, url).await }
@@ -121,8 +179,8 @@ async fn from_all(app: &App, path: &str) -> BTreeMap<String, Option<Value>> {
 
 /// The supervisor's view of each process (`running`, `paused`, `killed`, `dead`), when this
 /// node belongs to a cluster started by `cargo dynamo up`.
-fn processes(node: &Node) -> BTreeMap<String, &'static str> {
-    let Some(dir) = node.config.data.parent() else {
+fn processes(app: &App) -> BTreeMap<String, &'static str> {
+    let Some(dir) = app.info.data.parent() else {
         return BTreeMap::new();
     };
     match supervisor::load(dir) {
@@ -180,15 +238,10 @@ fn replicas_of(tokens: &[(String, u64)], start: usize, n: usize) -> Vec<String> 
 /// Merkle comparison of every range that holds keys.
 pub async fn overview(State(app): State<App>) -> Json<Value> {
     let details = from_all(&app, "/dash/api/node").await;
-    let processes = processes(&app.node);
+    let processes = processes(&app);
     let live = liveness(&details, &processes);
-    let c = &app.node.config;
-    let tokens: Vec<(String, u64)> = app
-        .node
-        .tokens()
-        .into_iter()
-        .map(|(n, p)| (n.to_string(), p))
-        .collect();
+    let c = &app.info;
+    let tokens = tokens(&app);
     let mut range_ids: Vec<usize> = Vec::new();
     for d in details.values().flatten() {
         for r in d["ranges"].as_array().into_iter().flatten() {
@@ -237,8 +290,9 @@ pub async fn overview(State(app): State<App>) -> Json<Value> {
     Json(json!({
         "serving": c.name, "n": c.n, "r": c.r, "w": c.w, "mode": c.mode, "vnodes": c.vnodes,
         "stages": {
-            "hash-ring": app.node.stages.ring_impl.to_string(),
-            "vector-clocks": app.node.stages.clocks_impl.to_string(),
+            "hash-ring": c.stages.implementation("hash-ring").to_string(),
+            "vector-clocks": c.stages.implementation("vector-clocks").to_string(),
+            "store": c.stages.implementation("store").to_string(),
         },
         "supervised": !processes.is_empty(),
         "tokens": tokens.iter().map(|(n, p)| json!({ "node": n, "position": p })).collect::<Vec<_>>(),
@@ -246,8 +300,11 @@ pub async fn overview(State(app): State<App>) -> Json<Value> {
     }))
 }
 
-fn version_json(v: &Stored) -> Value {
-    json!({ "clock": v.clock.to_string(), "value": v.value, "tombstone": v.value.is_none() })
+fn version_json(v: &Value) -> Value {
+    let clock = serde_json::from_value::<store::VectorClock>(v["clock"].clone())
+        .map(|c| c.to_string())
+        .unwrap_or_else(|_| v["clock"].to_string());
+    json!({ "clock": clock, "value": v["value"], "tombstone": v["value"].is_null() })
 }
 
 /// `GET /dash/api/key/{key}`: the key's position, preference list, the nodes a request through
@@ -258,7 +315,17 @@ pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
         let message = format!("a key is 1 to {} bytes", crate::http::MAX_KEY);
         return (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response();
     }
-    let list = match app.node.preference_list(&key) {
+    let names: Vec<NodeId> = members(&app).into_keys().collect();
+    let list = app
+        .info
+        .stages
+        .ring(app.info.vnodes, names.clone())
+        .and_then(|ring| {
+            app.info
+                .stages
+                .preference_list(ring.as_ref(), &key, names.len())
+        });
+    let list = match list {
         Ok(list) => list.into_iter().map(|n| n.to_string()).collect::<Vec<_>>(),
         Err(e) => {
             return (
@@ -269,7 +336,7 @@ pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
         }
     };
     let details = from_all(&app, "/dash/api/node").await;
-    let live = liveness(&details, &processes(&app.node));
+    let live = liveness(&details, &processes(&app));
     let escaped: String = key
         .bytes()
         .map(|b| match b {
@@ -280,15 +347,21 @@ pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
         })
         .collect();
     let replicas = from_all(&app, &format!("/replica/{escaped}")).await;
-    let n = app.node.config.n.min(list.len());
+    let n = app.info.n.min(list.len());
     // A request goes where the serving node can reach: up, and not refused or suspected in
     // its own view (a partition is per node).
-    let serving = app.node.config.name.to_string();
-    let own_view: BTreeMap<String, String> = app
-        .node
-        .members()
-        .into_iter()
-        .map(|m| (m.name.to_string(), m.state.to_string()))
+    let serving = app.info.name.to_string();
+    let own_view: BTreeMap<String, String> = details
+        .get(&serving)
+        .cloned()
+        .flatten()
+        .and_then(|d| d["members"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            let name = m["name"].as_str().unwrap_or_default().to_string();
+            (name, m["state"].as_str().unwrap_or_default().to_string())
+        })
         .collect();
     let healthy = |x: &String| {
         *x == serving
@@ -315,11 +388,10 @@ pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
     let mut nodes = Vec::new();
     for (name, answer) in &replicas {
         let versions: Option<Vec<Value>> = answer.as_ref().map(|a| {
-            serde_json::from_value::<Vec<Stored>>(a["versions"].clone())
+            a["versions"]
+                .as_array()
+                .map(|vs| vs.iter().map(version_json).collect())
                 .unwrap_or_default()
-                .iter()
-                .map(version_json)
-                .collect()
         });
         if let Some(v) = &versions
             && !v.is_empty()
@@ -343,7 +415,7 @@ pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
     }
     let agree = sets.windows(2).all(|w| w[0] == w[1]);
     Json(json!({
-        "key": key, "position": reference::hash_ring::position(&key), "preference_list": list,
+        "key": key, "position": (dynamo_select::hash_ring::reference().position)(&key), "preference_list": list,
         "n": n, "targets": targets, "replicas": nodes, "agree": agree,
         "holders": sets.len(),
     }))

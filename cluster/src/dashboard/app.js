@@ -8,7 +8,7 @@
     "#7f7f7f", "#bcbd22", "#17becf"];
   var overview = null;
   var currentKey = "";
-  var requests = {};      // "node#req" -> {node, req, messages: [], done: null}
+  var requests = {};      // "node#n" -> {node, op, key, outcome, t}
   var requestOrder = [];
   var chosenRequest = "";
 
@@ -145,7 +145,7 @@
         var syncs = Object.keys(d.syncs).map(function (p) {
           var s = d.syncs[p];
           var ago = ((d.t_ms - s.last_ms) / 1000).toFixed(1);
-          return p + " " + (s.equal ? "equal" : "repaired") + " " + ago + "s ago";
+          return p + " " + s.outcome + " " + ago + "s ago";
         }).join("; ");
         body.appendChild(el("div", { "class": "syncs muted" }, "last sync: " + (syncs || "none yet")));
       } else {
@@ -271,13 +271,29 @@
   }
 
   // ---- events and diagrams ----
+  // The nodes report client requests (`put`, `get`, `delete` with key and outcome), every peer
+  // exchange their transport made (`direction: "sent"`, with kind, peer, detail, outcome, at the
+  // time the outcome was known), liveness changes, partition and heal. A request's diagram is
+  // the coordinator's exchanges about its key from its previous request on that key to one
+  // second after its answer: those after the answer came too late to count.
+  var CLIENT = { put: true, get: true, "delete": true };
+  var REQUEST_MESSAGES = { put: true, get: true, hint: true, repair: true };
+  var LOGGED = { hint: true, handoff: true, repair: true, transfer: true };
+  var exchanges = {};       // node -> its recent "sent" exchanges
+  var requestSeq = 0;
+  var WINDOW_MS = 2000, LATE_MS = 1000;
   function logLine(ev) {
-    var show = $("show-gossip").checked;
-    if (!show && (ev.kind === "alive" || ev.kind === "join")) { return; }
+    var text;
+    if (ev.direction) {
+      text = ev.kind + " → " + ev.peer + ": " + ev.detail + " (" + ev.outcome + ")";
+    } else if (CLIENT[ev.kind]) {
+      text = ev.kind + " " + ev.key + " → " + ev.outcome;
+    } else if (ev.kind === "liveness") {
+      text = ev.peer + " is " + ev.detail;
+    } else {
+      text = ev.outcome !== undefined ? ev.outcome : (ev.detail || "");
+    }
     var log = $("log");
-    var text = ev.kind === "done"
-      ? "request " + ev.req + ": " + ev.op + " " + ev.key + " → " + ev.answer
-      : ev.detail;
     var li = el("li", { "data-kind": ev.kind });
     li.appendChild(el("span", { "class": "muted" }, new Date().toLocaleTimeString() + " "));
     var who = el("strong", {}, ev.node + " ");
@@ -288,36 +304,38 @@
     log.insertBefore(li, log.firstChild);
     while (log.childNodes.length > 300) { log.removeChild(log.lastChild); }
   }
-  function request(ev) {
-    var id = ev.node + "#" + ev.req;
-    if (!requests[id]) {
-      requests[id] = { node: ev.node, req: ev.req, messages: [], done: null };
-      requestOrder.push(id);
-      if (requestOrder.length > 50) { delete requests[requestOrder.shift()]; }
-    }
-    return requests[id];
+  function aboutKey(detail, key) {
+    return detail === key || detail.indexOf(key + " ") === 0;
   }
   function items(r) {
-    var t0 = r.done ? r.done.started_ms : Math.min.apply(null, r.messages.map(function (m) { return m.sent_ms; }));
-    var end = r.done ? r.done.t_ms : Infinity;
-    var out = [];
-    r.messages.forEach(function (m) {
-      var rows = [];
-      var sent = m.sent_ms - t0, at = m.at_ms - t0;
-      if (m.fate === "arrives") {
-        rows.push({ sent_ms: sent, from: r.node, to: m.to, kind: m.msg, detail: m.detail,
-          fate: { arrives: { at_ms: sent } } });
-        var late = m.msg !== "repair" && m.at_ms > end;
-        var fate = late ? { "arrives-unheard": { at_ms: at } } : { arrives: { at_ms: at } };
-        rows.push({ sent_ms: at, from: m.to, to: r.node, kind: m.msg === "get" ? "reply" : "ack",
-          detail: m.msg === "get" ? "versions of " + m.detail : "stored", fate: fate });
-      } else {
-        rows.push({ sent_ms: sent, from: r.node, to: m.to, kind: m.msg, detail: m.detail, fate: m.fate });
-      }
-      out.push.apply(out, rows);
+    var earlier = requestOrder.map(function (id) { return requests[id]; }).filter(function (o) {
+      return o.node === r.node && o.key === r.key && o.t < r.t;
+    }).map(function (o) { return o.t; });
+    var from = Math.max(r.t - WINDOW_MS, earlier.length ? Math.max.apply(null, earlier) + 1 : 0);
+    var msgs = (exchanges[r.node] || []).filter(function (m) {
+      return REQUEST_MESSAGES[m.kind] && aboutKey(m.detail, r.key) && m.t_ms >= from && m.t_ms <= r.t + LATE_MS;
     });
-    if (r.done) { out.push({ answer: r.done.op + " " + r.done.key + ": " + r.done.answer, at_ms: end - t0, from: r.node }); }
-    out.sort(function (a, b) { return (a.sent_ms === undefined ? a.at_ms : a.sent_ms) - (b.sent_ms === undefined ? b.at_ms : b.sent_ms); });
+    var t0 = Math.min.apply(null, msgs.map(function (m) { return m.t_ms; }).concat([r.t]));
+    var out = [];
+    msgs.forEach(function (m) {
+      var at = m.t_ms - t0;
+      if (m.outcome === "answered") {
+        out.push({ sent_ms: at, from: r.node, to: m.peer, kind: m.kind, detail: m.detail,
+          fate: { arrives: { at_ms: at } } });
+        var late = m.t_ms > r.t && m.kind !== "repair";
+        out.push({ sent_ms: at, from: m.peer, to: r.node, kind: m.kind === "get" ? "reply" : "ack",
+          detail: m.kind === "get" ? "versions of " + r.key : "stored",
+          fate: late ? { "arrives-unheard": { at_ms: at } } : { arrives: { at_ms: at } } });
+      } else {
+        out.push({ sent_ms: at, from: r.node, to: m.peer, kind: m.kind, detail: m.detail + " (" + m.outcome + ")",
+          fate: /refus|partition/.test(m.outcome) ? "partitioned" : "lost-node-down" });
+      }
+    });
+    out.push({ answer: r.op + " " + r.key + ": " + r.outcome, at_ms: r.t - t0, from: r.node });
+    out.sort(function (a, b) {
+      var x = a.sent_ms === undefined ? a.at_ms : a.sent_ms, y = b.sent_ms === undefined ? b.at_ms : b.sent_ms;
+      return x - y;
+    });
     return out;
   }
   function drawRequests() {
@@ -326,8 +344,7 @@
     clear(select);
     requestOrder.slice().reverse().forEach(function (id) {
       var r = requests[id];
-      var label = r.node + " #" + r.req + " " + (r.done ? r.done.op + " " + r.done.key + " → " + r.done.answer : "(in flight)");
-      select.appendChild(el("option", { value: id }, label));
+      select.appendChild(el("option", { value: id }, r.node + " " + r.op + " " + r.key + " → " + r.outcome));
     });
     var shown = keep && requests[keep] ? keep : requestOrder[requestOrder.length - 1];
     if (!shown) { return; }
@@ -343,14 +360,22 @@
     setTimeout(function () { drawPending = false; drawRequests(); }, 200);
   }
   function onEvent(ev) {
-    if (ev.kind === "message") {
-      request(ev).messages.push(ev);
-      scheduleDraw();
+    if (ev.direction) {
+      if (ev.direction !== "sent") { return; }
+      var list = exchanges[ev.node] = exchanges[ev.node] || [];
+      list.push(ev);
+      if (list.length > 500) { list.shift(); }
+      if (REQUEST_MESSAGES[ev.kind]) { scheduleDraw(); }
+      if (LOGGED[ev.kind] || ($("show-gossip").checked && ev.kind === "sync")) { logLine(ev); }
       return;
     }
-    if (ev.kind === "done") {
-      request(ev).done = ev;
+    if (CLIENT[ev.kind] && ev.key !== undefined) {
+      var id = ev.node + "#" + (++requestSeq);
+      requests[id] = { node: ev.node, op: ev.kind, key: ev.key, outcome: ev.outcome, t: ev.t_ms };
+      requestOrder.push(id);
+      if (requestOrder.length > 50) { delete requests[requestOrder.shift()]; }
       scheduleDraw();
+      setTimeout(scheduleDraw, LATE_MS + 300); // the late replies
     }
     logLine(ev);
   }

@@ -51,8 +51,8 @@ async fn forward(addr: String, tx: mpsc::Sender<String>) {
 /// `GET /dash/api/events`.
 pub async fn events(State(app): State<App>) -> Response {
     let (tx, rx) = mpsc::channel(1024);
-    for member in app.node.members() {
-        tokio::spawn(forward(member.addr, tx.clone()));
+    for addr in app.info.peers.addrs().into_values() {
+        tokio::spawn(forward(addr, tx.clone()));
     }
     let stream =
         ReceiverStream::new(rx).map(|line| Ok::<_, Infallible>(Event::default().data(line)));

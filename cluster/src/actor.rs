@@ -1,0 +1,254 @@
+//! The hosted stage-7 node, run as an actor on its own thread.
+//!
+//! Node logic (the learner's or the reference's) need not be `Send`: it is created and driven on
+//! one thread with a current-thread runtime and a `LocalSet`, as the contract requires. Everything
+//! else (HTTP handlers on the process's multi-thread runtime) talks to it through [`NodeHandle`]:
+//! send a [`Command`] over a channel, await the oneshot reply. Each command runs in its own local
+//! task, so the node serves many requests at once on its single thread, and a panic in node code
+//! (a `todo!()` in a learner's method) fails only the request that hit it: the reply channel is
+//! dropped and the handler answers 500 naming the node's implementation.
+//!
+//! The thread also calls `tick()` every `tick_ms` after the previous tick returned, and announces
+//! every change of liveness the node's gossip reports (suspicions and recoveries) on the event
+//! stream.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dynamo_common::NodeId;
+use store::{Body, Context, DynStoreNode, Envelope, Host, NodeConfig, NodeStatus, ReadResult};
+use store::{Liveness, SharedStorage, Siblings, StoreError};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::stages::{StageError, Stages, guard};
+use crate::transport::{HttpTransport, now_ms};
+
+/// What the node is asked to do.
+pub enum Command {
+    /// A client write.
+    Put {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// The context of the read this write follows, if any.
+        context: Option<Context>,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<Context, StoreError>>,
+    },
+    /// A client read.
+    Get {
+        /// The key.
+        key: String,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<ReadResult, StoreError>>,
+    },
+    /// A client delete.
+    Delete {
+        /// The key.
+        key: String,
+        /// The context of the read this delete follows.
+        context: Context,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<Context, StoreError>>,
+    },
+    /// A peer's envelope.
+    Handle {
+        /// The envelope.
+        envelope: Envelope,
+        /// Where the node's answer goes.
+        reply: oneshot::Sender<Body>,
+    },
+    /// What the node shows of itself.
+    Status {
+        /// Where the answer goes.
+        reply: oneshot::Sender<NodeStatus>,
+    },
+}
+
+/// Why a command got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ActorError {
+    /// The node's code panicked while serving it.
+    #[error("the node ({who}) failed serving this request (a panic; see the node's log)")]
+    Panicked {
+        /// Who implements the node: `learner` or `reference`.
+        who: String,
+    },
+}
+
+/// The handlers' side of the actor. Cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct NodeHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    who: String,
+}
+
+impl NodeHandle {
+    /// Sends the command `make` builds around a fresh reply channel and waits for the answer.
+    pub async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, ActorError> {
+        let (reply, answer) = oneshot::channel();
+        let panicked = || ActorError::Panicked {
+            who: self.who.clone(),
+        };
+        self.commands.send(make(reply)).map_err(|_| panicked())?;
+        answer.await.map_err(|_| panicked())
+    }
+}
+
+/// Everything the node thread needs.
+pub struct Launch {
+    /// The node's configuration.
+    pub config: NodeConfig,
+    /// The stages and the node constructor.
+    pub stages: Stages,
+    /// The transport to the other nodes.
+    pub transport: Arc<HttpTransport>,
+    /// The node's storage.
+    pub storage: SharedStorage<Siblings>,
+    /// Where events go.
+    pub events: broadcast::Sender<String>,
+}
+
+/// Starts the node on its own thread. Returns once the node is built, or the reason it could not
+/// be (a configuration error, or a panicking constructor).
+pub fn start(launch: Launch) -> Result<NodeHandle, StageError> {
+    let (commands, inbox) = mpsc::unbounded_channel();
+    let (built, result) = std::sync::mpsc::channel();
+    let who = launch.stages.implementation("store");
+    std::thread::Builder::new()
+        .name(format!("node-{}", launch.config.name))
+        .spawn(move || run(launch, inbox, built))
+        .map_err(|e| StageError {
+            stage: "store",
+            implementation: who,
+            problem: format!("could not start the node's thread: {e}"),
+        })?;
+    match result.recv() {
+        Ok(Ok(())) => Ok(NodeHandle {
+            commands,
+            who: who.to_string(),
+        }),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(StageError {
+            stage: "store",
+            implementation: who,
+            problem: "the node's thread stopped while starting".into(),
+        }),
+    }
+}
+
+fn run(
+    launch: Launch,
+    mut inbox: mpsc::UnboundedReceiver<Command>,
+    built: std::sync::mpsc::Sender<Result<(), StageError>>,
+) {
+    let Launch {
+        config,
+        stages,
+        transport,
+        storage,
+        events,
+    } = launch;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = built.send(Err(StageError {
+                stage: "store",
+                implementation: stages.implementation("store"),
+                problem: format!("no runtime: {e}"),
+            }));
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        let who = stages.implementation("store");
+        let host = Host::new(transport, storage);
+        let tick = Duration::from_millis(config.tick_ms);
+        let me = config.name.clone();
+        let new_node = stages.new_node;
+        let made = guard("store", who, || new_node(config, stages.stages, host));
+        let node: Rc<Box<dyn DynStoreNode>> = match made {
+            Ok(Ok(node)) => Rc::new(node),
+            Ok(Err(e)) => {
+                let _ = built.send(Err(StageError {
+                    stage: "store",
+                    implementation: who,
+                    problem: format!("refused its configuration: {e}"),
+                }));
+                return;
+            }
+            Err(e) => {
+                let _ = built.send(Err(e));
+                return;
+            }
+        };
+        let _ = built.send(Ok(()));
+        let ticker = node.clone();
+        let tick_events = events.clone();
+        tokio::task::spawn_local(async move {
+            let mut seen: BTreeMap<NodeId, Liveness> = BTreeMap::new();
+            loop {
+                tokio::time::sleep(tick).await;
+                // A panicking tick (a learner's todo!()) must not stop the ticks: run it as a task.
+                let node = ticker.clone();
+                let _ = tokio::task::spawn_local(async move { node.tick().await }).await;
+                let node = ticker.clone();
+                let Ok(status) = tokio::task::spawn_local(async move { node.status() }).await
+                else {
+                    continue;
+                };
+                for (member, liveness) in &status.members {
+                    if seen.get(member) != Some(liveness) && tick_events.receiver_count() > 0 {
+                        let line = serde_json::json!({
+                            "node": me, "t_ms": now_ms(), "kind": "liveness",
+                            "peer": member, "detail": liveness,
+                        });
+                        let _ = tick_events.send(line.to_string());
+                    }
+                }
+                seen = status.members;
+            }
+        });
+        while let Some(command) = inbox.recv().await {
+            let node = node.clone();
+            tokio::task::spawn_local(async move {
+                match command {
+                    Command::Put {
+                        key,
+                        value,
+                        context,
+                        reply,
+                    } => {
+                        let _ = reply.send(node.put(&key, value, context).await);
+                    }
+                    Command::Get { key, reply } => {
+                        let _ = reply.send(node.get(&key).await);
+                    }
+                    Command::Delete {
+                        key,
+                        context,
+                        reply,
+                    } => {
+                        let _ = reply.send(node.delete(&key, context).await);
+                    }
+                    Command::Handle { envelope, reply } => {
+                        let _ = reply.send(node.handle(envelope).await);
+                    }
+                    Command::Status { reply } => {
+                        let _ = reply.send(node.status());
+                    }
+                }
+            });
+        }
+    });
+}

@@ -1,0 +1,228 @@
+//! The host's transport: stage-7 envelopes over HTTP, the real-process backend of
+//! [`Transport<Body>`].
+//!
+//! `send` POSTs the envelope as JSON to the receiver's `/peer`; the receiver hands it to its node
+//! and answers with the node's answering envelope. The wait is bounded by the node's timeout: a
+//! refused connection (the process is gone) is [`NoReply::Down`], a deadline that passes is
+//! [`NoReply::Timeout`]. The operator's partitions (`cargo dynamo partition`, the `/admin/*`
+//! endpoints) live in [`Peers`], shared by this sending side and the receiving `/peer` handler:
+//! a node sends nothing to, and hears nothing from, a node it refuses.
+//!
+//! Time is also the host's: [`now_ms`] is wall-clock milliseconds since the Unix epoch, never
+//! going backwards within a process, so gossip heartbeats (which are `now_ms` values) keep
+//! increasing across restarts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dynamo_common::BoxFuture;
+use dynamo_common::NodeId;
+use dynamo_common::host::Transport;
+use store::{Body, Envelope, MessageKind, NoReply};
+use tokio::sync::broadcast;
+
+/// The header in which a sender names the address it can be reached at, so receivers learn the
+/// addresses of members they were not started with (`--join`).
+pub const FROM_ADDR: &str = "x-dynamo-from-addr";
+
+/// The largest `now_ms` handed out so far in this process.
+static LAST_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Milliseconds since the Unix epoch, never smaller than a value returned before.
+pub fn now_ms() -> u64 {
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    LAST_MS.fetch_max(wall, Ordering::Relaxed).max(wall)
+}
+
+/// Who the node can reach: members' addresses and the partition the operator set.
+#[derive(Default)]
+pub struct Peers {
+    addrs: RwLock<BTreeMap<NodeId, String>>,
+    refused: RwLock<BTreeSet<NodeId>>,
+}
+
+impl Peers {
+    /// The address book `members` (name to address).
+    pub fn new(members: BTreeMap<NodeId, String>) -> Self {
+        Self {
+            addrs: RwLock::new(members),
+            refused: RwLock::default(),
+        }
+    }
+
+    /// Every member's address.
+    pub fn addrs(&self) -> BTreeMap<NodeId, String> {
+        self.addrs.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `node`'s address, if known.
+    pub fn addr(&self, node: &NodeId) -> Option<String> {
+        self.addrs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(node)
+            .cloned()
+    }
+
+    /// Records (or updates) `node`'s address.
+    pub fn learn(&self, node: &NodeId, addr: &str) {
+        let mut addrs = self.addrs.write().unwrap_or_else(|e| e.into_inner());
+        if addrs.get(node).map(String::as_str) != Some(addr) {
+            addrs.insert(node.clone(), addr.to_string());
+        }
+    }
+
+    /// Whether the operator cut this node off from `node`.
+    pub fn refuses(&self, node: &NodeId) -> bool {
+        self.refused
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(node)
+    }
+
+    /// The nodes this one refuses.
+    pub fn refused(&self) -> BTreeSet<NodeId> {
+        self.refused
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Refuses exactly `nodes` from now on (an empty set heals).
+    pub fn set_refused(&self, nodes: BTreeSet<NodeId>) {
+        *self.refused.write().unwrap_or_else(|e| e.into_inner()) = nodes;
+    }
+}
+
+/// The HTTP backend of [`Transport<Body>`].
+pub struct HttpTransport {
+    me: NodeId,
+    my_addr: String,
+    timeout: Duration,
+    peers: Arc<Peers>,
+    client: reqwest::Client,
+    events: broadcast::Sender<String>,
+}
+
+impl HttpTransport {
+    /// A transport for `me` (reachable at `my_addr`) whose requests give up after `timeout`;
+    /// every exchange is announced on `events` (one JSON line each).
+    pub fn new(
+        me: NodeId,
+        my_addr: String,
+        timeout: Duration,
+        peers: Arc<Peers>,
+        events: broadcast::Sender<String>,
+    ) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .build()
+            .expect("a plain HTTP client builds");
+        Self {
+            me,
+            my_addr,
+            timeout,
+            peers,
+            client,
+            events,
+        }
+    }
+}
+
+/// One line of `/events` for a peer exchange.
+pub fn exchange_event(
+    node: &NodeId,
+    direction: &str,
+    kind: MessageKind,
+    peer: &NodeId,
+    detail: &str,
+    outcome: &str,
+) -> String {
+    serde_json::json!({
+        "node": node, "t_ms": now_ms(), "kind": kind.to_string(), "direction": direction,
+        "peer": peer, "detail": detail, "outcome": outcome,
+    })
+    .to_string()
+}
+
+impl Transport<Body> for HttpTransport {
+    fn me(&self) -> NodeId {
+        self.me.clone()
+    }
+
+    fn now_ms(&self) -> u64 {
+        now_ms()
+    }
+
+    fn timeout_ms(&self) -> u64 {
+        self.timeout.as_millis() as u64
+    }
+
+    fn send(&self, envelope: Envelope) -> BoxFuture<'static, Result<Envelope, NoReply>> {
+        let to = envelope.to.clone();
+        let down = NoReply::Down { node: to.clone() };
+        let timeout = NoReply::Timeout {
+            node: to.clone(),
+            timeout_ms: self.timeout.as_millis() as u64,
+        };
+        let addr = self.peers.addr(&to);
+        let refused = self.peers.refuses(&to);
+        let client = self.client.clone();
+        let my_addr = self.my_addr.clone();
+        let events = self.events.clone();
+        let me = self.me.clone();
+        let deadline = self.timeout;
+        Box::pin(async move {
+            let kind = envelope.kind;
+            let detail = envelope.detail.clone();
+            let outcome = async {
+                let Some(addr) = addr.filter(|_| !refused) else {
+                    return Err(down.clone());
+                };
+                let body = serde_json::to_vec(&envelope).map_err(|_| down.clone())?;
+                let exchange = async {
+                    let response = client
+                        .post(format!("http://{addr}/peer"))
+                        .header("content-type", "application/json")
+                        .header(FROM_ADDR, my_addr)
+                        .body(body)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            if e.is_timeout() {
+                                timeout.clone()
+                            } else {
+                                down.clone()
+                            }
+                        })?;
+                    // A refusal (the receiver's side of a partition) or an error page: no answer.
+                    if !response.status().is_success() {
+                        return Err(down.clone());
+                    }
+                    let bytes = response.bytes().await.map_err(|_| timeout.clone())?;
+                    serde_json::from_slice::<Envelope>(&bytes).map_err(|_| down.clone())
+                };
+                tokio::time::timeout(deadline, exchange)
+                    .await
+                    .unwrap_or_else(|_| Err(timeout.clone()))
+            }
+            .await;
+            if events.receiver_count() > 0 {
+                let result = match &outcome {
+                    Ok(_) => "answered".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                let _ = events.send(exchange_event(&me, "sent", kind, &to, &detail, &result));
+            }
+            outcome
+        })
+    }
+}
