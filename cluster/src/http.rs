@@ -110,6 +110,8 @@ pub struct Info {
     pub metrics: Metrics,
     /// The event stream.
     pub events: broadcast::Sender<String>,
+    /// The node's data directory (its parent holds `cluster.json` when `up` started it).
+    pub data: std::path::PathBuf,
 }
 
 /// Shared state of the handlers.
@@ -134,7 +136,8 @@ impl App {
         }
     }
 
-    async fn status(&self) -> Option<NodeStatus> {
+    /// What the node shows of itself (None when the node failed to answer).
+    pub(crate) async fn status(&self) -> Option<NodeStatus> {
         self.node.ask(|reply| Command::Status { reply }).await.ok()
     }
 }
@@ -142,7 +145,7 @@ impl App {
 /// The router.
 pub fn router(app: App) -> Router {
     Router::new()
-        .route("/", get(index))
+        .merge(crate::dashboard::routes())
         .route("/kv/{key}", get(kv_get).put(kv_put).delete(kv_delete))
         .route("/peer", post(peer))
         .route("/ping", get(ping))
@@ -458,17 +461,6 @@ async fn peer(
         }
         Err(e) => actor_error(&app, e),
     }
-}
-
-async fn index(State(app): State<App>) -> axum::response::Html<String> {
-    let name = &app.info.name;
-    axum::response::Html(format!(
-        "<!doctype html><title>Mini-Dynamo node {name}</title><h1>Mini-Dynamo node {name}</h1>\
-         <ul><li><a href=/cluster>/cluster</a>: members, liveness, ring, keys, hints</li>\
-         <li><a href=/metrics>/metrics</a>: Prometheus counters</li>\
-         <li><a href=/events>/events</a>: live events (server-sent)</li>\
-         <li><code>/kv/KEY</code>: GET, PUT, DELETE with X-Dynamo-Context</li></ul>"
-    ))
 }
 
 async fn ping(State(app): State<App>) -> String {

@@ -10,6 +10,7 @@ mod actor;
 mod bench;
 mod cli;
 mod client;
+mod dashboard;
 mod http;
 mod serve;
 mod stages;

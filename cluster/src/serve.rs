@@ -160,6 +160,7 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
             flusher,
             metrics: Metrics::default(),
             events,
+            data: args.data.clone(),
         };
         let app = App {
             node,

@@ -409,7 +409,8 @@ pub fn heal(data: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn process_state(pid: u32) -> &'static str {
+/// A process's state as the supervisor sees it: running, paused, killed or dead.
+pub fn process_state(pid: u32) -> &'static str {
     if pid == 0 {
         return "killed";
     }

@@ -1,0 +1,478 @@
+//! The dashboard's read-only JSON: one node's inside (`/dash/api/node`), the whole cluster as
+//! this node can see it (`/dash/api/overview`), and one key across every replica
+//! (`/dash/api/key/{key}`).
+//!
+//! The serving node gathers the others' views over HTTP (their `/dash/api/node` and
+//! `/replica/{key}`), because a page may only talk to the origin it came from. Liveness joins
+//! two sources: the supervisor's process table (`cluster.json` next to the node's data
+//! directory, when the cluster was started with `cargo dynamo up`) says killed or paused; the
+//! nodes' gossip says suspected. Merkle state is summarised per ring range (the arc ending at
+//! each token): a root hash over the keys a node holds in the range and their digests, so equal
+//! roots on a range's replicas mean they agree, as the paper's Merkle trees would say.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use dynamo_common::NodeId;
+use store::{Liveness, Siblings};
+
+use crate::dashboard::trace::Syncs;
+use crate::http::App;
+use crate::supervisor;
+use crate::transport::now_ms;
+
+/// How many keys a node lists by name (the count is always exact).
+const KEYS_LISTED: usize = 200;
+
+fn fnv(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The index of the range (token) a ring position falls in: the first token at or after it.
+fn range_of(positions: &[u64], position: u64) -> usize {
+    // Past the last token, the ring wraps to the first.
+    positions.iter().position(|p| *p >= position).unwrap_or(0)
+}
+
+/// A digest of one key's sibling set (its JSON, which lists versions in the node's order).
+fn digest(held: &Siblings) -> u64 {
+    fnv(
+        0xcbf2_9ce4_8422_2325,
+        &serde_json::to_vec(held).unwrap_or_default(),
+    )
+}
+
+/// Every member this node knows, by name, with its address.
+fn members(app: &App) -> BTreeMap<NodeId, String> {
+    app.info.peers.addrs()
+}
+
+/// The ring's tokens as (node, position), built by the node's own ring stage.
+fn tokens(app: &App) -> Vec<(String, u64)> {
+    app.info
+        .stages
+        .ring(app.info.vnodes, members(app).into_keys())
+        .map(|ring| {
+            ring.tokens()
+                .into_iter()
+                .map(|t| (t.node.to_string(), t.position))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn local(app: &App) -> Value {
+    let info = &app.info;
+    let (all, hints) = {
+        let storage = info.storage.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all: BTreeMap<String, Siblings> = BTreeMap::new();
+        for key in storage.keys() {
+            if let Some(held) = storage.get(&key) {
+                all.insert(key, held);
+            }
+        }
+        (all, storage.hints())
+    };
+    let positions: Vec<u64> = tokens(app).iter().map(|(_, p)| *p).collect();
+    let mut ranges: BTreeMap<usize, (u64, usize)> = BTreeMap::new();
+    if !positions.is_empty() {
+        for (key, held) in &all {
+            let range = range_of(
+                &positions,
+                (dynamo_select::hash_ring::reference().position)(key),
+            );
+            let entry = ranges.entry(range).or_insert((0xcbf2_9ce4_8422_2325, 0));
+            entry.0 = fnv(entry.0, key.as_bytes());
+            entry.0 = fnv(entry.0, &digest(held).to_be_bytes());
+            entry.1 += 1;
+        }
+    }
+    let ranges: Vec<Value> = ranges
+        .into_iter()
+        .map(
+            |(i, (root, keys))| json!({ "range": i, "root": format!("{root:016x}"), "keys": keys }),
+        )
+        .collect();
+    let hints: Vec<Value> = hints
+        .into_iter()
+        .map(|h| json!({ "for": h.primary, "key": h.key }))
+        .collect();
+    let status = app.status().await.unwrap_or_default();
+    let refused = info.peers.refused();
+    let view: Vec<Value> = members(app)
+        .into_keys()
+        .map(|name| {
+            let state = if refused.contains(&name) {
+                "refused"
+            } else if name == info.name {
+                "up"
+            } else {
+                match status.members.get(&name) {
+                    Some(Liveness::Alive) => "up",
+                    Some(Liveness::Suspected) => "suspected",
+                    Some(Liveness::Left) => "left",
+                    None => "unknown",
+                }
+            };
+            json!({ "name": name, "state": state })
+        })
+        .collect();
+    json!({
+        "name": info.name, "addr": info.addr, "t_ms": now_ms(),
+        "keys": all.len(), "key_list": all.keys().take(KEYS_LISTED).collect::<Vec<_>>(),
+        "hints": hints, "members": view, "syncs": Syncs::all(app), "ranges": ranges,
+    })
+}
+
+/// `GET /dash/api/node`: this node's keys, hints, gossip view, Merkle roots and syncs.
+pub async fn node(State(app): State<App>) -> Json<Value> {
+    Json(local(&app).await)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(800))
+        .build()
+        .unwrap_or_default()
+}
+
+async fn fetch_json(client: &reqwest::Client, url: String) -> Option<Value> {
+    let response = client.get(url).send().await.ok()?;
+    serde_json::from_slice(&response.bytes().await.ok()?).ok()
+}
+
+/// Fetches `path` from every member at once; `None` for those that did not answer.
+async fn from_all(app: &App, path: &str) -> BTreeMap<String, Option<Value>> {
+    let client = client();
+    let mut tasks = Vec::new();
+    for (name, addr) in members(app) {
+        let name = name.to_string();
+        if name == app.info.name.as_str() && path == "/dash/api/node" {
+            tasks.push((name, None, Some(local(app).await)));
+            continue;
+        }
+        let url = format!("http://{addr}{path}");
+        let task = tokio::spawn({
+            let client = client.clone();
+            async move { fetch_json(&client, url).await }
+        });
+        tasks.push((name, Some(task), None));
+    }
+    let mut out = BTreeMap::new();
+    for (name, task, ready) in tasks {
+        let value = match task {
+            Some(t) => t.await.ok().flatten(),
+            None => ready,
+        };
+        out.insert(name, value);
+    }
+    out
+}
+
+/// The supervisor's view of each process (`running`, `paused`, `killed`, `dead`), when this
+/// node belongs to a cluster started by `cargo dynamo up`.
+fn processes(app: &App) -> BTreeMap<String, &'static str> {
+    let Some(dir) = app.info.data.parent() else {
+        return BTreeMap::new();
+    };
+    match supervisor::load(dir) {
+        Ok(state) => state
+            .nodes
+            .iter()
+            .map(|n| (n.name.clone(), supervisor::process_state(n.pid)))
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+/// Each member's liveness: `down`, `paused`, `suspected` or `up`.
+fn liveness(
+    details: &BTreeMap<String, Option<Value>>,
+    processes: &BTreeMap<String, &'static str>,
+) -> BTreeMap<String, &'static str> {
+    let mut out = BTreeMap::new();
+    for (name, detail) in details {
+        let process = processes.get(name).copied();
+        let suspected = details.values().flatten().any(|d| {
+            d["members"].as_array().is_some_and(|ms| {
+                ms.iter()
+                    .any(|m| m["name"] == name.as_str() && m["state"] == "suspected")
+            })
+        });
+        let state = match (process, detail) {
+            (Some("killed" | "dead"), _) => "down",
+            (Some("paused"), _) => "paused",
+            (_, None) => "down",
+            _ if suspected => "suspected",
+            _ => "up",
+        };
+        out.insert(name.clone(), state);
+    }
+    out
+}
+
+/// The first `n` distinct nodes walking the ring clockwise from token `start`.
+fn replicas_of(tokens: &[(String, u64)], start: usize, n: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in 0..tokens.len() {
+        let node = &tokens[(start + i) % tokens.len()].0;
+        if !out.contains(node) {
+            out.push(node.clone());
+            if out.len() == n {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// `GET /dash/api/overview`: configuration, ring, every node's liveness and inside, and the
+/// Merkle comparison of every range that holds keys.
+pub async fn overview(State(app): State<App>) -> Json<Value> {
+    let details = from_all(&app, "/dash/api/node").await;
+    let processes = processes(&app);
+    let live = liveness(&details, &processes);
+    let c = &app.info;
+    let tokens = tokens(&app);
+    let mut range_ids: Vec<usize> = Vec::new();
+    for d in details.values().flatten() {
+        for r in d["ranges"].as_array().into_iter().flatten() {
+            if let Some(i) = r["range"].as_u64() {
+                range_ids.push(i as usize);
+            }
+        }
+    }
+    range_ids.sort_unstable();
+    range_ids.dedup();
+    let ranges: Vec<Value> = range_ids
+        .into_iter()
+        .filter(|i| *i < tokens.len())
+        .map(|i| {
+            let replicas = replicas_of(&tokens, i, c.n);
+            let roots: BTreeMap<&String, Value> = replicas
+                .iter()
+                .map(|r| {
+                    let root = details.get(r).cloned().flatten().map(|d| {
+                        d["ranges"]
+                            .as_array()
+                            .and_then(|rs| {
+                                rs.iter()
+                                    .find(|x| x["range"] == i)
+                                    .map(|x| x["root"].clone())
+                            })
+                            .unwrap_or(Value::String("empty".into()))
+                    });
+                    (r, root.unwrap_or(Value::Null))
+                })
+                .collect();
+            let known: Vec<&Value> = roots.values().filter(|v| !v.is_null()).collect();
+            let equal = known.windows(2).all(|w| w[0] == w[1]);
+            let start = tokens[(i + tokens.len() - 1) % tokens.len()].1;
+            json!({ "range": i, "start": start, "end": tokens[i].1, "replicas": replicas,
+                    "roots": roots, "equal": equal })
+        })
+        .collect();
+    let nodes: Vec<Value> = details
+        .iter()
+        .map(|(name, d)| {
+            json!({ "name": name, "liveness": live.get(name), "process": processes.get(name),
+                    "detail": d })
+        })
+        .collect();
+    Json(json!({
+        "serving": c.name, "n": c.n, "r": c.r, "w": c.w, "mode": c.mode, "vnodes": c.vnodes,
+        "stages": {
+            "hash-ring": c.stages.implementation("hash-ring").to_string(),
+            "vector-clocks": c.stages.implementation("vector-clocks").to_string(),
+            "store": c.stages.implementation("store").to_string(),
+        },
+        "supervised": !processes.is_empty(),
+        "tokens": tokens.iter().map(|(n, p)| json!({ "node": n, "position": p })).collect::<Vec<_>>(),
+        "nodes": nodes, "ranges": ranges,
+    }))
+}
+
+fn version_json(v: &Value) -> Value {
+    let clock = serde_json::from_value::<store::VectorClock>(v["clock"].clone())
+        .map(|c| c.to_string())
+        .unwrap_or_else(|_| v["clock"].to_string());
+    json!({ "clock": clock, "value": v["value"], "tombstone": v["value"].is_null() })
+}
+
+/// `GET /dash/api/key/{key}`: the key's position, preference list, the nodes a request through
+/// this node would use now (fallbacks standing in for primaries that are down or that this node
+/// cannot reach), and every node's versions and hints.
+pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
+    if key.is_empty() || key.len() > crate::http::MAX_KEY {
+        let message = format!("a key is 1 to {} bytes", crate::http::MAX_KEY);
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response();
+    }
+    let names: Vec<NodeId> = members(&app).into_keys().collect();
+    let list = app
+        .info
+        .stages
+        .ring(app.info.vnodes, names.clone())
+        .and_then(|ring| {
+            app.info
+                .stages
+                .preference_list(ring.as_ref(), &key, names.len())
+        });
+    let list = match list {
+        Ok(list) => list.into_iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": e.to_string() })),
+            )
+                .into_response();
+        }
+    };
+    let details = from_all(&app, "/dash/api/node").await;
+    let live = liveness(&details, &processes(&app));
+    let escaped: String = key
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let replicas = from_all(&app, &format!("/replica/{escaped}")).await;
+    let n = app.info.n.min(list.len());
+    // A request goes where the serving node can reach: up, and not refused or suspected in
+    // its own view (a partition is per node).
+    let serving = app.info.name.to_string();
+    let own_view: BTreeMap<String, String> = details
+        .get(&serving)
+        .cloned()
+        .flatten()
+        .and_then(|d| d["members"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            let name = m["name"].as_str().unwrap_or_default().to_string();
+            (name, m["state"].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
+    let healthy = |x: &String| {
+        *x == serving
+            || (live.get(x).copied() == Some("up")
+                && own_view.get(x).map(String::as_str) == Some("up"))
+    };
+    let mut targets: Vec<Value> = Vec::new();
+    let mut down: Vec<&String> = Vec::new();
+    for p in &list[..n] {
+        if healthy(p) {
+            targets.push(json!({ "node": p, "for": null }));
+        } else {
+            down.push(p);
+        }
+    }
+    let mut fallbacks = list[n..].iter().filter(|f| healthy(f));
+    for p in down {
+        match fallbacks.next() {
+            Some(f) => targets.push(json!({ "node": f, "for": p })),
+            None => targets.push(json!({ "node": p, "for": null, "unreachable": true })),
+        }
+    }
+    let mut sets: Vec<Vec<Value>> = Vec::new();
+    let mut nodes = Vec::new();
+    for (name, answer) in &replicas {
+        let versions: Option<Vec<Value>> = answer.as_ref().map(|a| {
+            a["versions"]
+                .as_array()
+                .map(|vs| vs.iter().map(version_json).collect())
+                .unwrap_or_default()
+        });
+        if let Some(v) = &versions
+            && !v.is_empty()
+        {
+            sets.push(v.clone());
+        }
+        let hints: Vec<Value> = details
+            .get(name)
+            .cloned()
+            .flatten()
+            .and_then(|d| d["hints"].as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|h| h["key"] == key.as_str())
+            .map(|h| h["for"].clone())
+            .collect();
+        nodes.push(json!({
+            "node": name, "liveness": live.get(name), "primary": list[..n].contains(name),
+            "versions": versions, "hints_for": hints,
+        }));
+    }
+    let agree = sets.windows(2).all(|w| w[0] == w[1]);
+    Json(json!({
+        "key": key, "position": (dynamo_select::hash_ring::reference().position)(&key), "preference_list": list,
+        "n": n, "targets": targets, "replicas": nodes, "agree": agree,
+        "holders": sets.len(),
+    }))
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_position_falls_in_the_range_of_the_first_token_at_or_after_it_wrapping_past_the_last() {
+        let tokens = [10, 20, 30];
+        assert_eq!(range_of(&tokens, 5), 0);
+        assert_eq!(range_of(&tokens, 10), 0);
+        assert_eq!(range_of(&tokens, 11), 1);
+        assert_eq!(range_of(&tokens, 30), 2);
+        assert_eq!(range_of(&tokens, 31), 0);
+    }
+
+    #[test]
+    fn a_range_is_replicated_on_the_first_n_distinct_nodes_clockwise() {
+        let tokens: Vec<(String, u64)> = [("A", 1), ("A", 2), ("B", 3), ("A", 4), ("C", 5)]
+            .iter()
+            .map(|(n, p)| (n.to_string(), *p))
+            .collect();
+        assert_eq!(replicas_of(&tokens, 0, 2), ["A", "B"]);
+        assert_eq!(replicas_of(&tokens, 3, 3), ["A", "C", "B"]);
+        assert_eq!(replicas_of(&tokens, 4, 5), ["C", "A", "B"]);
+    }
+
+    #[test]
+    fn liveness_joins_the_process_table_and_the_gossip() {
+        let view = |suspect: &str| {
+            Some(json!({ "members": [
+                { "name": suspect, "state": "suspected" },
+                { "name": "A", "state": "up" },
+            ] }))
+        };
+        let details: BTreeMap<String, Option<Value>> = [
+            ("A".to_string(), view("B")),
+            ("B".to_string(), Some(json!({ "members": [] }))),
+            ("C".to_string(), None),
+            ("D".to_string(), Some(json!({ "members": [] }))),
+            ("E".to_string(), Some(json!({ "members": [] }))),
+        ]
+        .into_iter()
+        .collect();
+        let processes: BTreeMap<String, &'static str> =
+            [("D".to_string(), "paused"), ("E".to_string(), "killed")]
+                .into_iter()
+                .collect();
+        let live = liveness(&details, &processes);
+        assert_eq!(live["A"], "up");
+        assert_eq!(live["B"], "suspected");
+        assert_eq!(live["C"], "down", "not answering");
+        assert_eq!(live["D"], "paused");
+        assert_eq!(live["E"], "down", "killed");
+    }
+}
