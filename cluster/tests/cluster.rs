@@ -6,6 +6,9 @@
 //! `Drop`, also when an assertion fails. Waits are bounded polls, never fixed sleeps that a slow
 //! machine could outrun.
 
+mod common;
+
+use common::{dechunk, eventually};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -226,19 +229,6 @@ fn request(
     })
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
 fn put(addr: &str, key: &str, value: &str, context: Option<&str>) -> Option<Answer> {
     let mut headers = vec![];
     if let Some(c) = context {
@@ -259,18 +249,6 @@ fn values(answer: &Answer) -> BTreeSet<String> {
         .flatten()
         .filter_map(|x| x.as_str().map(str::to_string))
         .collect()
-}
-
-/// Polls `f` every 100 ms until it holds or `secs` pass.
-fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 #[test]
@@ -463,7 +441,7 @@ fn a_delete_stays_deleted_after_the_node_that_missed_it_returns() {
     let a = cluster.addrs[0].clone();
     assert_eq!(put(&a, "cart", "socks", None).unwrap().status, 200);
     // Wait until all three replicas hold it, so C's copy is the one that could resurrect it.
-    assert!(eventually(10, || {
+    assert!(eventually(Duration::from_secs(10), || {
         cluster.addrs.iter().all(|addr| {
             request("GET", addr, "/replica/cart", &[], None)
                 .is_some_and(|r| r.body.contains("socks"))
@@ -491,10 +469,16 @@ fn a_delete_stays_deleted_after_the_node_that_missed_it_returns() {
     }
     let c = &cluster.addrs[2];
     assert!(
-        eventually(10, || request("GET", c, "/replica/cart", &[], None)
-            .is_some_and(
-                |r| r.body.contains("\"value\":null") && !r.body.contains("socks")
-            )),
+        eventually(Duration::from_secs(10), || request(
+            "GET",
+            c,
+            "/replica/cart",
+            &[],
+            None
+        )
+        .is_some_and(
+            |r| r.body.contains("\"value\":null") && !r.body.contains("socks")
+        )),
         "C's replica converged to the tombstone"
     );
 }
@@ -507,14 +491,14 @@ fn partition_writes_on_both_sides_then_heal_converge_by_anti_entropy() {
     let ctx = w.context.unwrap();
     cluster.partition(&[&[0, 1], &[2, 3]]);
     // Each side suspects the other after a failed exchange; both writes succeed (sloppy quorum).
-    assert!(eventually(10, || put(
+    assert!(eventually(Duration::from_secs(10), || put(
         &cluster.addrs[0],
         key,
         "socks, book",
         Some(&ctx)
     )
     .is_some_and(|r| r.status == 200)));
-    assert!(eventually(10, || put(
+    assert!(eventually(Duration::from_secs(10), || put(
         &cluster.addrs[3],
         key,
         "socks, pen",
@@ -528,7 +512,7 @@ fn partition_writes_on_both_sides_then_heal_converge_by_anti_entropy() {
             && body.contains("socks, pen")
             && !body.contains("\"value\":\"socks\"")
     };
-    let converged = eventually(20, || {
+    let converged = eventually(Duration::from_secs(20), || {
         let replicas: Vec<String> = cluster
             .addrs
             .iter()

@@ -16,6 +16,9 @@
 //! the nodes, chromedriver and its browser) is stopped by [`Guard`]'s `Drop`, also on failure,
 //! and every wait is a bounded poll.
 
+mod common;
+
+use common::{dechunk, eventually};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -96,31 +99,6 @@ fn complete(raw: &[u8]) -> bool {
                 .then(|| value.trim().parse::<usize>().ok())?
         })
         .is_some_and(|n| rest.len() >= n)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-/// Polls `f` every 100 ms until it holds or `limit` passes.
-fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 /// Stops everything the test started.
