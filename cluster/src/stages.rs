@@ -3,7 +3,7 @@
 //!
 //! The real node is the stage-7 node (`store`, the learner's or the reference's) composed of the
 //! six stages, every one taken from the shared implementation table (`dynamo-select`), the same
-//! one the grader uses, so the cluster runs exactly the code `cargo grade` grades. The table hands
+//! one the grader uses (the learner's half from `dynamo-learner`), so the cluster runs exactly the code `cargo grade` grades. The table hands
 //! out `fn` pointers, so nothing here needs to be `Send`. Learner code may still be a `todo!()`
 //! stub, so [`Stages::probe`] exercises the stages once at start-up through [`guard`], which turns
 //! a panic into a [`StageError`] naming the stage and who implements it: a node built on
@@ -127,11 +127,13 @@ pub struct Stages {
     pub who: [(&'static str, Implementation); 7],
 }
 
-/// Picks the learner's or the reference's implementation of one stage.
-fn pick<T>(who: Implementation, learner: fn() -> T, reference: fn() -> T) -> T {
-    match who {
-        Implementation::Learner => learner(),
-        Implementation::Reference => reference(),
+/// Picks the learner's or the reference's implementation of one stage. `cargo dynamo` builds
+/// `dynamo-learner` with every stage, so the learner's entry is always there.
+fn pick<T>(who: Implementation, learner: Option<T>, reference: fn() -> T) -> T {
+    match (who, learner) {
+        (Implementation::Learner, Some(learner)) => learner,
+        (Implementation::Learner, None) => unreachable!("cluster/ builds every learner stage"),
+        (Implementation::Reference, _) => reference(),
     }
 }
 
@@ -139,38 +141,35 @@ impl Stages {
     /// The implementations `selection` names, from the shared table (`dynamo-select`).
     pub fn select(selection: &Selection) -> Self {
         use dynamo_select::{anti_entropy, fault_tolerance, hash_ring, read_repair, vector_clocks};
+        let learner = dynamo_learner::table();
         let who = ALL_STAGES.map(|stage| (stage, selection.get(stage)));
         let get = |stage: &str| selection.get(stage);
-        let ring = pick(get("hash-ring"), hash_ring::learner, hash_ring::reference);
+        let ring = pick(get("hash-ring"), learner.hash_ring, hash_ring::reference);
         let clocks = pick(
             get("vector-clocks"),
-            vector_clocks::learner,
+            learner.vector_clocks,
             vector_clocks::reference,
         );
         let stages = dynamo_select::store::stages(
             ring,
             pick(
                 get("fault-tolerance"),
-                fault_tolerance::learner,
+                learner.fault_tolerance,
                 fault_tolerance::reference,
             ),
             clocks,
             pick(
                 get("anti-entropy"),
-                anti_entropy::learner,
+                learner.anti_entropy,
                 anti_entropy::reference,
             ),
             pick(
                 get("read-repair"),
-                read_repair::learner,
+                learner.read_repair,
                 read_repair::reference,
             ),
         );
-        let new_node = pick(
-            get("store"),
-            dynamo_select::store::learner,
-            dynamo_select::store::reference,
-        );
+        let new_node = pick(get("store"), learner.store, dynamo_select::store::reference);
         Self {
             ring,
             clocks,

@@ -74,7 +74,10 @@ pub fn run(parent: u32) -> i32 {
                 None => "a panic with a non-string payload".into(),
             },
         };
-        let location = info.location().map(|l| l.to_string());
+        // Paths into solution.rs run through its crate folder (`solution/../src/`): tidied.
+        let location = info
+            .location()
+            .map(|l| crate::build::tidy_path(&l.to_string()));
         if let Ok(mut last) = LAST_PANIC.lock() {
             *last = Some((message, location));
         }

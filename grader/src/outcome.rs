@@ -17,6 +17,9 @@ pub enum Status {
     Timeout,
     /// The process died: stack overflow, abort, out of memory, `exit`, too much output.
     Crash,
+    /// Not run: the stage's `solution.rs` does not compile (`crate::build`).
+    #[serde(rename = "does-not-compile")]
+    DoesNotCompile,
 }
 
 impl Status {
@@ -27,6 +30,7 @@ impl Status {
             Status::Panic => "panic",
             Status::Timeout => "timeout",
             Status::Crash => "crash",
+            Status::DoesNotCompile => "does-not-compile",
         }
     }
 }

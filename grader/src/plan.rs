@@ -1,13 +1,16 @@
 //! Turning a command line into a run: which cases, which implementations, which limits.
 
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::build::{self, CompileError};
 use crate::case::{CaseMeta, Course};
 use crate::cli::{RunArgs, usage};
 use crate::diag;
 use crate::implementation::{Implementation, Selection};
 use crate::mutants;
+use crate::outcome::{CaseOutcome, Status};
 use crate::runner::{self, Launcher, Limits, Ran};
 use crate::stage::Stage;
 use crate::stages;
@@ -20,6 +23,10 @@ pub struct Plan {
     pub cases: Vec<CaseMeta>,
     pub launcher: Launcher,
     pub jobs: usize,
+    /// Learner stages this run reaches whose `solution.rs` does not compile: their own cases are
+    /// reported as such, and the launcher serves them from the reference to the stages that use
+    /// them (`crate::build`).
+    pub broken: BTreeMap<Stage, CompileError>,
 }
 
 /// The stages named on the command line (all known stages when none), in course order.
@@ -125,13 +132,12 @@ impl Plan {
                 names.join(", ")
             )));
         }
-        let exe = std::env::current_exe()
-            .map_err(|e| usage(&format!("cannot find the grader's own executable: {e}")))?;
+        let (exe, broken) = case_runner(&course.root, &stages, &selection)?;
         let seeds = crate::stages::store::Seeds::from_args(args.seeds, args.seed);
         let launcher = Launcher {
             exe,
             root: course.root.clone(),
-            selection: selection.clone(),
+            selection: served(&selection, &broken),
             limits: Limits {
                 // A seed sweep runs each store workload once per seed, in one child.
                 timeout: Duration::from_secs_f64(args.timeout + 2.0 * seeds.count() as f64),
@@ -147,17 +153,48 @@ impl Plan {
             cases,
             launcher,
             jobs: args.jobs.unwrap_or_else(default_jobs),
+            broken,
         })
     }
 
+    /// Runs every case, in order; a case of a stage whose `solution.rs` does not compile is not
+    /// run but reported with the compiler's first error.
     pub fn run(&self) -> Vec<Ran> {
-        runner::run_all(&self.cases, &self.launcher, self.jobs)
+        let unbuilt = |m: &CaseMeta| {
+            self.broken
+                .get(&m.stage)
+                .filter(|_| self.selection.get(m.stage) == Implementation::Learner)
+        };
+        let runnable: Vec<CaseMeta> = self
+            .cases
+            .iter()
+            .filter(|m| unbuilt(m).is_none())
+            .cloned()
+            .collect();
+        let mut ran = runner::run_all(&runnable, &self.launcher, self.jobs).into_iter();
+        self.cases
+            .iter()
+            .map(|m| match unbuilt(m) {
+                Some(error) => Ran {
+                    outcome: does_not_compile(m.stage, error),
+                    duration: Duration::ZERO,
+                },
+                None => ran.next().unwrap_or_else(|| Ran {
+                    outcome: CaseOutcome {
+                        status: Status::Crash,
+                        message: "the grader lost this case's result".into(),
+                        ..CaseOutcome::pass()
+                    },
+                    duration: Duration::ZERO,
+                }),
+            })
+            .collect()
     }
 
     /// The same plan with another selection (self-check runs one plan per implementation).
     pub fn with_selection(&self, selection: Selection) -> Plan {
         let mut launcher = self.launcher.clone();
-        launcher.selection = selection.clone();
+        launcher.selection = served(&selection, &self.broken);
         Plan {
             course: self.course.clone(),
             stages: self.stages.clone(),
@@ -165,6 +202,69 @@ impl Plan {
             cases: self.cases.clone(),
             launcher,
             jobs: self.jobs,
+            broken: self.broken.clone(),
         }
+    }
+}
+
+/// The learner stages a run executes: each graded stage the learner serves, and each stage it
+/// uses ([`Stage::uses`]) that the learner serves.
+pub fn learner_stages(stages: &[Stage], selection: &Selection) -> BTreeSet<Stage> {
+    stages
+        .iter()
+        .flat_map(|s| std::iter::once(*s).chain(s.uses().iter().copied()))
+        .filter(|s| selection.get(*s) == Implementation::Learner)
+        .collect()
+}
+
+/// The executable to run cases with, and the reached learner stages that do not compile. A run
+/// that executes no learner code uses the grader itself; any other builds the case runner with
+/// the learner's stages (`crate::build`). On error, prints it and returns the exit code.
+pub fn case_runner(
+    root: &Path,
+    stages: &[Stage],
+    selection: &Selection,
+) -> Result<(PathBuf, BTreeMap<Stage, CompileError>), i32> {
+    let reached = learner_stages(stages, selection);
+    if reached.is_empty() {
+        let exe = std::env::current_exe()
+            .map_err(|e| usage(&format!("cannot find the grader's own executable: {e}")))?;
+        return Ok((exe, BTreeMap::new()));
+    }
+    let runner = build::case_runner(root).map_err(|e| {
+        eprintln!("error: {e}");
+        crate::cli::EXIT_USAGE
+    })?;
+    let broken = runner
+        .broken
+        .into_iter()
+        .filter(|(s, _)| reached.contains(s))
+        .collect();
+    Ok((runner.exe, broken))
+}
+
+/// What the case processes are told: `selection`, with the reference serving each stage whose
+/// `solution.rs` does not compile.
+pub fn served(selection: &Selection, broken: &BTreeMap<Stage, CompileError>) -> Selection {
+    let mut served = selection.clone();
+    for stage in broken.keys() {
+        if selection.get(*stage) == Implementation::Learner {
+            served.set(*stage, Implementation::Reference);
+        }
+    }
+    served
+}
+
+/// The outcome of a case whose own stage does not compile.
+fn does_not_compile(stage: Stage, error: &CompileError) -> CaseOutcome {
+    CaseOutcome {
+        status: Status::DoesNotCompile,
+        label: Some("compile".into()),
+        actual: Some(error.rendered.clone()),
+        message: format!(
+            "stages/{}/src/solution.rs does not compile; the compiler's first error: {error}",
+            stage.dir()
+        ),
+        ..CaseOutcome::pass()
     }
 }

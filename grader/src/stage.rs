@@ -50,6 +50,24 @@ impl Stage {
         format!("{:02}-{}", self.number(), self.name())
     }
 
+    /// The earlier stages whose implementation this stage's cases run on (through the selection),
+    /// besides its own: a stage-7 case builds whole nodes out of stages 1 and 3 to 6.
+    pub fn uses(self) -> &'static [Stage] {
+        match self {
+            Stage::HashRing | Stage::VectorClocks => &[],
+            Stage::Quorum | Stage::FaultTolerance => &[Stage::HashRing],
+            Stage::AntiEntropy => &[Stage::VectorClocks],
+            Stage::ReadRepair => &[Stage::HashRing, Stage::VectorClocks],
+            Stage::Store => &[
+                Stage::HashRing,
+                Stage::FaultTolerance,
+                Stage::VectorClocks,
+                Stage::AntiEntropy,
+                Stage::ReadRepair,
+            ],
+        }
+    }
+
     pub fn names() -> String {
         Stage::ALL.map(Stage::name).join(", ")
     }

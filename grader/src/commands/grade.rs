@@ -123,6 +123,7 @@ pub fn execute(plan: &Plan) -> Report {
         started.elapsed(),
     );
     report.integrity = integrity::check(&plan.course.root);
+    report.broken = plan.broken.clone();
     report
 }
 

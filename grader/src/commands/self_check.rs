@@ -1,7 +1,7 @@
 //! `cargo grade self-check`: proves the course sound, the way rustlings' `dev check` does.
 //!
 //! 1. The reference passes every case.
-//! 2. Every untouched stub fails every case of its stage.
+//! 2. Every untouched stub compiles and fails every case of its stage.
 //! 3. Every buggy mutant (a mistake learners make, `grader/src/mutants`) is caught by at least
 //!    one case of its stage, run on top of the reference for every other stage. The cases that
 //!    catch each are printed, so an instructor sees which cases carry the weight.
@@ -58,6 +58,7 @@ pub fn run(root: &Path, jobs: Option<usize>) -> i32 {
             options: crate::stages::RunOptions::default(),
         },
         jobs: jobs.unwrap_or_else(default_jobs),
+        broken: Default::default(),
     };
     let mut out = String::new();
     let mut sound = true;
@@ -88,7 +89,16 @@ pub fn run(root: &Path, jobs: Option<usize>) -> i32 {
         sound = false;
     }
 
-    let stubs = base.with_selection(Selection::default());
+    // The stubs are the learner's code: they run in the case runner built with them.
+    let (runner, broken) =
+        match crate::plan::case_runner(&course.root, &stages, &Selection::default()) {
+            Ok(built) => built,
+            Err(code) => return code,
+        };
+    let mut stubs = base.with_selection(Selection::default());
+    stubs.launcher.exe = runner;
+    stubs.launcher.selection = crate::plan::served(&stubs.selection, &broken);
+    stubs.broken = broken;
     let ran = stubs.run();
     for stage in &stages {
         let solution = course
@@ -104,7 +114,10 @@ pub fn run(root: &Path, jobs: Option<usize>) -> i32 {
             .filter(|(m, r)| m.stage == *stage && r.outcome.status == Status::Pass)
             .map(|(m, _)| m.name.as_str())
             .collect();
-        if !is_stub {
+        if let Some(error) = stubs.broken.get(stage) {
+            let _ = writeln!(out, "stub {stage}: DOES NOT COMPILE: {error}");
+            sound = false;
+        } else if !is_stub {
             let _ = writeln!(
                 out,
                 "stub {stage}: {} is no longer the stub; skipped",

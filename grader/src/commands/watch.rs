@@ -1,8 +1,10 @@
 //! `cargo grade watch [STAGE…]`: re-grade on every save, rustlings-style.
 //!
-//! The learner's code is compiled into the grader, so each round rebuilds it with cargo, then
-//! runs the fresh binary for the stages whose files changed and draws one calm screen: a line per
-//! stage, then the next failing case with its hint. Files are polled (a few hundred stat calls
+//! Each round grades the stages whose files changed with a plain `cargo grade … --format json`
+//! (this same binary): the grader never contains the learner's code, so it is never rebuilt; that
+//! run rebuilds only the case runner with the edited `solution.rs` (`crate::build`), and reports a
+//! stage that does not compile as such while grading the others. Then it draws one calm screen: a
+//! line per stage, then the next failing case with its hint. Files are polled (a few hundred stat calls
 //! every 300 ms) rather than watched through OS notifications: no extra dependency, and it
 //! behaves the same on every platform and file system.
 
@@ -40,7 +42,7 @@ pub fn run(root: &Path, args: &RunArgs, once: bool) -> i32 {
     let style = Style {
         color: crate::commands::grade::use_color(args.color),
     };
-    // Read now: once cargo replaces the binary, /proc/self/exe names the deleted old file.
+    // Read now: should cargo replace the binary meanwhile, /proc/self/exe names the old file.
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => return usage(&format!("cannot find the grader's own executable: {e}")),
@@ -91,23 +93,8 @@ enum Round {
     Failed(String),
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
-/// Rebuilds the grader (with the learner's code in it) and grades `stages` with it.
+/// Grades `stages` with a `cargo grade` run of this binary, which rebuilds the case runner.
 fn grade_round(root: &Path, exe: &Path, args: &RunArgs, stages: &[Stage]) -> Round {
-    let build = Command::new(cargo())
-        .args(["build", "-q", "-p", "grader", "--color", "never"])
-        .current_dir(root)
-        .output();
-    match build {
-        Err(e) => return Round::Failed(format!("cannot run cargo: {e}")),
-        Ok(out) if !out.status.success() => {
-            return Round::DoesNotCompile(String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        Ok(_) => {}
-    }
     let mut command = Command::new(exe);
     command.args(stages.iter().map(|s| s.name()));
     command.args(["--format", "json", "--no-progress"]);
@@ -140,7 +127,15 @@ fn grade_round(root: &Path, exe: &Path, args: &RunArgs, stages: &[Stage]) -> Rou
     };
     let report: Value = match serde_json::from_slice(&out.stdout) {
         Ok(v) => v,
-        Err(_) => return Round::Failed(String::from_utf8_lossy(&out.stderr).into_owned()),
+        Err(_) => {
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            // The case runner does not build for a reason other than a solution.rs.
+            return if stderr.contains("does not build") {
+                Round::DoesNotCompile(stderr)
+            } else {
+                Round::Failed(stderr)
+            };
+        }
     };
     let stages = report["stages"]
         .as_array()

@@ -42,7 +42,7 @@ pub fn render(report: &Report) -> String {
             let status = match o.status {
                 Status::Pass => "pass",
                 Status::Fail => "fail",
-                Status::Panic | Status::Timeout | Status::Crash => "error",
+                Status::Panic | Status::Timeout | Status::Crash | Status::DoesNotCompile => "error",
             };
             let message = (o.status != Status::Pass).then(|| {
                 let mut m = format!("{}: {}", o.place(), o.message);

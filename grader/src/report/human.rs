@@ -49,6 +49,9 @@ pub fn render(report: &Report, style: Style, verbose: bool) -> String {
     }
     for stage in &report.stages {
         render_stage(&mut out, &served_by(report, stage), stage, style, verbose);
+        if let Some(error) = report.compile_error(stage) {
+            render_compile_error(&mut out, stage, error, style);
+        }
         out.push('\n');
     }
     let total = report.cases().count();
@@ -102,11 +105,18 @@ fn served_by(report: &Report, stage: &StageReport) -> String {
         Implementation::Mutant(name) => format!("mutant `{name}`"),
     };
     let mut beneath: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut stood_in = Vec::new();
     for earlier in crate::stage::Stage::ALL
         .into_iter()
         .filter(|s| *s < stage.stage)
     {
-        let implementation = report.selection.get(earlier);
+        let mut implementation = report.selection.get(earlier);
+        if implementation == Implementation::Learner && report.broken.contains_key(&earlier) {
+            implementation = Implementation::Reference;
+            if stage.stage.uses().contains(&earlier) {
+                stood_in.push(earlier.name());
+            }
+        }
         if implementation == stage.implementation {
             continue;
         }
@@ -127,7 +137,44 @@ fn served_by(report: &Report, stage: &StageReport) -> String {
     if !parts.is_empty() {
         let _ = write!(who, ", on {}", parts.join(" and "));
     }
+    if !stood_in.is_empty() {
+        let _ = write!(
+            who,
+            " (the reference stands in for your {}: {} not compile)",
+            stood_in.join(", "),
+            if stood_in.len() == 1 {
+                "it does"
+            } else {
+                "they do"
+            }
+        );
+    }
     who
+}
+
+/// A learner stage that does not compile: the compiler's first error, once for the stage (its
+/// tracks above show no case run).
+fn render_compile_error(
+    out: &mut String,
+    stage: &StageReport,
+    error: &crate::build::CompileError,
+    style: Style,
+) {
+    let _ = writeln!(
+        out,
+        "  {} stages/{}/src/solution.rs does not compile; the compiler's first error:",
+        style.red("✗"),
+        stage.stage.dir()
+    );
+    for line in escape_controls(&error.rendered).lines() {
+        let _ = writeln!(out, "      {line}");
+    }
+    let _ = writeln!(
+        out,
+        "      {} cargo build -p {}-solution lists every error; the other stages were graded.",
+        style.dim("hint"),
+        stage.stage.name()
+    );
 }
 
 fn render_stage(out: &mut String, who: &str, stage: &StageReport, style: Style, verbose: bool) {
@@ -162,7 +209,7 @@ fn render_stage(out: &mut String, who: &str, stage: &StageReport, style: Style, 
         let failing: Vec<&CaseReport> = track
             .cases
             .iter()
-            .filter(|c| c.outcome.status != Status::Pass)
+            .filter(|c| !matches!(c.outcome.status, Status::Pass | Status::DoesNotCompile))
             .collect();
         let shown = if verbose { failing.len() } else { 1 };
         for case in failing.iter().take(shown) {

@@ -18,6 +18,10 @@ struct JsonStage<'a> {
     stage: &'static str,
     number: usize,
     implementation: String,
+    /// The compiler's first error (`file:line:column: message`) when the learner's stage does
+    /// not compile; its cases then have the status `does-not-compile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compile_error: Option<String>,
     tracks_passed: usize,
     tracks_total: usize,
     tracks: Vec<JsonTrack<'a>>,
@@ -82,11 +86,12 @@ fn track(t: &TrackReport) -> JsonTrack<'_> {
     }
 }
 
-fn stage(s: &StageReport) -> JsonStage<'_> {
+fn stage<'a>(report: &Report, s: &'a StageReport) -> JsonStage<'a> {
     JsonStage {
         stage: s.stage.name(),
         number: s.stage.number(),
         implementation: s.implementation.to_arg(),
+        compile_error: report.compile_error(s).map(ToString::to_string),
         tracks_passed: s.tracks_passed(),
         tracks_total: s.tracks_run(),
         tracks: s.tracks.iter().map(track).collect(),
@@ -101,7 +106,7 @@ pub fn render(report: &Report) -> String {
         .filter(|c| c.outcome.status == Status::Pass)
         .count();
     let json = Json {
-        stages: report.stages.iter().map(stage).collect(),
+        stages: report.stages.iter().map(|s| stage(report, s)).collect(),
         summary: Summary {
             cases,
             passed,

@@ -12,8 +12,10 @@ pub mod human;
 pub mod json;
 pub mod junit;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::build::CompileError;
 use crate::case::CaseMeta;
 use crate::implementation::{Implementation, Selection};
 use crate::integrity::Integrity;
@@ -33,6 +35,9 @@ pub struct Report {
     /// The options to repeat when telling the learner how to rerun (`--reference-deps`,
     /// `--filter wrap`, …), already quoted for a shell.
     pub rerun: Vec<String>,
+    /// Learner stages whose `solution.rs` does not compile, with the compiler's first error: the
+    /// reference served them to the stages that use them.
+    pub broken: BTreeMap<Stage, CompileError>,
 }
 
 pub struct StageReport {
@@ -70,6 +75,13 @@ impl CaseReport {
     /// code (this case's hint would be about something else), else the failed step's own hint,
     /// else the case's.
     pub fn hint(&self) -> Option<String> {
+        if self.outcome.status == Status::DoesNotCompile {
+            return Some(format!(
+                "Fix the compiler's first error, then grade again: `cargo build -p {}-solution` \
+                 lists every error. The other stages are graded meanwhile.",
+                self.meta.stage.name()
+            ));
+        }
         if let Some(advice) = other_stage_advice(self.meta.stage, &self.outcome) {
             return Some(advice);
         }
@@ -116,6 +128,13 @@ impl StageReport {
 }
 
 impl Report {
+    /// The compiler's first error when `stage` is the learner's and does not compile.
+    pub fn compile_error(&self, stage: &StageReport) -> Option<&CompileError> {
+        self.broken
+            .get(&stage.stage)
+            .filter(|_| stage.implementation == Implementation::Learner)
+    }
+
     /// Groups results by stage (in course order) and track (in teaching order; unknown tracks
     /// last), keeping file order within a track.
     pub fn build(
@@ -166,6 +185,7 @@ impl Report {
             integrity: Integrity::default(),
             selection: selection.clone(),
             rerun: Vec::new(),
+            broken: BTreeMap::new(),
         }
     }
 

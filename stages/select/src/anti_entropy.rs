@@ -18,11 +18,6 @@ impl ReplicaImpl {
     }
 }
 
-/// The learner's implementation (`solution.rs`).
-pub fn learner() -> ReplicaImpl {
-    ReplicaImpl::of::<anti_entropy::solution::MerkleReplica>()
-}
-
 /// The reference implementation (`reference/`).
 pub fn reference() -> ReplicaImpl {
     ReplicaImpl::of::<reference::anti_entropy::MerkleReplica>()

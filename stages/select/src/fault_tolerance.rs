@@ -31,11 +31,6 @@ impl SloppyImpl {
     }
 }
 
-/// The learner's implementation (`solution.rs`).
-pub fn learner() -> SloppyImpl {
-    SloppyImpl::of::<fault_tolerance::solution::Sloppy>()
-}
-
 /// The reference implementation (`reference/`).
 pub fn reference() -> SloppyImpl {
     SloppyImpl::of::<reference::fault_tolerance::Sloppy>()

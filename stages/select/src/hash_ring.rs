@@ -21,11 +21,6 @@ impl RingImpl {
     }
 }
 
-/// The learner's implementation (`solution.rs`).
-pub fn learner() -> RingImpl {
-    RingImpl::of::<hash_ring::solution::Ring>()
-}
-
 /// The reference implementation (`reference/`).
 pub fn reference() -> RingImpl {
     RingImpl::of::<reference::hash_ring::Ring>()

@@ -70,11 +70,6 @@ impl QuorumImpl {
     }
 }
 
-/// The learner's implementation (`solution.rs`).
-pub fn learner() -> QuorumImpl {
-    QuorumImpl::of::<quorum::solution::Quorum>()
-}
-
 /// The reference implementation (`reference/`).
 pub fn reference() -> QuorumImpl {
     QuorumImpl::of::<reference::quorum::Quorum>()

@@ -19,11 +19,6 @@ impl ReadRepairImpl {
     }
 }
 
-/// The learner's implementation (`solution.rs`).
-pub fn learner() -> ReadRepairImpl {
-    ReadRepairImpl::of::<read_repair::solution::Coordinator>()
-}
-
 /// The reference implementation (`reference/`).
 pub fn reference() -> ReadRepairImpl {
     ReadRepairImpl::of::<reference::read_repair::Coordinator>()

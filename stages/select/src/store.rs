@@ -29,11 +29,6 @@ pub fn stages(
     }
 }
 
-/// The learner's node (`stages/07-store/src/solution.rs`).
-pub fn learner() -> NewNode {
-    store::new_node::<store::solution::Node>()
-}
-
 /// The reference node (`reference/src/store`).
 pub fn reference() -> NewNode {
     store::new_node::<reference::store::Node>()

@@ -28,11 +28,6 @@ impl ClockImpl {
     }
 }
 
-/// The learner's implementation (`solution.rs`).
-pub fn learner() -> ClockImpl {
-    ClockImpl::of::<vector_clocks::solution::Clocks, vector_clocks::solution::Store>()
-}
-
 /// The reference implementation (`reference/`).
 pub fn reference() -> ClockImpl {
     ClockImpl::of::<reference::vector_clocks::Clocks, reference::vector_clocks::Store>()
