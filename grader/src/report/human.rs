@@ -48,10 +48,8 @@ pub fn render(report: &Report, style: Style, verbose: bool) -> String {
         out.push('\n');
     }
     for stage in &report.stages {
-        render_stage(&mut out, &served_by(report, stage), stage, style, verbose);
-        if let Some(error) = report.compile_error(stage) {
-            render_compile_error(&mut out, stage, error, style);
-        }
+        let broken = report.compile_error(stage);
+        render_stage(&mut out, &served_by(report, stage), stage, broken, style, verbose);
         out.push('\n');
     }
     let total = report.cases().count();
@@ -177,7 +175,14 @@ fn render_compile_error(
     );
 }
 
-fn render_stage(out: &mut String, who: &str, stage: &StageReport, style: Style, verbose: bool) {
+fn render_stage(
+    out: &mut String,
+    who: &str,
+    stage: &StageReport,
+    broken: Option<&crate::build::CompileError>,
+    style: Style,
+    verbose: bool,
+) {
     let _ = writeln!(
         out,
         "{} · {} · {}/{} tracks",
@@ -186,6 +191,9 @@ fn render_stage(out: &mut String, who: &str, stage: &StageReport, style: Style, 
         stage.tracks_passed(),
         stage.tracks_run()
     );
+    if let Some(error) = broken {
+        render_compile_error(out, stage, error, style);
+    }
     let width = stage
         .tracks
         .iter()

@@ -9,6 +9,7 @@ mod hints;
 mod html;
 mod integrity;
 mod isolation;
+mod layout;
 mod malformed;
 mod quorum;
 mod read_repair;

@@ -1,0 +1,231 @@
+//! The crate layout that keeps an edit cheap, and what happens when a stage does not compile.
+//!
+//! - The grader (its library and the `grader` binary) never depends on a learner's solution
+//!   package: checked on `cargo metadata`'s resolved graph, so the rule cannot silently regress
+//!   (one careless `[dependencies]` line would make every edit recompile the grader again).
+//! - A stage whose `solution.rs` does not compile is reported as "does not compile" with the
+//!   compiler's first error, the stages that use it run on the reference (and the report says
+//!   so), and every other stage is graded. This runs on a copy of the course, so the learner's
+//!   files are never touched; the copy and its build live under `target/layout-test` and are
+//!   kept between runs (only changed files are rewritten), so only the first run builds it cold.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::util::{cases, course_root};
+
+const STAGE_DIRS: [&str; 7] = [
+    "01-hash-ring",
+    "02-quorum",
+    "03-fault-tolerance",
+    "04-vector-clocks",
+    "05-anti-entropy",
+    "06-read-repair",
+    "07-store",
+];
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// The workspace's resolved dependency graph: package id → (name, normal and build deps' ids).
+fn graph() -> BTreeMap<String, (String, Vec<String>)> {
+    // This machine's platform only: other platforms' dependencies may not be downloaded.
+    let rustc = Command::new("rustc").arg("-vV").output().expect("rustc -vV");
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .expect("rustc names its host");
+    let out = Command::new(cargo())
+        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform"])
+        .arg(host)
+        .current_dir(course_root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let metadata: Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
+    let names: BTreeMap<&str, &str> = metadata["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    let mut nodes = BTreeMap::new();
+    for node in metadata["resolve"]["nodes"].as_array().expect("resolve") {
+        let id = node["id"].as_str().unwrap().to_string();
+        let deps = node["deps"]
+            .as_array()
+            .expect("deps")
+            .iter()
+            .filter(|d| {
+                d["dep_kinds"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|k| k["kind"] != "dev"))
+            })
+            .map(|d| d["pkg"].as_str().unwrap().to_string())
+            .collect();
+        nodes.insert(id.clone(), (names[id.as_str()].to_string(), deps));
+    }
+    nodes
+}
+
+/// The names of every package `name` depends on (normal and build dependencies, transitively).
+fn closure(graph: &BTreeMap<String, (String, Vec<String>)>, name: &str) -> BTreeSet<String> {
+    let start = graph
+        .iter()
+        .find(|(_, (n, _))| n == name)
+        .map(|(id, _)| id.clone())
+        .unwrap_or_else(|| panic!("no package {name}"));
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![start];
+    while let Some(id) = todo.pop() {
+        if seen.insert(id.clone()) {
+            todo.extend(graph[&id].1.iter().cloned());
+        }
+    }
+    seen.iter().map(|id| graph[id].0.clone()).collect()
+}
+
+#[test]
+fn the_grader_never_depends_on_a_solution() {
+    let graph = graph();
+    let solutions: BTreeSet<String> = graph
+        .values()
+        .map(|(name, _)| name.clone())
+        .filter(|n| n.ends_with("-solution"))
+        .collect();
+    assert_eq!(solutions.len(), 7, "one solution package per stage: {solutions:?}");
+    for package in ["grader", "reference", "dynamo-select"] {
+        let deps = closure(&graph, package);
+        let leaked: Vec<&String> = deps
+            .iter()
+            .filter(|d| solutions.contains(*d) || *d == "dynamo-learner")
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "{package} depends on {leaked:?}: every edit of a solution.rs would recompile it"
+        );
+    }
+    // The case runner and the cluster are where the learner's code is linked in.
+    for package in ["grader-child", "cluster"] {
+        let deps = closure(&graph, package);
+        assert!(solutions.is_subset(&deps), "{package} lacks a solution: {deps:?}");
+    }
+}
+
+/// `target/layout-test` beside this test binary (`target/debug/deps/grader-…`).
+fn test_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf();
+    target.join("layout-test")
+}
+
+/// Writes `to` only when its content differs, so cargo sees unchanged files as unchanged.
+fn sync_file(from: &Path, to: &Path) {
+    let content = std::fs::read(from).expect("read course file");
+    if std::fs::read(to).ok().as_ref() != Some(&content) {
+        std::fs::create_dir_all(to.parent().unwrap()).expect("create folder");
+        std::fs::write(to, content).expect("write copy");
+    }
+}
+
+fn sync_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() {
+            sync_dir(&path, &to.join(&name));
+        } else {
+            sync_file(&path, &to.join(&name));
+        }
+    }
+}
+
+/// A copy of the course (without the cluster, which the grader never builds) at `dir`.
+fn copy_course(dir: &Path) {
+    let root = course_root();
+    for folder in ["stages", "reference", "grader", "checkers", "tests", ".cargo"] {
+        sync_dir(&root.join(folder), &dir.join(folder));
+    }
+    sync_file(&root.join("Cargo.lock"), &dir.join("Cargo.lock"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let manifest = manifest.replace("\"cluster\",", "").replace(", \"cluster\"", "");
+    assert!(!manifest.contains("\"cluster\""), "the members list changed shape");
+    let target = dir.join("Cargo.toml");
+    if std::fs::read_to_string(&target).ok().as_deref() != Some(manifest.as_str()) {
+        std::fs::write(target, manifest).expect("write Cargo.toml");
+    }
+}
+
+/// Stage 1 broken (a type error appended to whatever the learner has), stage 2 on the reference
+/// (which uses stage 1), stage 4 the learner's (it compiles, whatever its state).
+#[test]
+fn a_stage_that_does_not_compile_is_reported_and_the_others_graded() {
+    let dir = test_dir();
+    let course = dir.join("course");
+    copy_course(&course);
+    let solution = course.join("stages/01-hash-ring/src/solution.rs");
+    let mut source = std::fs::read_to_string(&solution).expect("solution.rs");
+    source.push_str("\nconst NOT_A_NUMBER: u32 = \"seven\";\n");
+    let line = source.lines().count();
+    if std::fs::read_to_string(&solution).ok() != Some(source.clone()) {
+        std::fs::write(&solution, &source).expect("break stage 1");
+    }
+    let run = |format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_grader"))
+            .args(["hash-ring", "quorum", "vector-clocks", "--reference", "quorum"])
+            .args(["--format", format, "--no-progress", "--allow-modified", "--root"])
+            .arg(&course)
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("the grader runs")
+    };
+    let out = run("json");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+    let first = format!("stages/01-hash-ring/src/solution.rs:{line}:");
+    let stage1 = &report["stages"][0];
+    let error = stage1["compile_error"].as_str().unwrap_or_default();
+    assert!(error.starts_with(&first), "{error}");
+    assert!(error.contains("error[E0308]: mismatched types"), "{error}");
+    let mut statuses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (stage, _, case) in cases(&report) {
+        statuses
+            .entry(stage)
+            .or_default()
+            .insert(case["status"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!(statuses["hash-ring"], BTreeSet::from(["does-not-compile".to_string()]));
+    // Stage 2 ran, on the reference's stage 1 in place of the broken one: all green.
+    assert_eq!(statuses["quorum"], BTreeSet::from(["pass".to_string()]));
+    // Stage 4 was graded: its cases ran (pass or fail, whatever the learner's state).
+    assert!(!statuses["vector-clocks"].contains("does-not-compile"));
+    assert!(stage1["tracks"][0]["cases"][0]["hint"]
+        .as_str()
+        .is_some_and(|h| h.contains("cargo build -p hash-ring-solution")));
+
+    let out = run("human");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("stages/01-hash-ring/src/solution.rs does not compile"),
+        "{screen}"
+    );
+    assert!(screen.contains("NOT_A_NUMBER"), "the compiler's snippet: {screen}");
+    assert!(
+        screen.contains("the reference stands in for your hash-ring: it does not compile"),
+        "{screen}"
+    );
+    for dir in STAGE_DIRS {
+        assert!(course.join("stages").join(dir).join("solution/lib.rs").exists());
+    }
+}
