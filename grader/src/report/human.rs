@@ -49,7 +49,14 @@ pub fn render(report: &Report, style: Style, verbose: bool) -> String {
     }
     for stage in &report.stages {
         let broken = report.compile_error(stage);
-        render_stage(&mut out, &served_by(report, stage), stage, broken, style, verbose);
+        render_stage(
+            &mut out,
+            &served_by(report, stage),
+            stage,
+            broken,
+            style,
+            verbose,
+        );
         out.push('\n');
     }
     let total = report.cases().count();

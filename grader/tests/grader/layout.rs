@@ -34,18 +34,31 @@ fn cargo() -> String {
 /// The workspace's resolved dependency graph: package id → (name, normal and build deps' ids).
 fn graph() -> BTreeMap<String, (String, Vec<String>)> {
     // This machine's platform only: other platforms' dependencies may not be downloaded.
-    let rustc = Command::new("rustc").arg("-vV").output().expect("rustc -vV");
+    let rustc = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV");
     let host = String::from_utf8_lossy(&rustc.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
         .expect("rustc names its host");
     let out = Command::new(cargo())
-        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+        ])
         .arg(host)
         .current_dir(course_root())
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let metadata: Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
     let names: BTreeMap<&str, &str> = metadata["packages"]
         .as_array()
@@ -97,7 +110,11 @@ fn the_grader_never_depends_on_a_solution() {
         .map(|(name, _)| name.clone())
         .filter(|n| n.ends_with("-solution"))
         .collect();
-    assert_eq!(solutions.len(), 7, "one solution package per stage: {solutions:?}");
+    assert_eq!(
+        solutions.len(),
+        7,
+        "one solution package per stage: {solutions:?}"
+    );
     for package in ["grader", "reference", "dynamo-select"] {
         let deps = closure(&graph, package);
         let leaked: Vec<&String> = deps
@@ -112,7 +129,10 @@ fn the_grader_never_depends_on_a_solution() {
     // The case runner and the cluster are where the learner's code is linked in.
     for package in ["grader-child", "cluster"] {
         let deps = closure(&graph, package);
-        assert!(solutions.is_subset(&deps), "{package} lacks a solution: {deps:?}");
+        assert!(
+            solutions.is_subset(&deps),
+            "{package} lacks a solution: {deps:?}"
+        );
     }
 }
 
@@ -151,13 +171,25 @@ fn sync_dir(from: &Path, to: &Path) {
 /// A copy of the course (without the cluster, which the grader never builds) at `dir`.
 fn copy_course(dir: &Path) {
     let root = course_root();
-    for folder in ["stages", "reference", "grader", "checkers", "tests", ".cargo"] {
+    for folder in [
+        "stages",
+        "reference",
+        "grader",
+        "checkers",
+        "tests",
+        ".cargo",
+    ] {
         sync_dir(&root.join(folder), &dir.join(folder));
     }
     sync_file(&root.join("Cargo.lock"), &dir.join("Cargo.lock"));
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
-    let manifest = manifest.replace("\"cluster\",", "").replace(", \"cluster\"", "");
-    assert!(!manifest.contains("\"cluster\""), "the members list changed shape");
+    let manifest = manifest
+        .replace("\"cluster\",", "")
+        .replace(", \"cluster\"", "");
+    assert!(
+        !manifest.contains("\"cluster\""),
+        "the members list changed shape"
+    );
     let target = dir.join("Cargo.toml");
     if std::fs::read_to_string(&target).ok().as_deref() != Some(manifest.as_str()) {
         std::fs::write(target, manifest).expect("write Cargo.toml");
@@ -180,8 +212,20 @@ fn a_stage_that_does_not_compile_is_reported_and_the_others_graded() {
     }
     let run = |format: &str| {
         Command::new(env!("CARGO_BIN_EXE_grader"))
-            .args(["hash-ring", "quorum", "vector-clocks", "--reference", "quorum"])
-            .args(["--format", format, "--no-progress", "--allow-modified", "--root"])
+            .args([
+                "hash-ring",
+                "quorum",
+                "vector-clocks",
+                "--reference",
+                "quorum",
+            ])
+            .args([
+                "--format",
+                format,
+                "--no-progress",
+                "--allow-modified",
+                "--root",
+            ])
             .arg(&course)
             .env("CARGO_TARGET_DIR", dir.join("target"))
             .env("NO_COLOR", "1")
@@ -191,8 +235,8 @@ fn a_stage_that_does_not_compile_is_reported_and_the_others_graded() {
     let out = run("json");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
     let first = format!("stages/01-hash-ring/src/solution.rs:{line}:");
     let stage1 = &report["stages"][0];
     let error = stage1["compile_error"].as_str().unwrap_or_default();
@@ -205,14 +249,19 @@ fn a_stage_that_does_not_compile_is_reported_and_the_others_graded() {
             .or_default()
             .insert(case["status"].as_str().unwrap_or_default().to_string());
     }
-    assert_eq!(statuses["hash-ring"], BTreeSet::from(["does-not-compile".to_string()]));
+    assert_eq!(
+        statuses["hash-ring"],
+        BTreeSet::from(["does-not-compile".to_string()])
+    );
     // Stage 2 ran, on the reference's stage 1 in place of the broken one: all green.
     assert_eq!(statuses["quorum"], BTreeSet::from(["pass".to_string()]));
     // Stage 4 was graded: its cases ran (pass or fail, whatever the learner's state).
     assert!(!statuses["vector-clocks"].contains("does-not-compile"));
-    assert!(stage1["tracks"][0]["cases"][0]["hint"]
-        .as_str()
-        .is_some_and(|h| h.contains("cargo build -p hash-ring-solution")));
+    assert!(
+        stage1["tracks"][0]["cases"][0]["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("cargo build -p hash-ring-solution"))
+    );
 
     let out = run("human");
     let screen = String::from_utf8_lossy(&out.stdout);
@@ -220,12 +269,21 @@ fn a_stage_that_does_not_compile_is_reported_and_the_others_graded() {
         screen.contains("stages/01-hash-ring/src/solution.rs does not compile"),
         "{screen}"
     );
-    assert!(screen.contains("NOT_A_NUMBER"), "the compiler's snippet: {screen}");
+    assert!(
+        screen.contains("NOT_A_NUMBER"),
+        "the compiler's snippet: {screen}"
+    );
     assert!(
         screen.contains("the reference stands in for your hash-ring: it does not compile"),
         "{screen}"
     );
     for dir in STAGE_DIRS {
-        assert!(course.join("stages").join(dir).join("solution/lib.rs").exists());
+        assert!(
+            course
+                .join("stages")
+                .join(dir)
+                .join("solution/lib.rs")
+                .exists()
+        );
     }
 }
