@@ -32,6 +32,13 @@
 //! - [`diag`]: located errors for bad case files; [`stub`]: is a `solution.rs` still the stub.
 //! - [`build`]: building the case runner with the learner's stages, and which do not compile.
 
+// This documentation maps the (private) modules for readers of the source and of
+// `cargo doc --document-private-items`; the library's public face is the two entry points.
+#![allow(
+    rustdoc::private_intra_doc_links,
+    reason = "the module map links the private modules it describes"
+)]
+
 mod build;
 mod case;
 mod child;
