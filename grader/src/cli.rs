@@ -134,8 +134,7 @@ pub struct RunArgs {
     /// Store (stage 7): run every workload under this one seed (to reproduce a failing seed).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Use another course folder: its cases and snapshots, and its stages for the case runner
-    /// (grader tests).
+    /// Read cases and snapshots from another course folder (grader tests).
     #[arg(long, hide = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// Grade even though official case files or snapshots differ from tests/manifest.sha256

@@ -132,7 +132,9 @@ impl Plan {
                 names.join(", ")
             )));
         }
-        let (exe, broken) = case_runner(&course.root, &stages, &selection)?;
+        // The case runner is built from the course the grader belongs to (`--root` only moves
+        // the cases and snapshots, for the grader's tests).
+        let (exe, broken) = case_runner(root, &stages, &selection)?;
         let seeds = crate::stages::store::Seeds::from_args(args.seeds, args.seed);
         let launcher = Launcher {
             exe,

@@ -90,11 +90,10 @@ pub fn run(root: &Path, jobs: Option<usize>) -> i32 {
     }
 
     // The stubs are the learner's code: they run in the case runner built with them.
-    let (runner, broken) =
-        match crate::plan::case_runner(&course.root, &stages, &Selection::default()) {
-            Ok(built) => built,
-            Err(code) => return code,
-        };
+    let (runner, broken) = match crate::plan::case_runner(root, &stages, &Selection::default()) {
+        Ok(built) => built,
+        Err(code) => return code,
+    };
     let mut stubs = base.with_selection(Selection::default());
     stubs.launcher.exe = runner;
     stubs.launcher.selection = crate::plan::served(&stubs.selection, &broken);

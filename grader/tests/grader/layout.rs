@@ -210,8 +210,25 @@ fn a_stage_that_does_not_compile_is_reported_and_the_others_graded() {
     if std::fs::read_to_string(&solution).ok() != Some(source.clone()) {
         std::fs::write(&solution, &source).expect("break stage 1");
     }
+    // The copy's own grader, as a learner would run it there (`cargo grade` is `cargo run -p
+    // grader`); it builds the copy's case runner in the same target folder.
+    let target = dir.join("target");
+    let build = Command::new(cargo())
+        .args(["build", "-p", "grader"])
+        .current_dir(&course)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("cargo builds the copy's grader");
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let grader = target
+        .join("debug")
+        .join(format!("grader{}", std::env::consts::EXE_SUFFIX));
     let run = |format: &str| {
-        Command::new(env!("CARGO_BIN_EXE_grader"))
+        Command::new(&grader)
             .args([
                 "hash-ring",
                 "quorum",
@@ -219,15 +236,9 @@ fn a_stage_that_does_not_compile_is_reported_and_the_others_graded() {
                 "--reference",
                 "quorum",
             ])
-            .args([
-                "--format",
-                format,
-                "--no-progress",
-                "--allow-modified",
-                "--root",
-            ])
-            .arg(&course)
-            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .args(["--format", format, "--no-progress"])
+            .current_dir(&course)
+            .env("CARGO_TARGET_DIR", &target)
             .env("NO_COLOR", "1")
             .output()
             .expect("the grader runs")
