@@ -1,4 +1,5 @@
-//! The case process: the grader re-executes itself as `grader __run-case --parent PID`, ties
+//! The case process, `grader-child __run-case --parent PID` (the case runner with the learner's
+//! code, `crate::build`; or `grader __run-case …` when only the reference and mutants run): it ties
 //! itself to the grader, takes its private channel (the original stdin and stdout, see
 //! `crate::runner`), hardens itself, and runs what the parent sends: the setup and steps of one
 //! case without their expectations. It reports each step's actual value, waits for the parent's

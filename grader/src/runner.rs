@@ -4,7 +4,8 @@
 //!
 //! # The parent judges
 //! The parent loads each case itself (expectations and snapshots included) and starts
-//! `grader __run-case --parent PID`: no case path, no course folder, nothing about the case on the
+//! `grader-child __run-case --parent PID` (or `grader __run-case …` when no learner code runs, see
+//! `crate::plan::case_runner`): no case path, no course folder, nothing about the case on the
 //! command line or in the environment. Over the child's stdin it sends one `Start` message with
 //! the setup and the steps, every `expect` emptied to `{}` (`crate::stages::LoadedCase::acting_input`),
 //! and what the run varies beyond the case file (`crate::stages::RunOptions`: the store's seeds).

@@ -287,7 +287,7 @@ fn stub_todos_point_at_readme_sections() {
     );
 }
 
-/// `watch --once` rebuilds the grader with cargo, grades, and draws the calm screen: one line
+/// `watch --once` grades (rebuilding the case runner with the learner's code), and draws the calm screen: one line
 /// per stage and the next failing case with its hint.
 #[test]
 fn watch_draws_one_calm_screen() {
