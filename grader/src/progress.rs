@@ -61,7 +61,7 @@ fn key(report: &Report, stage: &StageReport) -> String {
     let beneath: Vec<String> = Stage::ALL
         .into_iter()
         .filter(|s| *s < stage.stage)
-        .map(|s| format!("{s}={}", report.selection.get(s).to_arg()))
+        .map(|s| format!("{s}={}", report.served(s).to_arg()))
         .collect();
     if !beneath.is_empty() {
         let _ = write!(key, " on {}", beneath.join(","));

@@ -115,12 +115,10 @@ fn served_by(report: &Report, stage: &StageReport) -> String {
         .into_iter()
         .filter(|s| *s < stage.stage)
     {
-        let mut implementation = report.selection.get(earlier);
-        if implementation == Implementation::Learner && report.broken.contains_key(&earlier) {
-            implementation = Implementation::Reference;
-            if stage.stage.uses().contains(&earlier) {
-                stood_in.push(earlier.name());
-            }
+        let implementation = report.served(earlier);
+        if implementation != report.selection.get(earlier) && stage.stage.uses().contains(&earlier)
+        {
+            stood_in.push(earlier.name());
         }
         if implementation == stage.implementation {
             continue;

@@ -135,6 +135,17 @@ impl Report {
             .filter(|_| stage.implementation == Implementation::Learner)
     }
 
+    /// Who actually ran `stage` for the stages that use it: the selection, except that the
+    /// reference stands in for a learner stage that does not compile.
+    pub fn served(&self, stage: Stage) -> Implementation {
+        match self.selection.get(stage) {
+            Implementation::Learner if self.broken.contains_key(&stage) => {
+                Implementation::Reference
+            }
+            who => who,
+        }
+    }
+
     /// Groups results by stage (in course order) and track (in teaching order; unknown tracks
     /// last), keeping file order within a track.
     pub fn build(
