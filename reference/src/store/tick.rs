@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use store::{Body, MessageKind, NodeId, Payload, Replica, Siblings, Transfer};
+use store::{Body, MessageKind, NodeId, Payload, Replica, Siblings, SyncOutcome, Transfer};
 use tokio::task::JoinSet;
 
 use super::Node;
@@ -203,7 +203,10 @@ impl Node {
             )
             .await;
         match answer {
-            Ok(Body::InSync) => self.confirm(&peer, &keys),
+            Ok(Body::InSync) => {
+                self.confirm(&peer, &keys);
+                self.record_sync(&peer, SyncOutcome::InSync);
+            }
             Ok(Body::Entries(entries)) => {
                 let mut theirs = (self.stages.replica)(self.config.merkle_depth);
                 for (key, siblings) in entries {
@@ -240,8 +243,13 @@ impl Node {
                     .map(|k| (k.clone(), Siblings(theirs.get(k))))
                     .collect();
                 let all: Vec<String> = mine.keys();
+                let repaired = SyncOutcome::Repaired {
+                    sent: back.len(),
+                    received: report.received.len(),
+                };
                 if back.is_empty() {
                     self.confirm(&peer, &all);
+                    self.record_sync(&peer, repaired);
                 } else {
                     let detail = format!("{} keys", back.len());
                     let acked = self
@@ -250,10 +258,13 @@ impl Node {
                         .await;
                     if matches!(acked, Ok(Body::Ack)) {
                         self.confirm(&peer, &all);
+                        self.record_sync(&peer, repaired);
+                    } else {
+                        self.record_sync(&peer, SyncOutcome::NoAnswer);
                     }
                 }
             }
-            _ => {}
+            _ => self.record_sync(&peer, SyncOutcome::NoAnswer),
         }
     }
 
