@@ -101,6 +101,7 @@ async fn local(app: &App) -> Value {
     json!({
         "name": info.name, "addr": info.addr, "t_ms": now_ms(),
         "keys": all.len(), "key_list": all.keys().take(KEYS_LISTED).collect::<Vec<_>>(),
+        "tombstones": status.tombstones,
         "hints": hints, "members": view, "syncs": syncs, "ranges": ranges,
         "reports_ranges": !status.ranges.is_empty(),
     })
@@ -126,7 +127,9 @@ fn range_json(range: &RangeStatus) -> Value {
         .iter()
         .map(|(peer, record)| (peer.to_string(), sync_json(record)))
         .collect();
-    json!({ "start": range.range.start, "end": range.range.end, "replicas": range.replicas,
+    // Positions as text: a browser's numbers cannot hold every u64.
+    json!({ "start": range.range.start.to_string(), "end": range.range.end.to_string(),
+            "replicas": range.replicas,
             "keys": range.keys, "root": range.root.to_string(), "synced": synced })
 }
 
@@ -229,11 +232,11 @@ pub async fn overview(State(app): State<App>) -> Json<Value> {
     let mut ranges: BTreeMap<u64, Value> = BTreeMap::new();
     for (name, d) in &details {
         for r in d.iter().flat_map(|d| d["ranges"].as_array()).flatten() {
-            let Some(end) = r["end"].as_u64() else {
+            let Some(end) = r["end"].as_str().and_then(|e| e.parse::<u64>().ok()) else {
                 continue;
             };
             let entry = ranges.entry(end).or_insert_with(|| {
-                json!({ "start": r["start"], "end": end, "replicas": r["replicas"],
+                json!({ "start": r["start"], "end": r["end"], "replicas": r["replicas"],
                         "roots": {}, "keys": {}, "synced": {} })
             });
             entry["roots"][name] = r["root"].clone();
