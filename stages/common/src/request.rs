@@ -97,18 +97,16 @@ pub fn current() -> Option<RequestId> {
 }
 
 /// `future`, with `id` current whenever it is polled (`None`: no request is current, as in a
-/// node's periodic tick).
-pub fn scope<F: Future>(id: Option<RequestId>, future: F) -> Scoped<F> {
-    Scoped {
-        id,
-        future: Box::pin(future),
-    }
+/// node's periodic tick). The node's futures are boxed already (`DynStoreNode`), so the scope
+/// asks for an `Unpin` one and adds no allocation; pin anything else with `Box::pin`.
+pub fn scope<F: Future + Unpin>(id: Option<RequestId>, future: F) -> Scoped<F> {
+    Scoped { id, future }
 }
 
 /// The future [`scope`] returns.
 pub struct Scoped<F> {
     id: Option<RequestId>,
-    future: Pin<Box<F>>,
+    future: F,
 }
 
 /// Puts the previous current id back when a poll ends, however it ends.
@@ -121,15 +119,14 @@ impl Drop for Restore {
     }
 }
 
-impl<F: Future> Future for Scoped<F> {
+impl<F: Future + Unpin> Future for Scoped<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // Both fields are Unpin (the future is boxed), so the scope itself is Unpin.
         let this = self.get_mut();
         let previous = CURRENT.with(|c| c.replace(this.id.clone()));
         let _restore = Restore(previous);
-        this.future.as_mut().poll(cx)
+        Pin::new(&mut this.future).poll(cx)
     }
 }
 
@@ -155,17 +152,21 @@ mod tests {
     async fn the_id_is_current_only_while_its_future_is_polled() {
         let a = RequestId::new(NodeId::new("A"), 1);
         assert_eq!(current(), None);
-        let seen = scope(Some(a.clone()), async {
-            let before = current();
-            tokio::task::yield_now().await;
-            (before, current())
-        })
+        let seen = scope(
+            Some(a.clone()),
+            Box::pin(async {
+                let before = current();
+                tokio::task::yield_now().await;
+                (before, current())
+            }),
+        )
         .await;
         assert_eq!(seen, (Some(a.clone()), Some(a)));
         assert_eq!(current(), None, "restored after the scope");
-        let nested = scope(Some(RequestId::new(NodeId::new("B"), 2)), async {
-            scope(None, async { current() }).await
-        })
+        let nested = scope(
+            Some(RequestId::new(NodeId::new("B"), 2)),
+            Box::pin(async { scope(None, Box::pin(async { current() })).await }),
+        )
         .await;
         assert_eq!(nested, None, "an inner scope wins while it is polled");
     }
