@@ -343,7 +343,7 @@ fn exact_diagram(browser: &Browser, id: &str) -> Vec<Value> {
         last = (items, drawn);
         if !ok {
             // Late records may have come in after the page drew: draw again.
-            browser.script("document.getElementById('requests').value = arguments.length ? '' : document.getElementById('requests').value; document.getElementById('requests').dispatchEvent(new Event('change')); return true;");
+            browser.script("document.getElementById('requests').dispatchEvent(new Event('change')); return true;");
         }
         ok
     });
@@ -357,6 +357,25 @@ fn exact_diagram(browser: &Browser, id: &str) -> Vec<Value> {
         items.iter().all(|i| i["request"] == id),
         "every item is the request's: {items:?}"
     );
+    // Late is drawn exactly for the messages sent before the client's answer that arrived after.
+    let answered_at = items
+        .iter()
+        .find_map(|i| i.get("answer").and(i["at_ms"].as_i64()))
+        .expect("the client's answer");
+    let late: Vec<bool> = items
+        .iter()
+        .filter(|i| i.get("answer").is_none())
+        .map(|i| {
+            let fate = &i["fate"];
+            let at = fate["arrives"]["at_ms"]
+                .as_i64()
+                .or(fate["arrives-unheard"]["at_ms"].as_i64());
+            i["sent_ms"].as_i64().is_some_and(|s| s <= answered_at)
+                && at.is_some_and(|a| a > answered_at)
+        })
+        .collect();
+    let drawn_late = browser.script("return Array.prototype.map.call(document.querySelectorAll('#diagram g.msg'), function (g) { return g.getAttribute('data-late') === 'after-answer'; });");
+    assert_eq!(drawn_late, json!(late), "late arrows");
     assert_eq!(
         items[0]["from"], "client",
         "the client's request comes first"
@@ -403,7 +422,7 @@ fn reported_roots(end: u64) -> std::collections::BTreeMap<String, String> {
         };
         let v: Value = serde_json::from_str(&body).expect("json");
         for r in v["ranges"].as_array().into_iter().flatten() {
-            if r["end"] == end.to_string() {
+            if r["end"].as_str() == Some(end.to_string().as_str()) {
                 let name = v["name"].as_str().unwrap_or_default().to_string();
                 out.insert(name, r["root"].as_str().unwrap_or_default().to_string());
             }
