@@ -282,11 +282,33 @@ fn html_report_draws_the_diagrams_in_a_browser() {
             })
             .count();
         assert_eq!(svg.matches("<g class=\"msg lost").count(), lost, "lost");
+        // Late: an answer nobody waited for, or a message sent before the client's answer that
+        // arrived after it (the answer of its request; here each list has at most one).
+        let answered_at = items
+            .iter()
+            .find_map(|i| i["answer"].as_str().and(i["at_ms"].as_u64()));
+        let arrival = |i: &Value| {
+            let fate = &i["fate"];
+            fate["arrives"]["at_ms"]
+                .as_u64()
+                .or(fate["arrives-unheard"]["at_ms"].as_u64())
+        };
+        let after_answer = |i: &Value| {
+            answered_at.is_some_and(|a| {
+                i["sent_ms"].as_u64().is_some_and(|s| s <= a) && arrival(i).is_some_and(|t| t > a)
+            })
+        };
         let late = items
             .iter()
-            .filter(|i| i["fate"].get("arrives-unheard").is_some())
+            .filter(|i| i["fate"].get("arrives-unheard").is_some() || after_answer(i))
             .count();
         assert_eq!(svg.matches("<g class=\"msg unheard").count(), late, "late");
+        let after = items.iter().filter(|i| after_answer(i)).count();
+        assert_eq!(
+            svg.matches("<g class=\"msg unheard late").count(),
+            after,
+            "after the answer"
+        );
     }
     assert!(!dom.contains("<img"), "nothing injected into the page");
     assert!(
