@@ -357,7 +357,8 @@ fn exact_diagram(browser: &Browser, id: &str) -> Vec<Value> {
         items.iter().all(|i| i["request"] == id),
         "every item is the request's: {items:?}"
     );
-    // Late is drawn exactly for the messages sent before the client's answer that arrived after.
+    // Late is drawn exactly for the messages sent before the client's answer (strictly) that
+    // arrived after it.
     let answered_at = items
         .iter()
         .find_map(|i| i.get("answer").and(i["at_ms"].as_i64()))
@@ -370,7 +371,7 @@ fn exact_diagram(browser: &Browser, id: &str) -> Vec<Value> {
             let at = fate["arrives"]["at_ms"]
                 .as_i64()
                 .or(fate["arrives-unheard"]["at_ms"].as_i64());
-            i["sent_ms"].as_i64().is_some_and(|s| s <= answered_at)
+            i["sent_ms"].as_i64().is_some_and(|s| s < answered_at)
                 && at.is_some_and(|a| a > answered_at)
         })
         .collect();

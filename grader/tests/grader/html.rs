@@ -295,7 +295,7 @@ fn html_report_draws_the_diagrams_in_a_browser() {
         };
         let after_answer = |i: &Value| {
             answered_at.is_some_and(|a| {
-                i["sent_ms"].as_u64().is_some_and(|s| s <= a) && arrival(i).is_some_and(|t| t > a)
+                i["sent_ms"].as_u64().is_some_and(|s| s < a) && arrival(i).is_some_and(|t| t > a)
             })
         };
         let late = items

@@ -128,7 +128,8 @@
       svg.appendChild(g);
     });
 
-    // A message sent before its request's answer but arriving after it came too late to count.
+    // A message sent before its request's answer (strictly: repairs leave at the answer's time)
+    // but arriving after it came too late to count.
     // Its request's answer is the answer with the same request id, or the only answer of a list
     // without ids.
     var answers = items.filter(isAnswer);
@@ -165,7 +166,7 @@
     var from = x[String(m.from)];
     var to = x[String(m.to)];
     var lost = Object.prototype.hasOwnProperty.call(LOST, fate.kind);
-    var late = !lost && answeredAt !== null && fate.at !== null && m.sent_ms <= answeredAt &&
+    var late = !lost && answeredAt !== null && fate.at !== null && m.sent_ms < answeredAt &&
       fate.at > answeredAt;
     var state = lost ? "lost" : fate.kind === "arrives-unheard" || late ? "unheard" : "arrives";
     var g = el("g", {
