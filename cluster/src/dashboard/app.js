@@ -202,8 +202,10 @@
     table.appendChild(hr);
     function short(p) { return String(p).slice(-6); }
     function holds(r) { return Object.keys(r.keys).some(function (x) { return r.keys[x] > 0; }); }
-    var quiet = overview.ranges.filter(function (r) { return r.equal && r.complete && !holds(r); }).length;
-    overview.ranges.filter(function (r) { return !(r.equal && r.complete && !holds(r)); }).forEach(function (r) {
+    // Ranges no answering replica holds a key in (equal, empty roots) are summed up in a line.
+    function quietRange(r) { return r.equal && !holds(r); }
+    var quiet = overview.ranges.filter(quietRange);
+    overview.ranges.filter(function (r) { return !quietRange(r); }).forEach(function (r) {
       var tr = el("tr", { "data-range": r.end, "data-start": r.start, "data-equal": r.equal ? "yes" : "no" });
       tr.appendChild(el("td", {}, "…" + short(r.start) + " … …" + short(r.end)));
       var rootsCell = el("td", { "class": "clock" });
@@ -227,9 +229,11 @@
       table.appendChild(tr);
     });
     ranges.appendChild(table);
-    if (quiet) {
-      ranges.appendChild(el("p", { "class": "muted small" }, quiet + " more ranges hold no keys on any replica, " +
-        "and every replica answers with the same (empty) root."));
+    if (quiet.length) {
+      var silent = quiet.filter(function (r) { return !r.complete; }).length;
+      ranges.appendChild(el("p", { "class": "muted small" }, quiet.length + " more ranges hold no keys on any " +
+        "replica that answers, all with the same (empty) root" +
+        (silent ? "; " + silent + " of them have a replica not answering" : "") + "."));
     }
   }
 
