@@ -48,6 +48,8 @@ struct State {
     confirmed: BTreeMap<String, BTreeSet<NodeId>>,
     /// Per range, the last anti-entropy exchange with each peer that covered it (for `status`).
     synced: BTreeMap<store::Range, BTreeMap<NodeId, store::SyncRecord>>,
+    /// The ring's ranges with their primaries, until the ring changes (`ranges.rs`).
+    ranges: Option<Vec<(store::Range, Vec<NodeId>)>>,
 }
 
 impl Node {
@@ -267,6 +269,7 @@ impl StoreNode for Node {
                 turn: 0,
                 confirmed: BTreeMap::new(),
                 synced: BTreeMap::new(),
+                ranges: None,
             }),
         })
     }

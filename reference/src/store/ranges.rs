@@ -16,7 +16,17 @@ use super::Node;
 impl Node {
     /// Every range of the current ring (the arc ending at each token, in ring order) with its
     /// N primaries in walk order: the course's preference-list rule walked from that token.
+    /// Cached until the ring changes (`State::ranges`).
     fn ring_ranges(&self) -> Vec<(Range, Vec<NodeId>)> {
+        if let Some(ranges) = &self.state.borrow().ranges {
+            return ranges.clone();
+        }
+        let ranges = self.compute_ranges();
+        self.state.borrow_mut().ranges = Some(ranges.clone());
+        ranges
+    }
+
+    fn compute_ranges(&self) -> Vec<(Range, Vec<NodeId>)> {
         let tokens = self.state.borrow().ring.tokens();
         let nodes: usize = {
             let mut names: Vec<&NodeId> = tokens.iter().map(|t| &t.node).collect();

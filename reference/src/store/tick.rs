@@ -76,7 +76,9 @@ impl Node {
                 if left && in_ring.contains(&node) && node != me {
                     // Whoever takes over from a leaver gets the keys from the leaver itself.
                     let _ = state.ring.remove_node(&node);
+                    state.ranges = None;
                 } else if !left && !in_ring.contains(&node) {
+                    state.ranges = None;
                     if let Ok(moved) = state.ring.add_node(node.clone()) {
                         transfers.extend(moved.into_iter().filter(|t| t.from == me));
                     }
@@ -314,6 +316,7 @@ impl Node {
         let me = self.me();
         let transfers = {
             let mut state = self.state.borrow_mut();
+            state.ranges = None;
             state.ring.remove_node(&me).unwrap_or_default()
         };
         for transfer in &transfers {
