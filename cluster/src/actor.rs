@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dynamo_common::NodeId;
+use dynamo_common::request::{RequestId, scope};
 use store::{Body, Context, DynStoreNode, Envelope, Host, NodeConfig, NodeStatus, ReadResult};
 use store::{Liveness, SharedStorage, Siblings, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -29,6 +30,8 @@ use crate::transport::{HttpTransport, now_ms};
 pub enum Command {
     /// A client write.
     Put {
+        /// The id its messages carry (`dynamo_common::request`).
+        request: RequestId,
         /// The key.
         key: String,
         /// The value.
@@ -40,6 +43,8 @@ pub enum Command {
     },
     /// A client read.
     Get {
+        /// The id its messages carry.
+        request: RequestId,
         /// The key.
         key: String,
         /// Where the answer goes.
@@ -47,6 +52,8 @@ pub enum Command {
     },
     /// A client delete.
     Delete {
+        /// The id its messages carry.
+        request: RequestId,
         /// The key.
         key: String,
         /// The context of the read this delete follows.
@@ -207,6 +214,12 @@ fn run(
                 // A panicking tick (a learner's todo!()) must not stop the ticks: run it as a task.
                 let node = ticker.clone();
                 let _ = tokio::task::spawn_local(async move { node.tick().await }).await;
+                // The status (with its Merkle roots per range) costs a pass over the keys: ask for
+                // it only while someone watches the liveness events.
+                if tick_events.receiver_count() == 0 {
+                    seen.clear();
+                    continue;
+                }
                 let node = ticker.clone();
                 let Ok(status) = tokio::task::spawn_local(async move { node.status() }).await
                 else {
@@ -227,27 +240,38 @@ fn run(
         while let Some(command) = inbox.recv().await {
             let node = node.clone();
             tokio::task::spawn_local(async move {
+                // Each client request, and each envelope that belongs to one, runs with its id
+                // current, so every message it causes carries the id.
                 match command {
                     Command::Put {
+                        request,
                         key,
                         value,
                         context,
                         reply,
                     } => {
-                        let _ = reply.send(node.put(&key, value, context).await);
+                        let put = node.put(&key, value, context);
+                        let _ = reply.send(scope(Some(request), put).await);
                     }
-                    Command::Get { key, reply } => {
-                        let _ = reply.send(node.get(&key).await);
+                    Command::Get {
+                        request,
+                        key,
+                        reply,
+                    } => {
+                        let _ = reply.send(scope(Some(request), node.get(&key)).await);
                     }
                     Command::Delete {
+                        request,
                         key,
                         context,
                         reply,
                     } => {
-                        let _ = reply.send(node.delete(&key, context).await);
+                        let delete = node.delete(&key, context);
+                        let _ = reply.send(scope(Some(request), delete).await);
                     }
                     Command::Handle { envelope, reply } => {
-                        let _ = reply.send(node.handle(envelope).await);
+                        let request = envelope.request.clone();
+                        let _ = reply.send(scope(request, node.handle(envelope)).await);
                     }
                     Command::Status { reply } => {
                         let _ = reply.send(node.status());

@@ -42,6 +42,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dynamo_common::NodeId;
+use dynamo_common::request::RequestId;
 use serde::Deserialize;
 use store::{
     Body, Context, Envelope, Liveness, MessageKind, Mode, NodeStatus, Payload, SharedStorage,
@@ -54,7 +55,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use crate::actor::{ActorError, Command, NodeHandle};
 use crate::stages::Stages;
 use crate::storage::Flusher;
-use crate::transport::{FROM_ADDR, Peers, exchange_event, now_ms};
+use crate::transport::{FROM_ADDR, MESSAGE, Peers, exchange_event, now_ms};
 
 /// Longest key accepted, in bytes.
 pub const MAX_KEY: usize = 256;
@@ -64,6 +65,8 @@ pub const MAX_VALUE: usize = 64 * 1024;
 pub const CONTEXT: &str = "x-dynamo-context";
 /// The admin token header.
 pub const TOKEN: &str = "x-dynamo-token";
+/// The header naming a client request's id in its answer.
+pub const REQUEST: &str = "x-dynamo-request";
 
 /// Counters for `/metrics`.
 #[derive(Default)]
@@ -112,6 +115,8 @@ pub struct Info {
     pub events: broadcast::Sender<String>,
     /// The node's data directory (its parent holds `cluster.json` when `up` started it).
     pub data: std::path::PathBuf,
+    /// Client requests coordinated so far (their ids' numbers).
+    pub requests: AtomicU64,
 }
 
 /// Shared state of the handlers.
@@ -134,6 +139,31 @@ impl App {
             });
             let _ = self.info.events.send(line.to_string());
         }
+    }
+
+    /// A fresh id for a client request this node coordinates.
+    fn next_request(&self) -> RequestId {
+        RequestId::new(
+            self.info.name.clone(),
+            self.info.requests.fetch_add(1, Ordering::Relaxed) + 1,
+        )
+    }
+
+    /// The event of a client request, once answered (kept for its diagram, see
+    /// `dashboard::log`).
+    fn request_event(
+        &self,
+        kind: &str,
+        key: &str,
+        request: &RequestId,
+        started_ms: u64,
+        outcome: &str,
+    ) {
+        let event = serde_json::json!({
+            "node": self.info.name, "t_ms": now_ms(), "kind": kind, "key": key,
+            "request": request.to_string(), "started_ms": started_ms, "outcome": outcome,
+        });
+        crate::dashboard::log::emit(&self.info.events, event);
     }
 
     /// What the node shows of itself (None when the node failed to answer).
@@ -252,6 +282,14 @@ fn actor_error(app: &App, e: ActorError) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
+/// Names the request's id, so a client can find its diagram (`/dash/api/request/{id}`).
+fn with_request(mut response: Response, request: &RequestId) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&request.to_string()) {
+        response.headers_mut().insert(REQUEST, v);
+    }
+    response
+}
+
 fn with_context(mut response: Response, context: &Context) -> Response {
     if let Ok(v) = HeaderValue::from_str(&encode_context(context)) {
         response.headers_mut().insert(CONTEXT, v);
@@ -271,13 +309,23 @@ async fn kv_get(
         return e;
     }
     let k = key.clone();
-    let answer = app.node.ask(|reply| Command::Get { key: k, reply }).await;
+    let (request, started_ms) = (app.next_request(), now_ms());
+    let r = request.clone();
+    let answer = app
+        .node
+        .ask(|reply| Command::Get {
+            request: r,
+            key: k,
+            reply,
+        })
+        .await;
     // Read repair may have written: nothing leaves before it is durable.
     app.info.flusher.flush().await;
     match answer {
         Ok(Ok(read)) => {
             app.info.metrics.gets.fetch_add(1, Ordering::Relaxed);
-            app.event("get", &key, &format!("{} values", read.values.len()));
+            let outcome = format!("{} values", read.values.len());
+            app.request_event("get", &key, &request, started_ms, &outcome);
             let context = encode_context(&read.context);
             let status = if read.values.is_empty() {
                 StatusCode::NOT_FOUND
@@ -285,11 +333,14 @@ async fn kv_get(
                 StatusCode::OK
             };
             let body = Json(serde_json::json!({ "values": read.values, "context": context }));
-            with_context((status, body).into_response(), &read.context)
+            with_request(
+                with_context((status, body).into_response(), &read.context),
+                &request,
+            )
         }
         Ok(Err(e)) => {
-            app.event("get", &key, &e.to_string());
-            store_error(&app, "replies", e)
+            app.request_event("get", &key, &request, started_ms, &e.to_string());
+            with_request(store_error(&app, "replies", e), &request)
         }
         Err(e) => actor_error(&app, e),
     }
@@ -314,6 +365,8 @@ async fn write(
     };
     let k = key.clone();
     let deleting = value.is_none();
+    let (request, started_ms) = (app.next_request(), now_ms());
+    let r = request.clone();
     let answer = match (value, context) {
         (None, None) => {
             return error(
@@ -324,6 +377,7 @@ async fn write(
         (None, Some(context)) => {
             app.node
                 .ask(|reply| Command::Delete {
+                    request: r,
                     key: k,
                     context,
                     reply,
@@ -333,6 +387,7 @@ async fn write(
         (Some(value), context) => {
             app.node
                 .ask(|reply| Command::Put {
+                    request: r,
                     key: k,
                     value,
                     context,
@@ -352,13 +407,16 @@ async fn write(
                 &app.info.metrics.puts
             };
             counter.fetch_add(1, Ordering::Relaxed);
-            app.event(kind, &key, "acknowledged");
+            app.request_event(kind, &key, &request, started_ms, "acknowledged");
             let body = Json(serde_json::json!({ "context": encode_context(&context) }));
-            with_context((StatusCode::OK, body).into_response(), &context)
+            with_request(
+                with_context((StatusCode::OK, body).into_response(), &context),
+                &request,
+            )
         }
         Ok(Err(e)) => {
-            app.event(kind, &key, &e.to_string());
-            store_error(app, "acks", e)
+            app.request_event(kind, &key, &request, started_ms, &e.to_string());
+            with_request(store_error(app, "acks", e), &request)
         }
         Err(e) => actor_error(app, e),
     }
@@ -424,8 +482,14 @@ async fn peer(
     if let Some(addr) = headers.get(FROM_ADDR).and_then(|v| v.to_str().ok()) {
         info.peers.learn(&from, addr);
     }
+    let received_ms = now_ms();
+    let message = headers
+        .get(MESSAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     let kind = envelope.kind;
     let detail = envelope.detail.clone();
+    let request = envelope.request.clone();
     *info
         .metrics
         .peer
@@ -441,14 +505,23 @@ async fn peer(
     info.flusher.flush().await;
     match answer {
         Ok(body) => {
-            if info.events.receiver_count() > 0 {
+            if info.events.receiver_count() > 0 || request.is_some() {
                 let outcome = match &body {
                     Body::Refused(why) => format!("refused: {why}"),
                     _ => "answered".into(),
                 };
-                let _ = info.events.send(exchange_event(
-                    &info.name, "received", kind, &from, &detail, &outcome,
-                ));
+                let event = exchange_event(
+                    &info.name,
+                    "received",
+                    kind,
+                    &from,
+                    &detail,
+                    &outcome,
+                    request.as_ref(),
+                    message,
+                    received_ms,
+                );
+                crate::dashboard::log::emit(&info.events, event);
             }
             Json(Envelope {
                 from: info.name.clone(),
@@ -456,6 +529,7 @@ async fn peer(
                 kind: answer_kind(kind),
                 detail: String::new(),
                 body,
+                request,
             })
             .into_response()
         }

@@ -161,6 +161,10 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
             metrics: Metrics::default(),
             events,
             data: args.data.clone(),
+            // Request ids of a restarted node must not repeat those the others still keep.
+            requests: std::sync::atomic::AtomicU64::new(
+                crate::transport::now_ms() % 1_000_000_000 * 1000,
+            ),
         };
         let app = App {
             node,

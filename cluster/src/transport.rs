@@ -20,12 +20,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use dynamo_common::BoxFuture;
 use dynamo_common::NodeId;
 use dynamo_common::host::Transport;
+use dynamo_common::request::RequestId;
 use store::{Body, Envelope, MessageKind, NoReply};
 use tokio::sync::broadcast;
 
 /// The header in which a sender names the address it can be reached at, so receivers learn the
 /// addresses of members they were not started with (`--join`).
 pub const FROM_ADDR: &str = "x-dynamo-from-addr";
+
+/// The header carrying the sender's number for a message, so the receiver's record of it joins
+/// the sender's in a request's diagram (`dashboard::requests`).
+pub const MESSAGE: &str = "x-dynamo-message";
+
+/// The last message number this process gave out.
+static MESSAGES: AtomicU64 = AtomicU64::new(0);
 
 /// The largest `now_ms` handed out so far in this process.
 static LAST_MS: AtomicU64 = AtomicU64::new(0);
@@ -142,7 +150,12 @@ impl HttpTransport {
     }
 }
 
-/// One line of `/events` for a peer exchange.
+/// One event of `/events` for a peer exchange, as `dashboard::log` describes it: `direction`
+/// `sent` (with `sent_ms`) or `received` (with `received_ms`); `t_ms` is when it ended.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one field each, named at every call"
+)]
 pub fn exchange_event(
     node: &NodeId,
     direction: &str,
@@ -150,12 +163,27 @@ pub fn exchange_event(
     peer: &NodeId,
     detail: &str,
     outcome: &str,
-) -> String {
-    serde_json::json!({
+    request: Option<&RequestId>,
+    message: Option<u64>,
+    started_ms: u64,
+) -> serde_json::Value {
+    let mut event = serde_json::json!({
         "node": node, "t_ms": now_ms(), "kind": kind.to_string(), "direction": direction,
         "peer": peer, "detail": detail, "outcome": outcome,
-    })
-    .to_string()
+    });
+    let started = if direction == "sent" {
+        "sent_ms"
+    } else {
+        "received_ms"
+    };
+    event[started] = started_ms.into();
+    if let Some(request) = request {
+        event["request"] = request.to_string().into();
+    }
+    if let Some(message) = message {
+        event["message"] = message.into();
+    }
+    event
 }
 
 impl Transport<Body> for HttpTransport {
@@ -186,11 +214,19 @@ impl Transport<Body> for HttpTransport {
         let me = self.me.clone();
         let deadline = self.timeout;
         let lost = NoReply::Down { node: to.clone() };
+        let message = MESSAGES.fetch_add(1, Ordering::Relaxed) + 1;
+        let sent_ms = now_ms();
         let exchange = self.runtime.spawn(async move {
             let kind = envelope.kind;
             let detail = envelope.detail.clone();
+            let request = envelope.request.clone();
+            // Why no answer came, when the reason is a partition (the error alone says "down").
+            let mut partitioned = None;
             let outcome = async {
                 let Some(addr) = addr.filter(|_| !refused) else {
+                    if refused {
+                        partitioned = Some("partitioned: this node refuses it");
+                    }
                     return Err(down.clone());
                 };
                 let body = serde_json::to_vec(&envelope).map_err(|_| down.clone())?;
@@ -199,34 +235,56 @@ impl Transport<Body> for HttpTransport {
                         .post(format!("http://{addr}/peer"))
                         .header("content-type", "application/json")
                         .header(FROM_ADDR, my_addr)
+                        .header(MESSAGE, message)
                         .body(body)
                         .send()
                         .await
                         .map_err(|e| {
-                            if e.is_timeout() {
+                            Some(if e.is_timeout() {
                                 timeout.clone()
                             } else {
                                 down.clone()
-                            }
+                            })
                         })?;
                     // A refusal (the receiver's side of a partition) or an error page: no answer.
-                    if !response.status().is_success() {
-                        return Err(down.clone());
+                    if response.status() == reqwest::StatusCode::FORBIDDEN {
+                        return Err(None);
                     }
-                    let bytes = response.bytes().await.map_err(|_| timeout.clone())?;
-                    serde_json::from_slice::<Envelope>(&bytes).map_err(|_| down.clone())
+                    if !response.status().is_success() {
+                        return Err(Some(down.clone()));
+                    }
+                    let bytes = response.bytes().await.map_err(|_| Some(timeout.clone()))?;
+                    serde_json::from_slice::<Envelope>(&bytes).map_err(|_| Some(down.clone()))
                 };
-                tokio::time::timeout(deadline, exchange)
-                    .await
-                    .unwrap_or_else(|_| Err(timeout.clone()))
+                match tokio::time::timeout(deadline, exchange).await {
+                    Ok(Ok(answer)) => Ok(answer),
+                    Ok(Err(Some(e))) => Err(e),
+                    Ok(Err(None)) => {
+                        partitioned = Some("partitioned: refused by the receiver");
+                        Err(down.clone())
+                    }
+                    Err(_) => Err(timeout.clone()),
+                }
             }
             .await;
-            if events.receiver_count() > 0 {
-                let result = match &outcome {
-                    Ok(_) => "answered".to_string(),
-                    Err(e) => e.to_string(),
+            if events.receiver_count() > 0 || request.is_some() {
+                let result = match (&outcome, partitioned) {
+                    (Ok(_), _) => "answered".to_string(),
+                    (Err(_), Some(why)) => why.to_string(),
+                    (Err(e), None) => e.to_string(),
                 };
-                let _ = events.send(exchange_event(&me, "sent", kind, &to, &detail, &result));
+                let event = exchange_event(
+                    &me,
+                    "sent",
+                    kind,
+                    &to,
+                    &detail,
+                    &result,
+                    request.as_ref(),
+                    Some(message),
+                    sent_ms,
+                );
+                crate::dashboard::log::emit(&events, event);
             }
             outcome
         });

@@ -4,9 +4,13 @@
 //! One test walks the views a newcomer uses, in order, on one cluster: the ring shows five nodes;
 //! the kill button marks a node down within the stated time (3 s: the page refreshes every
 //! second); a put from the console shows the key's replicas and their clocks and draws the
-//! request's sequence diagram; a partition with writes on both sides shows the replicas
-//! disagreeing, and after heal they agree on both siblings; a key and a value made of HTML tags
-//! show as text and inject nothing; pause and resume show as such. Screenshots of each step are kept in
+//! request's sequence diagram, which is exactly the messages carrying the request's id as the
+//! nodes recorded them (compared arrow for arrow with `/dash/api/request/{id}`); a partition with
+//! writes on both sides shows the replicas disagreeing, the write's diagram shows the copies the
+//! partition swallowed, and the key's range shows the different Merkle roots its replicas report
+//! themselves; after heal they agree on both siblings and report equal roots; a delete shows a
+//! tombstone on every replica; a key and a value made of HTML tags show as text and inject
+//! nothing; pause and resume show as such. Screenshots of each step are kept in
 //! `target/test-artifacts/dashboard/`.
 //!
 //! The WebDriver client is the dozen W3C endpoints the test needs, over the same small blocking
@@ -271,6 +275,210 @@ fn replica_siblings(node: &str) -> String {
     )
 }
 
+/// The id of the request the console just made (`request id: A#…` in its output).
+fn console_request(browser: &Browser) -> String {
+    browser.until(
+        Duration::from_secs(10),
+        "the console's request id",
+        "return /request id: \\S+/.test(document.getElementById('c-out').textContent);",
+    );
+    let text = browser.script("return document.getElementById('c-out').textContent;");
+    let text = text.as_str().expect("the console's text");
+    let at = text.find("request id: ").expect("a request id") + "request id: ".len();
+    text[at..]
+        .split_whitespace()
+        .next()
+        .expect("the id")
+        .to_string()
+}
+
+/// What the cluster joins, from every node's record, for request `id` (`/dash/api/request`).
+fn request_items(id: &str) -> Vec<Value> {
+    let path = format!("/dash/api/request/{}", id.replace('#', "%23"));
+    let (status, body) =
+        http("GET", &node_addr(0), &path, None, Duration::from_secs(5)).expect("A answers");
+    assert_eq!(status, 200, "{path}: {body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Request `id`'s diagram on the page is exactly its messages as the nodes recorded them: one
+/// arrow per message, in order, each with its sender, receiver, kind, send time, fate and the
+/// request's id, and the client's answer. Returns the items.
+fn exact_diagram(browser: &Browser, id: &str) -> Vec<Value> {
+    let drawn_rows = "return Array.prototype.map.call(document.querySelectorAll('#diagram g.msg'), function (g) { return [g.getAttribute('data-from'), g.getAttribute('data-to'), g.getAttribute('data-kind'), g.getAttribute('data-sent'), g.getAttribute('data-fate'), g.getAttribute('data-request')].join(' '); });";
+    let mut last = (Vec::new(), Value::Null);
+    let same = eventually(Duration::from_secs(15), || {
+        let shown = browser
+            .script("return document.getElementById('diagram').getAttribute('data-request');");
+        if shown != json!(id) {
+            return false;
+        }
+        let items = request_items(id);
+        let expected: Vec<Value> = items
+            .iter()
+            .filter(|i| i.get("answer").is_none())
+            .map(|i| {
+                let fate = match &i["fate"] {
+                    Value::String(s) => s.clone(),
+                    other => other
+                        .as_object()
+                        .and_then(|o| o.keys().next().cloned())
+                        .unwrap_or_default(),
+                };
+                json!(format!(
+                    "{} {} {} {} {fate} {}",
+                    i["from"].as_str().unwrap_or(""),
+                    i["to"].as_str().unwrap_or(""),
+                    i["kind"].as_str().unwrap_or(""),
+                    i["sent_ms"],
+                    i["request"].as_str().unwrap_or("")
+                ))
+            })
+            .collect();
+        let drawn = browser.script(drawn_rows);
+        let answered =
+            browser.script("return document.querySelectorAll('#diagram g.answer').length;");
+        let ok = drawn == json!(expected) && answered == json!(1);
+        last = (items, drawn);
+        if !ok {
+            // Late records may have come in after the page drew: draw again.
+            browser.script("document.getElementById('requests').dispatchEvent(new Event('change')); return true;");
+        }
+        ok
+    });
+    assert!(
+        same,
+        "the page's diagram of {id} is not the nodes' record: drawn {} vs {:?}",
+        last.1, last.0
+    );
+    let items = last.0;
+    assert!(
+        items.iter().all(|i| i["request"] == id),
+        "every item is the request's: {items:?}"
+    );
+    // Late is drawn exactly for the messages sent before the client's answer (strictly) that
+    // arrived after it.
+    let answered_at = items
+        .iter()
+        .find_map(|i| i.get("answer").and(i["at_ms"].as_i64()))
+        .expect("the client's answer");
+    let late: Vec<bool> = items
+        .iter()
+        .filter(|i| i.get("answer").is_none())
+        .map(|i| {
+            let fate = &i["fate"];
+            let at = fate["arrives"]["at_ms"]
+                .as_i64()
+                .or(fate["arrives-unheard"]["at_ms"].as_i64());
+            i["sent_ms"].as_i64().is_some_and(|s| s < answered_at)
+                && at.is_some_and(|a| a > answered_at)
+        })
+        .collect();
+    let drawn_late = browser.script("return Array.prototype.map.call(document.querySelectorAll('#diagram g.msg'), function (g) { return g.getAttribute('data-late') === 'after-answer'; });");
+    assert_eq!(drawn_late, json!(late), "late arrows");
+    assert_eq!(
+        items[0]["from"], "client",
+        "the client's request comes first"
+    );
+    // Every request that reached a replica has that replica's answer, carrying the same id.
+    for m in &items {
+        let asks = ["put", "get", "hint", "repair"].contains(&m["kind"].as_str().unwrap_or(""))
+            && m["from"] != "client";
+        if asks && m["fate"].get("arrives").is_some() {
+            let answered = items.iter().any(|a| {
+                a["from"] == m["to"]
+                    && a["to"] == m["from"]
+                    && ["ack", "reply"].contains(&a["kind"].as_str().unwrap_or(""))
+            });
+            assert!(answered, "the answer to {m}");
+        }
+    }
+    items
+}
+
+/// The first ring position at or after `position` among the range ends (wrapping): the end of
+/// the range holding it.
+fn range_end(ends: &[u64], position: u64) -> u64 {
+    let mut ends = ends.to_vec();
+    ends.sort_unstable();
+    ends.iter()
+        .copied()
+        .find(|e| *e >= position)
+        .unwrap_or(ends[0])
+}
+
+/// The Merkle root each node reports for the range ending at `end` (its own `NodeStatus`).
+fn reported_roots(end: u64) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..5 {
+        let Some((200, body)) = http(
+            "GET",
+            &node_addr(i),
+            "/dash/api/node",
+            None,
+            Duration::from_secs(5),
+        ) else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(&body).expect("json");
+        for r in v["ranges"].as_array().into_iter().flatten() {
+            if r["end"].as_str() == Some(end.to_string().as_str()) {
+                let name = v["name"].as_str().unwrap_or_default().to_string();
+                out.insert(name, r["root"].as_str().unwrap_or_default().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The end of the range that holds `key`, from the cluster's own answers.
+fn range_of_key(key: &str) -> u64 {
+    let get = |path: &str| -> Value {
+        let (_, body) =
+            http("GET", &node_addr(0), path, None, Duration::from_secs(5)).expect("A answers");
+        serde_json::from_str(&body).expect("json")
+    };
+    let position = get(&format!("/dash/api/key/{key}"))["position"]
+        .as_u64()
+        .expect("position");
+    let overview = get("/dash/api/overview");
+    let ends: Vec<u64> = overview["ranges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["end"].as_str()?.parse().ok())
+        .collect();
+    assert!(!ends.is_empty(), "the nodes report their ranges");
+    range_end(&ends, position)
+}
+
+/// The page shows, for the range ending at `end`, exactly the roots the nodes report, and they
+/// are equal (`equal`) or not.
+fn roots_shown(browser: &Browser, end: u64, equal: bool, what: &str) {
+    let mut last = Default::default();
+    let ok = eventually(Duration::from_secs(30), || {
+        let reported = reported_roots(end);
+        let values: std::collections::BTreeSet<&String> = reported.values().collect();
+        if reported.len() < 3 || (values.len() == 1) != equal {
+            last = reported;
+            return false;
+        }
+        let shown = browser.script(&format!("var out = {{}}; Array.prototype.forEach.call(document.querySelectorAll('#ranges-table tr[data-range=\"{end}\"] span.root'), function (s) {{ out[s.getAttribute('data-node')] = s.getAttribute('data-root'); }}); var tr = document.querySelector('#ranges-table tr[data-range=\"{end}\"]'); return [out, tr ? tr.getAttribute('data-equal') : null];"));
+        let page: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(shown[0].clone()).unwrap_or_default();
+        last = reported.clone();
+        page == reported && shown[1] == json!(if equal { "yes" } else { "no" })
+    });
+    if !ok {
+        browser.screenshot(&format!("failed-{}", what.replace(' ', "-")));
+    }
+    assert!(
+        ok,
+        "{what}: the page and the nodes' own roots for range …{end}: {last:?}"
+    );
+}
+
 fn artifacts() -> PathBuf {
     // CARGO_TARGET_TMPDIR is target/tmp; the artifacts live next to it.
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -397,6 +605,18 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
     browser.until(Duration::from_secs(10), "the put's replicas", "var rows = document.querySelectorAll('#replicas tr[data-siblings=\"1\"]'); return rows.length === 3 && document.getElementById('key-agree').textContent === 'replicas agree' && Array.prototype.every.call(rows, function (r) { return /\\{.*: 1@/.test(r.querySelector('.clock').textContent) && r.querySelector('.value').textContent === 'socks'; });");
     browser.until(Duration::from_secs(10), "the put's diagram", "return /carries context|context/.test(document.getElementById('c-out').textContent) && document.querySelectorAll('#diagram svg').length === 1 && document.getElementById('diagram').textContent.indexOf('cart') >= 0;");
     browser.screenshot("03-put-replicas-clocks-diagram");
+    // The put's diagram is exactly its own messages: found by the request id they all carry.
+    let id = console_request(&browser);
+    let items = exact_diagram(&browser, &id);
+    assert!(
+        items
+            .iter()
+            .any(|i| i["kind"] == "put" && i["from"] == "A" && i["to"] != "A"),
+        "{items:?}"
+    );
+    browser.script("document.getElementById('diagram-panel').scrollIntoView(); return true;");
+    browser.screenshot("03b-put-request-diagram");
+    browser.script("window.scrollTo(0, 0); return true;");
 
     // 4. Revive E, partition {A,B} | {C,D,E}, write on both sides: the replicas disagree.
     browser.click(".node-card[data-node=\"E\"] button[data-action=\"revive\"]");
@@ -412,6 +632,17 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
     browser.type_into("#c-value", "shoes");
     browser.click("#c-put");
     browser.until(Duration::from_secs(10), "the write on A's side", "return /HTTP 200/.test(document.getElementById('c-out').textContent) && /shoes/.test(document.getElementById('c-out').textContent);");
+    // Its diagram shows the copies the partition swallowed: sent, never received.
+    let id = console_request(&browser);
+    let items = exact_diagram(&browser, &id);
+    assert!(
+        items.iter().any(|i| i["fate"] == "partitioned"),
+        "a lost message in {items:?}"
+    );
+    browser.until(Duration::from_secs(5), "the lost arrows", "return document.querySelectorAll('#diagram g.msg.lost[data-fate=\"partitioned\"]').length > 0;");
+    browser.script("document.getElementById('diagram-panel').scrollIntoView(); return true;");
+    browser.screenshot("04b-partitioned-request-lost-messages");
+    browser.script("window.scrollTo(0, 0); return true;");
     // Side {C,D,E}: a blind write through C, concurrent with everything.
     let (status, body) = http(
         "PUT",
@@ -429,6 +660,17 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
         "return document.getElementById('key-agree').textContent === 'replicas disagree' && /A \\(standing in for [CD]\\)/.test(document.getElementById('targets').textContent);",
     );
     browser.screenshot("04-partitioned-disagree-fallback");
+    // The key's replicas report different Merkle roots for its range, and the page shows theirs.
+    let cart_range = range_of_key("cart");
+    roots_shown(
+        &browser,
+        cart_range,
+        false,
+        "different roots while partitioned",
+    );
+    browser.script("document.getElementById('ranges').scrollIntoView(); return true;");
+    browser.screenshot("04c-partitioned-roots-differ");
+    browser.script("window.scrollTo(0, 0); return true;");
 
     // 5. Heal: hints and anti-entropy bring every replica to the same two siblings.
     browser.click("#heal");
@@ -444,6 +686,17 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
         &healed,
     );
     browser.screenshot("05-healed-siblings-agree");
+    roots_shown(&browser, cart_range, true, "equal roots after heal");
+    browser.script("document.getElementById('ranges').scrollIntoView(); return true;");
+    browser.screenshot("05b-healed-roots-equal");
+    browser.script("window.scrollTo(0, 0); return true;");
+
+    // 5c. Read both siblings, delete with that context: every replica holds a tombstone, marked.
+    browser.click("#c-get");
+    browser.until(Duration::from_secs(10), "the read of both siblings", "var t = document.getElementById('c-out').textContent; return /^GET/.test(t) && /HTTP 200/.test(t) && /shoes/.test(t) && /hat/.test(t);");
+    browser.click("#c-delete");
+    browser.until(Duration::from_secs(20), "tombstones on the three primaries", "var rows = document.querySelectorAll('#replicas tr'); var n = 0; Array.prototype.forEach.call(rows, function (r) { var v = r.querySelectorAll('.version'); if (v.length === 1 && v[0].classList.contains('tomb') && /tombstone/.test(v[0].textContent)) { n += 1; } }); return n === 3 && document.getElementById('key-agree').textContent === 'replicas agree';");
+    browser.screenshot("05c-deleted-tombstones");
 
     // 6. User data is text, never markup: a key and a value made of tags stay visible as typed.
     let key = "<b id=k>k</b>";

@@ -6,9 +6,10 @@
 //! `/replica/{key}`), because a page may only talk to the origin it came from. Liveness joins
 //! two sources: the supervisor's process table (`cluster.json` next to the node's data
 //! directory, when the cluster was started with `cargo dynamo up`) says killed or paused; the
-//! nodes' gossip says suspected. Merkle state is summarised per ring range (the arc ending at
-//! each token): a root hash over the keys a node holds in the range and their digests, so equal
-//! roots on a range's replicas mean they agree, as the paper's Merkle trees would say.
+//! nodes' gossip says suspected. Merkle state is the nodes' own: each reports, per ring range it
+//! replicates (the arc ending at a token), the root of its stage-5 tree over the keys it holds
+//! there and its last sync with each other replica (`NodeStatus::ranges`); the overview lines
+//! the replicas' roots up per range, so equal roots mean the replicas agree.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,35 +21,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use dynamo_common::NodeId;
-use store::{Liveness, Siblings};
+use store::{Liveness, RangeStatus, Siblings, SyncOutcome, SyncRecord};
 
-use crate::dashboard::trace::Syncs;
 use crate::http::App;
 use crate::supervisor;
 use crate::transport::now_ms;
 
 /// How many keys a node lists by name (the count is always exact).
 const KEYS_LISTED: usize = 200;
-
-fn fnv(hash: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(hash, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
-/// The index of the range (token) a ring position falls in: the first token at or after it.
-fn range_of(positions: &[u64], position: u64) -> usize {
-    // Past the last token, the ring wraps to the first.
-    positions.iter().position(|p| *p >= position).unwrap_or(0)
-}
-
-/// A digest of one key's sibling set (its JSON, which lists versions in the node's order).
-fn digest(held: &Siblings) -> u64 {
-    fnv(
-        0xcbf2_9ce4_8422_2325,
-        &serde_json::to_vec(held).unwrap_or_default(),
-    )
-}
 
 /// Every member this node knows, by name, with its address.
 fn members(app: &App) -> BTreeMap<NodeId, String> {
@@ -81,31 +61,24 @@ async fn local(app: &App) -> Value {
         }
         (all, storage.hints())
     };
-    let positions: Vec<u64> = tokens(app).iter().map(|(_, p)| *p).collect();
-    let mut ranges: BTreeMap<usize, (u64, usize)> = BTreeMap::new();
-    if !positions.is_empty() {
-        for (key, held) in &all {
-            let range = range_of(
-                &positions,
-                (dynamo_select::hash_ring::reference().position)(key),
-            );
-            let entry = ranges.entry(range).or_insert((0xcbf2_9ce4_8422_2325, 0));
-            entry.0 = fnv(entry.0, key.as_bytes());
-            entry.0 = fnv(entry.0, &digest(held).to_be_bytes());
-            entry.1 += 1;
-        }
-    }
-    let ranges: Vec<Value> = ranges
-        .into_iter()
-        .map(
-            |(i, (root, keys))| json!({ "range": i, "root": format!("{root:016x}"), "keys": keys }),
-        )
-        .collect();
     let hints: Vec<Value> = hints
         .into_iter()
         .map(|h| json!({ "for": h.primary, "key": h.key }))
         .collect();
     let status = app.status().await.unwrap_or_default();
+    let ranges: Vec<Value> = status.ranges.iter().map(range_json).collect();
+    // Per peer, the latest sync over any range.
+    let mut syncs: BTreeMap<String, Value> = BTreeMap::new();
+    for range in &status.ranges {
+        for (peer, record) in &range.synced {
+            let newer = syncs
+                .get(peer.as_str())
+                .is_none_or(|s| s["at_ms"].as_u64() < Some(record.at_ms));
+            if newer {
+                syncs.insert(peer.to_string(), sync_json(record));
+            }
+        }
+    }
     let refused = info.peers.refused();
     let view: Vec<Value> = members(app)
         .into_keys()
@@ -128,8 +101,36 @@ async fn local(app: &App) -> Value {
     json!({
         "name": info.name, "addr": info.addr, "t_ms": now_ms(),
         "keys": all.len(), "key_list": all.keys().take(KEYS_LISTED).collect::<Vec<_>>(),
-        "hints": hints, "members": view, "syncs": Syncs::all(app), "ranges": ranges,
+        "tombstones": status.tombstones,
+        "hints": hints, "members": view, "syncs": syncs, "ranges": ranges,
+        "reports_ranges": !status.ranges.is_empty(),
     })
+}
+
+/// One last sync as JSON: `{at_ms, outcome}`, the outcome in words.
+fn sync_json(record: &SyncRecord) -> Value {
+    let outcome = match record.outcome {
+        SyncOutcome::InSync => "in sync".to_string(),
+        SyncOutcome::Repaired { sent, received } => {
+            format!("repaired: sent {sent}, received {received}")
+        }
+        SyncOutcome::Answered => "answered a differing root".to_string(),
+        SyncOutcome::NoAnswer => "no answer".to_string(),
+    };
+    json!({ "at_ms": record.at_ms, "outcome": outcome })
+}
+
+/// One range as a node reports it.
+fn range_json(range: &RangeStatus) -> Value {
+    let synced: BTreeMap<String, Value> = range
+        .synced
+        .iter()
+        .map(|(peer, record)| (peer.to_string(), sync_json(record)))
+        .collect();
+    // Positions as text: a browser's numbers cannot hold every u64.
+    json!({ "start": range.range.start.to_string(), "end": range.range.end.to_string(),
+            "replicas": range.replicas,
+            "keys": range.keys, "root": range.root.to_string(), "synced": synced })
 }
 
 /// `GET /dash/api/node`: this node's keys, hints, gossip view, Merkle roots and syncs.
@@ -150,7 +151,7 @@ async fn fetch_json(client: &reqwest::Client, url: String) -> Option<Value> {
 }
 
 /// Fetches `path` from every member at once; `None` for those that did not answer.
-async fn from_all(app: &App, path: &str) -> BTreeMap<String, Option<Value>> {
+pub(crate) async fn from_all(app: &App, path: &str) -> BTreeMap<String, Option<Value>> {
     let client = client();
     let mut tasks = Vec::new();
     for (name, addr) in members(app) {
@@ -219,21 +220,6 @@ fn liveness(
     out
 }
 
-/// The first `n` distinct nodes walking the ring clockwise from token `start`.
-fn replicas_of(tokens: &[(String, u64)], start: usize, n: usize) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for i in 0..tokens.len() {
-        let node = &tokens[(start + i) % tokens.len()].0;
-        if !out.contains(node) {
-            out.push(node.clone());
-            if out.len() == n {
-                break;
-            }
-        }
-    }
-    out
-}
-
 /// `GET /dash/api/overview`: configuration, ring, every node's liveness and inside, and the
 /// Merkle comparison of every range that holds keys.
 pub async fn overview(State(app): State<App>) -> Json<Value> {
@@ -242,42 +228,51 @@ pub async fn overview(State(app): State<App>) -> Json<Value> {
     let live = liveness(&details, &processes);
     let c = &app.info;
     let tokens = tokens(&app);
-    let mut range_ids: Vec<usize> = Vec::new();
-    for d in details.values().flatten() {
-        for r in d["ranges"].as_array().into_iter().flatten() {
-            if let Some(i) = r["range"].as_u64() {
-                range_ids.push(i as usize);
-            }
+    // Each range as its replicas report it: their roots side by side, and their last syncs.
+    let mut ranges: BTreeMap<u64, Value> = BTreeMap::new();
+    for (name, d) in &details {
+        for r in d.iter().flat_map(|d| d["ranges"].as_array()).flatten() {
+            let Some(end) = r["end"].as_str().and_then(|e| e.parse::<u64>().ok()) else {
+                continue;
+            };
+            let entry = ranges.entry(end).or_insert_with(|| {
+                json!({ "start": r["start"], "end": r["end"], "replicas": r["replicas"],
+                        "roots": {}, "keys": {}, "synced": {} })
+            });
+            entry["roots"][name] = r["root"].clone();
+            entry["keys"][name] = r["keys"].clone();
+            entry["synced"][name] = r["synced"].clone();
         }
     }
-    range_ids.sort_unstable();
-    range_ids.dedup();
-    let ranges: Vec<Value> = range_ids
-        .into_iter()
-        .filter(|i| *i < tokens.len())
-        .map(|i| {
-            let replicas = replicas_of(&tokens, i, c.n);
-            let roots: BTreeMap<&String, Value> = replicas
-                .iter()
-                .map(|r| {
-                    let root = details.get(r).cloned().flatten().map(|d| {
-                        d["ranges"]
-                            .as_array()
-                            .and_then(|rs| {
-                                rs.iter()
-                                    .find(|x| x["range"] == i)
-                                    .map(|x| x["root"].clone())
-                            })
-                            .unwrap_or(Value::String("empty".into()))
-                    });
-                    (r, root.unwrap_or(Value::Null))
-                })
+    let ranges: Vec<Value> = ranges
+        .into_values()
+        .enumerate()
+        .map(|(i, mut r)| {
+            let replicas: Vec<String> = r["replicas"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(str::to_string))
                 .collect();
-            let known: Vec<&Value> = roots.values().filter(|v| !v.is_null()).collect();
-            let equal = known.windows(2).all(|w| w[0] == w[1]);
-            let start = tokens[(i + tokens.len() - 1) % tokens.len()].1;
-            json!({ "range": i, "start": start, "end": tokens[i].1, "replicas": replicas,
-                    "roots": roots, "equal": equal })
+            // A replica that did not answer has no root here (null on the page).
+            for x in &replicas {
+                if r["roots"].get(x).is_none() {
+                    r["roots"][x] = Value::Null;
+                }
+            }
+            let known: Vec<&Value> = replicas
+                .iter()
+                .filter_map(|x| r["roots"].get(x))
+                .filter(|v| !v.is_null())
+                .collect();
+            let (equal, complete) = (
+                known.windows(2).all(|w| w[0] == w[1]),
+                known.len() == replicas.len(),
+            );
+            r["equal"] = equal.into();
+            r["complete"] = complete.into();
+            r["range"] = i.into();
+            r
         })
         .collect();
     let nodes: Vec<Value> = details
@@ -425,27 +420,6 @@ pub async fn key(State(app): State<App>, Path(key): Path<String>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_position_falls_in_the_range_of_the_first_token_at_or_after_it_wrapping_past_the_last() {
-        let tokens = [10, 20, 30];
-        assert_eq!(range_of(&tokens, 5), 0);
-        assert_eq!(range_of(&tokens, 10), 0);
-        assert_eq!(range_of(&tokens, 11), 1);
-        assert_eq!(range_of(&tokens, 30), 2);
-        assert_eq!(range_of(&tokens, 31), 0);
-    }
-
-    #[test]
-    fn a_range_is_replicated_on_the_first_n_distinct_nodes_clockwise() {
-        let tokens: Vec<(String, u64)> = [("A", 1), ("A", 2), ("B", 3), ("A", 4), ("C", 5)]
-            .iter()
-            .map(|(n, p)| (n.to_string(), *p))
-            .collect();
-        assert_eq!(replicas_of(&tokens, 0, 2), ["A", "B"]);
-        assert_eq!(replicas_of(&tokens, 3, 3), ["A", "C", "B"]);
-        assert_eq!(replicas_of(&tokens, 4, 5), ["C", "A", "B"]);
-    }
 
     #[test]
     fn liveness_joins_the_process_table_and_the_gossip() {

@@ -8,9 +8,7 @@
     "#7f7f7f", "#bcbd22", "#17becf"];
   var overview = null;
   var currentKey = "";
-  var requests = {};      // "node#n" -> {node, op, key, outcome, t}
-  var requestOrder = [];
-  var chosenRequest = "";
+  var chosenRequest = "";   // the request the user picked; "" follows the newest
 
   function $(id) { return document.getElementById(id); }
   function el(name, attrs, text) {
@@ -86,6 +84,37 @@
     ring.appendChild(label);
     ring.appendChild(svg("text", { x: 0, y: 12, "text-anchor": "middle", "font-size": 11 },
       "preference list: " + info.preference_list.join(" ")));
+    // Where a request for the key goes now: a line to each target's first token clockwise from
+    // the key, dashed for a fallback standing in for a primary, and a cross on an unreachable
+    // primary's token.
+    var key = Number(info.position);
+    function firstToken(node) {
+      var mine = overview.tokens.filter(function (t) { return t.node === node; })
+        .map(function (t) { return Number(t.position); }).sort(function (a, b) { return a - b; });
+      var after = mine.filter(function (p) { return p >= key; });
+      return after.length ? after[0] : mine[0];
+    }
+    var route = svg("g", { id: "key-route-ring" });
+    info.targets.forEach(function (t, i) {
+      var p = firstToken(t.node);
+      if (p === undefined) { return; }
+      var b = angle(p), r = 150 - 14 * i;
+      var cls = t.unreachable ? "route unreachable" : t["for"] ? "route fallback" : "route primary";
+      var g = svg("g", { "class": cls, "data-node": t.node, "data-for": t["for"] || "" });
+      g.appendChild(svg("line", { x1: 170 * Math.cos(a), y1: 170 * Math.sin(a), x2: 170 * Math.cos(b), y2: 170 * Math.sin(b),
+        stroke: t.unreachable ? "#c62828" : colour(t.node), "stroke-width": 2.5,
+        "stroke-dasharray": t["for"] ? "6 4" : t.unreachable ? "2 3" : "" }));
+      g.appendChild(svg("text", { x: r * Math.cos(b), y: r * Math.sin(b), "text-anchor": "middle", "font-size": 11,
+        fill: t.unreachable ? "#c62828" : colour(t.node), "font-weight": "bold" },
+        t.unreachable ? t.node + " ✕" : t["for"] ? t.node + " for " + t["for"] : t.node));
+      if (t["for"]) {
+        var q = angle(firstToken(t["for"]));
+        g.appendChild(svg("text", { x: 196 * Math.cos(q), y: 196 * Math.sin(q) + 4, "text-anchor": "middle",
+          "font-size": 12, fill: "#c62828", "class": "stood-in" }, "✕ " + t["for"]));
+      }
+      route.appendChild(g);
+    });
+    ring.appendChild(route);
   }
 
   // ---- nodes, Merkle ranges ----
@@ -132,46 +161,80 @@
       if (c.root.parentNode !== box) { box.appendChild(c.root); }
       var body = clear(c.body);
       if (d) {
-        body.appendChild(el("div", { "class": "keys" }, d.keys + " keys: " + d.key_list.join(", ")));
+        body.appendChild(el("div", { "class": "keys" }, d.keys + (d.keys === 1 ? " key" : " keys") +
+          (d.tombstones ? " (" + d.tombstones + (d.tombstones === 1 ? " tombstone" : " tombstones") + ")" : "") +
+          (d.keys ? ": " + d.key_list.join(", ") : "")));
         var hints = {};
         d.hints.forEach(function (h) { (hints[h["for"]] = hints[h["for"]] || []).push(h.key); });
         var hintText = Object.keys(hints).map(function (t) {
-          return t + " (" + hints[t].join(", ") + ")";
+          return "for " + t + ": " + hints[t].length + " (" + hints[t].join(", ") + ")";
         }).join("; ");
         body.appendChild(el("div", { "class": "hints" }, "hints waiting: " + (hintText || "none")));
         var view = d.members.filter(function (m) { return m.name !== n.name; })
           .map(function (m) { return m.name + ":" + m.state; }).join(" ");
         body.appendChild(el("div", { "class": "gossip" }, "sees: " + view));
+        // The node's own record of its last anti-entropy exchange with each peer.
         var syncs = Object.keys(d.syncs).map(function (p) {
           var s = d.syncs[p];
-          var ago = ((d.t_ms - s.last_ms) / 1000).toFixed(1);
+          var ago = (Math.max(0, d.t_ms - s.at_ms) / 1000).toFixed(1);
           return p + " " + s.outcome + " " + ago + "s ago";
         }).join("; ");
-        body.appendChild(el("div", { "class": "syncs muted" }, "last sync: " + (syncs || "none yet")));
+        body.appendChild(el("div", { "class": "syncs muted" }, d.reports_ranges ?
+          "last sync: " + (syncs || "none yet") : "this node reports no Merkle ranges"));
       } else {
         body.appendChild(el("div", { "class": "muted" }, "not answering"));
       }
     });
+    // The roots each replica reports for each range it replicates (its stage-5 tree).
     var ranges = clear($("ranges"));
     if (!overview.ranges.length) {
-      ranges.appendChild(el("p", { "class": "muted" }, "no keys yet"));
+      ranges.appendChild(el("p", { "class": "muted" }, "no node reports Merkle ranges"));
       return;
     }
-    var table = el("table");
+    var differ = overview.ranges.filter(function (r) { return !r.equal; }).length;
+    ranges.appendChild(el("p", { id: "ranges-summary", "class": differ ? "disagree" : "agree" },
+      overview.ranges.length + " ranges: " + (differ ? differ + " with differing roots" : "every replica's root equal")));
+    var table = el("table", { id: "ranges-table" });
     var hr = el("tr");
-    ["range (end token)", "replicas: root", "roots"].forEach(function (h) { hr.appendChild(el("th", {}, h)); });
+    ["range (start … end)", "replicas: keys · root", "roots", "last sync (as each replica reports it)"].forEach(function (h) {
+      hr.appendChild(el("th", {}, h));
+    });
     table.appendChild(hr);
-    overview.ranges.forEach(function (r) {
-      var tr = el("tr", { "data-range": r.range });
-      tr.appendChild(el("td", {}, "#" + r.range + " …" + String(r.end).slice(-6)));
-      tr.appendChild(el("td", { "class": "clock" }, r.replicas.map(function (x) {
+    function short(p) { return String(p).slice(-6); }
+    function holds(r) { return Object.keys(r.keys).some(function (x) { return r.keys[x] > 0; }); }
+    // Ranges no answering replica holds a key in (equal, empty roots) are summed up in a line.
+    function quietRange(r) { return r.equal && !holds(r); }
+    var quiet = overview.ranges.filter(quietRange);
+    overview.ranges.filter(function (r) { return !quietRange(r); }).forEach(function (r) {
+      var tr = el("tr", { "data-range": r.end, "data-start": r.start, "data-equal": r.equal ? "yes" : "no" });
+      tr.appendChild(el("td", {}, "…" + short(r.start) + " … …" + short(r.end)));
+      var rootsCell = el("td", { "class": "clock" });
+      r.replicas.forEach(function (x) {
         var root = r.roots[x];
-        return x + ": " + (root === null ? "?" : String(root).slice(0, 8));
-      }).join("  ")));
-      tr.appendChild(el("td", { "class": r.equal ? "agree" : "disagree" }, r.equal ? "equal" : "differ"));
+        var span = el("span", { "class": "root", "data-node": x, "data-root": root === null ? "" : root },
+          x + ": " + (root === null ? "?" : (r.keys[x] + " · " + String(root).slice(0, 8))) + "  ");
+        rootsCell.appendChild(span);
+      });
+      tr.appendChild(rootsCell);
+      tr.appendChild(el("td", { "class": r.equal ? "agree" : "disagree" },
+        (r.equal ? "equal" : "differ") + (r.complete ? "" : " (not all replicas answer)")));
+      var now = Date.now();
+      var synced = r.replicas.map(function (x) {
+        var mine = r.synced[x] || {};
+        return Object.keys(mine).map(function (p) {
+          return x + "↔" + p + " " + mine[p].outcome + " " + (Math.max(0, now - mine[p].at_ms) / 1000).toFixed(0) + "s";
+        }).join(", ");
+      }).filter(Boolean).join("; ");
+      tr.appendChild(el("td", { "class": "muted small" }, synced || "none yet"));
       table.appendChild(tr);
     });
     ranges.appendChild(table);
+    if (quiet.length) {
+      var silent = quiet.filter(function (r) { return !r.complete; }).length;
+      ranges.appendChild(el("p", { "class": "muted small" }, quiet.length + " more ranges hold no keys on any " +
+        "replica that answers, all with the same (empty) root" +
+        (silent ? "; " + silent + " of them have a replica not answering" : "") + "."));
+    }
   }
 
   function refresh() {
@@ -259,9 +322,11 @@
     fetch("/kv/" + encodeURIComponent(key), { method: method, headers: headers,
       body: method === "PUT" ? value : undefined }).then(function (r) {
       var ctx = r.headers.get("X-Dynamo-Context");
+      var request = r.headers.get("X-Dynamo-Request");
       return r.text().then(function (text) {
         $("c-out").textContent = sent + "\n\n→ HTTP " + r.status + "\n" + text +
-          (ctx ? "\ncontext carried back: " + ctx : "");
+          (ctx ? "\ncontext carried back: " + ctx : "") + (request ? "\nrequest id: " + request : "");
+        if (request) { setTimeout(function () { chooseRequest(request); }, LATE_MS); }
         if (ctx && method !== "DELETE") { $("c-context").value = ctx; }
         if (method === "DELETE" && r.ok) { $("c-context").value = ""; }
         $("key-input").value = key;
@@ -271,21 +336,19 @@
   }
 
   // ---- events and diagrams ----
-  // The nodes report client requests (`put`, `get`, `delete` with key and outcome), every peer
-  // exchange their transport made (`direction: "sent"`, with kind, peer, detail, outcome, at the
-  // time the outcome was known), liveness changes, partition and heal. A request's diagram is
-  // the coordinator's exchanges about its key from its previous request on that key to one
-  // second after its answer: those after the answer came too late to count.
+  // Every client request has an id (`A#12`, also in the X-Dynamo-Request answer header) that
+  // every message it causes carries. The nodes keep their records of recent requests; the
+  // serving node joins them (`/dash/api/request/{id}`) into the diagram's items, each message at
+  // the times its sender and receiver recorded. The live stream only tells the page that there
+  // is something new: client requests, messages, liveness changes, partition and heal.
   var CLIENT = { put: true, get: true, "delete": true };
-  var REQUEST_MESSAGES = { put: true, get: true, hint: true, repair: true };
   var LOGGED = { hint: true, handoff: true, repair: true, transfer: true };
-  var exchanges = {};       // node -> its recent "sent" exchanges
-  var requestSeq = 0;
-  var WINDOW_MS = 2000, LATE_MS = 1000;
+  var LATE_MS = 1500;   // a request's late answers are in by then
   function logLine(ev) {
     var text;
     if (ev.direction) {
-      text = ev.kind + " → " + ev.peer + ": " + ev.detail + " (" + ev.outcome + ")";
+      text = (ev.direction === "sent" ? ev.kind + " → " + ev.peer : ev.kind + " ← " + ev.peer) +
+        ": " + ev.detail + " (" + ev.outcome + ")";
     } else if (CLIENT[ev.kind]) {
       text = ev.kind + " " + ev.key + " → " + ev.outcome;
     } else if (ev.kind === "liveness") {
@@ -294,89 +357,68 @@
       text = ev.outcome !== undefined ? ev.outcome : (ev.detail || "");
     }
     var log = $("log");
-    var li = el("li", { "data-kind": ev.kind });
-    li.appendChild(el("span", { "class": "muted" }, new Date().toLocaleTimeString() + " "));
+    var li = el("li", { "data-kind": ev.kind, "data-request": ev.request || "" });
+    li.appendChild(el("span", { "class": "muted" }, new Date(ev.t_ms || Date.now()).toLocaleTimeString() + " "));
     var who = el("strong", {}, ev.node + " ");
     who.style.color = colour(ev.node);
     li.appendChild(who);
     li.appendChild(el("span", { "class": "badge" }, ev.kind));
     li.appendChild(document.createTextNode(" " + text));
+    if (ev.request) {
+      var link = el("a", { href: "#diagram-panel", "class": "request-link" }, " [" + ev.request + "]");
+      link.addEventListener("click", function () { chooseRequest(ev.request); });
+      li.appendChild(link);
+    }
     log.insertBefore(li, log.firstChild);
     while (log.childNodes.length > 300) { log.removeChild(log.lastChild); }
   }
-  function aboutKey(detail, key) {
-    return detail === key || detail.indexOf(key + " ") === 0;
+  var listed = [];
+  function listRequests() {
+    return fetch("/dash/api/requests").then(function (r) { return r.json(); }).then(function (list) {
+      listed = list;
+      var select = clear($("requests"));
+      list.forEach(function (r) {
+        select.appendChild(el("option", { value: r.request },
+          r.request + " · " + r.kind + " " + r.key + " → " + r.outcome));
+      });
+      var shown = chosenRequest || (list[0] && list[0].request) || "";
+      if (shown) { select.value = shown; }
+      return shown;
+    });
   }
-  function items(r) {
-    var earlier = requestOrder.map(function (id) { return requests[id]; }).filter(function (o) {
-      return o.node === r.node && o.key === r.key && o.t < r.t;
-    }).map(function (o) { return o.t; });
-    var from = Math.max(r.t - WINDOW_MS, earlier.length ? Math.max.apply(null, earlier) + 1 : 0);
-    var msgs = (exchanges[r.node] || []).filter(function (m) {
-      return REQUEST_MESSAGES[m.kind] && aboutKey(m.detail, r.key) && m.t_ms >= from && m.t_ms <= r.t + LATE_MS;
-    });
-    var t0 = Math.min.apply(null, msgs.map(function (m) { return m.t_ms; }).concat([r.t]));
-    var out = [];
-    msgs.forEach(function (m) {
-      var at = m.t_ms - t0;
-      if (m.outcome === "answered") {
-        out.push({ sent_ms: at, from: r.node, to: m.peer, kind: m.kind, detail: m.detail,
-          fate: { arrives: { at_ms: at } } });
-        var late = m.t_ms > r.t && m.kind !== "repair";
-        out.push({ sent_ms: at, from: m.peer, to: r.node, kind: m.kind === "get" ? "reply" : "ack",
-          detail: m.kind === "get" ? "versions of " + r.key : "stored",
-          fate: late ? { "arrives-unheard": { at_ms: at } } : { arrives: { at_ms: at } } });
-      } else {
-        out.push({ sent_ms: at, from: r.node, to: m.peer, kind: m.kind, detail: m.detail + " (" + m.outcome + ")",
-          fate: /refus|partition/.test(m.outcome) ? "partitioned" : "lost-node-down" });
-      }
-    });
-    out.push({ answer: r.op + " " + r.key + ": " + r.outcome, at_ms: r.t - t0, from: r.node });
-    out.sort(function (a, b) {
-      var x = a.sent_ms === undefined ? a.at_ms : a.sent_ms, y = b.sent_ms === undefined ? b.at_ms : b.sent_ms;
-      return x - y;
-    });
-    return out;
+  function drawRequest(id) {
+    if (!id) { return Promise.resolve(); }
+    return fetch("/dash/api/request/" + encodeURIComponent(id)).then(function (r) { return r.json(); })
+      .then(function (d) {
+        var figure = $("diagram");
+        figure.setAttribute("data-request", id);
+        figure.setAttribute("data-items", d.items.length);
+        var caption = figure.querySelector("figcaption") || figure.appendChild(el("figcaption"));
+        caption.textContent = "request " + id + (d.client ? " · " + d.client.kind + " " + d.client.key +
+          " via " + d.client.node + " → " + d.client.outcome : " · no client record (yet)");
+        window.MiniDynamoSequence.draw(figure, d.items);
+      }).catch(function (e) { status("diagram of " + id + ": " + e.message, true); });
   }
-  function drawRequests() {
-    var select = $("requests");
-    var keep = chosenRequest;
-    clear(select);
-    requestOrder.slice().reverse().forEach(function (id) {
-      var r = requests[id];
-      select.appendChild(el("option", { value: id }, r.node + " " + r.op + " " + r.key + " → " + r.outcome));
-    });
-    var shown = keep && requests[keep] ? keep : requestOrder[requestOrder.length - 1];
-    if (!shown) { return; }
-    select.value = shown;
-    var figure = clear($("diagram"));
-    figure.setAttribute("data-request", shown);
-    window.MiniDynamoSequence.draw(figure, items(requests[shown]));
+  function chooseRequest(id) {
+    chosenRequest = id;
+    return listRequests().then(function () { $("requests").value = id; return drawRequest(id); });
   }
-  var drawPending = false;
-  function scheduleDraw() {
-    if (drawPending) { return; }
-    drawPending = true;
-    setTimeout(function () { drawPending = false; drawRequests(); }, 200);
+  var listPending = false;
+  function scheduleList() {
+    if (listPending) { return; }
+    listPending = true;
+    // After the late answers of the newest request are in.
+    setTimeout(function () {
+      listPending = false;
+      listRequests().then(drawRequest);
+    }, LATE_MS);
   }
   function onEvent(ev) {
     if (ev.direction) {
-      if (ev.direction !== "sent") { return; }
-      var list = exchanges[ev.node] = exchanges[ev.node] || [];
-      list.push(ev);
-      if (list.length > 500) { list.shift(); }
-      if (REQUEST_MESSAGES[ev.kind]) { scheduleDraw(); }
       if (LOGGED[ev.kind] || ($("show-gossip").checked && ev.kind === "sync")) { logLine(ev); }
       return;
     }
-    if (CLIENT[ev.kind] && ev.key !== undefined) {
-      var id = ev.node + "#" + (++requestSeq);
-      requests[id] = { node: ev.node, op: ev.kind, key: ev.key, outcome: ev.outcome, t: ev.t_ms };
-      requestOrder.push(id);
-      if (requestOrder.length > 50) { delete requests[requestOrder.shift()]; }
-      scheduleDraw();
-      setTimeout(scheduleDraw, LATE_MS + 300); // the late replies
-    }
+    if (CLIENT[ev.kind] && ev.request) { scheduleList(); }
     logLine(ev);
   }
   function listen() {
@@ -401,8 +443,10 @@
     admin({ action: "partition", groups: groups });
   });
   $("heal").addEventListener("click", function () { admin({ action: "heal" }); });
-  $("requests").addEventListener("change", function () { chosenRequest = $("requests").value; drawRequests(); });
+  $("requests").addEventListener("change", function () { chooseRequest($("requests").value); });
+  $("follow").addEventListener("click", function () { chosenRequest = ""; listRequests().then(drawRequest); });
   refresh();
   listen();
+  listRequests().then(drawRequest);
   setInterval(function () { refresh().then(function () { if (currentKey) { return showKey(currentKey); } }); }, 1000);
 })();

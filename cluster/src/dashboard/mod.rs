@@ -7,15 +7,19 @@
 //! clocks, tombstones, agreement), shows each node's keys, hints, Merkle roots per range and
 //! gossip view, has fault buttons and a put/get/delete console that shows the context it carries,
 //! a live event log, and one sequence diagram per request (drawn by the grader's own renderer,
-//! [`dynamo_common::diagram`]). Everything user-supplied is set as text, never as markup.
+//! [`dynamo_common::diagram`], from the messages that carry the request's id). The Merkle roots
+//! and last syncs are the nodes' own (`NodeStatus::ranges`). Everything user-supplied is set as
+//! text, never as markup.
 //!
 //! Modules: [`api`] (read-only JSON), [`admin`] (the buttons), [`events`] (the merged live
-//! stream), [`trace`] (what the node reports for the diagrams and the Merkle panel).
+//! stream), [`log`] (the node's record of recent requests and their messages), [`requests`]
+//! (one request's sequence diagram, joined from every node's record).
 
 pub mod admin;
 pub mod api;
 pub mod events;
-pub mod trace;
+pub mod log;
+pub mod requests;
 
 use axum::Router;
 use axum::http::header;
@@ -53,6 +57,10 @@ pub fn routes() -> Router<App> {
         .route("/dash/api/key/{key}", get(api::key))
         .route("/dash/api/events", get(events::events))
         .route("/dash/api/admin", post(admin::admin))
+        .route("/dash/api/requests", get(requests::requests))
+        .route("/dash/api/request/{id}", get(requests::request))
+        .route("/dash/api/local/requests", get(requests::local_requests))
+        .route("/dash/api/local/request/{id}", get(requests::local_request))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -708,6 +708,7 @@ fn run_read(
                 answer: what,
                 at_ms: a.at_ms,
                 from: coordinator.clone(),
+                request: None,
             },
         ));
     }

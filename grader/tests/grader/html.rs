@@ -282,11 +282,33 @@ fn html_report_draws_the_diagrams_in_a_browser() {
             })
             .count();
         assert_eq!(svg.matches("<g class=\"msg lost").count(), lost, "lost");
+        // Late: an answer nobody waited for, or a message sent before the client's answer that
+        // arrived after it (the answer of its request; here each list has at most one).
+        let answered_at = items
+            .iter()
+            .find_map(|i| i["answer"].as_str().and(i["at_ms"].as_u64()));
+        let arrival = |i: &Value| {
+            let fate = &i["fate"];
+            fate["arrives"]["at_ms"]
+                .as_u64()
+                .or(fate["arrives-unheard"]["at_ms"].as_u64())
+        };
+        let after_answer = |i: &Value| {
+            answered_at.is_some_and(|a| {
+                i["sent_ms"].as_u64().is_some_and(|s| s < a) && arrival(i).is_some_and(|t| t > a)
+            })
+        };
         let late = items
             .iter()
-            .filter(|i| i["fate"].get("arrives-unheard").is_some())
+            .filter(|i| i["fate"].get("arrives-unheard").is_some() || after_answer(i))
             .count();
         assert_eq!(svg.matches("<g class=\"msg unheard").count(), late, "late");
+        let after = items.iter().filter(|i| after_answer(i)).count();
+        assert_eq!(
+            svg.matches("<g class=\"msg unheard late").count(),
+            after,
+            "after the answer"
+        );
     }
     assert!(!dom.contains("<img"), "nothing injected into the page");
     assert!(
@@ -306,4 +328,63 @@ fn html_report_draws_the_diagrams_in_a_browser() {
     );
     assert!(shot.exists(), "chromium wrote {}", shot.display());
     eprintln!("screenshot: {}", shot.display());
+}
+
+/// Stage 7's diagrams are exact: every message the report draws for a failing store case belongs
+/// to a client request the diagram answers (its request id, carried by every message the request
+/// caused), and every request that reached a replica has that replica's answer with the same id
+/// (acks and replies carry it too), so nothing in a diagram is guessed from keys or times.
+#[test]
+fn html_report_draws_each_store_request_from_its_own_messages() {
+    let dir = scratch("html-store");
+    let page = dir.join("report.html");
+    let out = grader(&[
+        "store",
+        "--reference-deps",
+        "--mutant",
+        "store=delete-removes",
+        "--filter",
+        "crash-recover-workload",
+        "--format",
+        "json",
+        "--no-progress",
+        "--output",
+        &format!("html={}", page.display()),
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).expect("the HTML report was written");
+    let drawn = figures(&html);
+    assert_eq!(drawn.len(), 1, "one failing case, one diagram");
+    let items = drawn[0].as_array().expect("a list");
+    let answered: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i.get("answer").and(i["request"].as_str()))
+        .collect();
+    assert!(
+        !answered.is_empty(),
+        "the diagram shows the client's answer"
+    );
+    let messages: Vec<&Value> = items.iter().filter(|i| i.get("answer").is_none()).collect();
+    assert!(!messages.is_empty());
+    for m in &messages {
+        let request = m["request"]
+            .as_str()
+            .expect("every message names its request");
+        assert!(
+            answered.contains(&request),
+            "{m} belongs to an answered request"
+        );
+    }
+    for m in &messages {
+        let asks = ["put", "get", "hint", "repair"].contains(&m["kind"].as_str().unwrap_or(""));
+        if asks && m["fate"].get("arrives").is_some() {
+            let answer = messages.iter().find(|a| {
+                a["from"] == m["to"]
+                    && a["to"] == m["from"]
+                    && a["request"] == m["request"]
+                    && ["ack", "reply"].contains(&a["kind"].as_str().unwrap_or(""))
+            });
+            assert!(answer.is_some(), "the answer to {m} carries its request id");
+        }
+    }
 }

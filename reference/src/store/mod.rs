@@ -9,7 +9,9 @@
 //! - `mod.rs`: construction, the client operations (eventual and strict), `status`.
 //! - `replica.rs`: the replica side, [`StoreNode::handle`].
 //! - `tick.rs`: gossip, handoff, anti-entropy, reaping, and membership changes.
+//! - `ranges.rs`: the Merkle roots and last syncs per range that `status` reports.
 
+mod ranges;
 mod replica;
 mod tick;
 
@@ -44,6 +46,10 @@ struct State {
     turn: usize,
     /// Per key, the peers whose set was found equal to ours at the last sync (for reaping).
     confirmed: BTreeMap<String, BTreeSet<NodeId>>,
+    /// Per range, the last anti-entropy exchange with each peer that covered it (for `status`).
+    synced: BTreeMap<store::Range, BTreeMap<NodeId, store::SyncRecord>>,
+    /// The ring's ranges with their primaries, until the ring changes (`ranges.rs`).
+    ranges: Option<Vec<(store::Range, Vec<NodeId>)>>,
 }
 
 impl Node {
@@ -262,6 +268,8 @@ impl StoreNode for Node {
                 fresh_at: BTreeMap::new(),
                 turn: 0,
                 confirmed: BTreeMap::new(),
+                synced: BTreeMap::new(),
+                ranges: None,
             }),
         })
     }
@@ -351,6 +359,7 @@ impl StoreNode for Node {
                 (m, liveness)
             })
             .collect();
+        let ranges = self.range_status();
         let storage = self.host.storage();
         let keys = storage.keys();
         let tombstones = keys
@@ -370,6 +379,7 @@ impl StoreNode for Node {
             keys: keys.len(),
             tombstones,
             hints,
+            ranges,
         }
     }
 }

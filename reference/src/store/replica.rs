@@ -1,6 +1,6 @@
 //! The replica side: what the node does with each message another node sends.
 
-use store::{Body, Envelope, Hint, Request, Response, Siblings};
+use store::{Body, Envelope, Hint, Request, Response, Siblings, SyncOutcome};
 
 use super::Node;
 
@@ -61,8 +61,10 @@ impl Node {
                 let (replica, keys) = self.shared_replica(&from);
                 if replica.node(0, 0) == root {
                     self.confirm(&from, &keys);
+                    self.record_sync(&from, SyncOutcome::InSync);
                     Body::InSync
                 } else {
+                    self.record_sync(&from, SyncOutcome::Answered);
                     let entries = keys
                         .iter()
                         .map(|k| (k.clone(), Siblings(replica.get(k))))

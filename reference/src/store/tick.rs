@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use store::{Body, MessageKind, NodeId, Payload, Replica, Siblings, Transfer};
+use store::{Body, MessageKind, NodeId, Payload, Replica, Siblings, SyncOutcome, Transfer};
 use tokio::task::JoinSet;
 
 use super::Node;
@@ -76,7 +76,9 @@ impl Node {
                 if left && in_ring.contains(&node) && node != me {
                     // Whoever takes over from a leaver gets the keys from the leaver itself.
                     let _ = state.ring.remove_node(&node);
+                    state.ranges = None;
                 } else if !left && !in_ring.contains(&node) {
+                    state.ranges = None;
                     if let Ok(moved) = state.ring.add_node(node.clone()) {
                         transfers.extend(moved.into_iter().filter(|t| t.from == me));
                     }
@@ -203,7 +205,10 @@ impl Node {
             )
             .await;
         match answer {
-            Ok(Body::InSync) => self.confirm(&peer, &keys),
+            Ok(Body::InSync) => {
+                self.confirm(&peer, &keys);
+                self.record_sync(&peer, SyncOutcome::InSync);
+            }
             Ok(Body::Entries(entries)) => {
                 let mut theirs = (self.stages.replica)(self.config.merkle_depth);
                 for (key, siblings) in entries {
@@ -240,8 +245,13 @@ impl Node {
                     .map(|k| (k.clone(), Siblings(theirs.get(k))))
                     .collect();
                 let all: Vec<String> = mine.keys();
+                let repaired = SyncOutcome::Repaired {
+                    sent: back.len(),
+                    received: report.received.len(),
+                };
                 if back.is_empty() {
                     self.confirm(&peer, &all);
+                    self.record_sync(&peer, repaired);
                 } else {
                     let detail = format!("{} keys", back.len());
                     let acked = self
@@ -250,10 +260,13 @@ impl Node {
                         .await;
                     if matches!(acked, Ok(Body::Ack)) {
                         self.confirm(&peer, &all);
+                        self.record_sync(&peer, repaired);
+                    } else {
+                        self.record_sync(&peer, SyncOutcome::NoAnswer);
                     }
                 }
             }
-            _ => {}
+            _ => self.record_sync(&peer, SyncOutcome::NoAnswer),
         }
     }
 
@@ -303,6 +316,7 @@ impl Node {
         let me = self.me();
         let transfers = {
             let mut state = self.state.borrow_mut();
+            state.ranges = None;
             state.ring.remove_node(&me).unwrap_or_default()
         };
         for transfer in &transfers {

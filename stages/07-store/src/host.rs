@@ -3,6 +3,7 @@
 use std::sync::{Arc, MutexGuard};
 
 use dynamo_common::host::{SharedStorage, Storage, Transport};
+use dynamo_common::request::RequestId;
 use dynamo_common::sim::{Backend, Hint, MessageKind, NoReply, Request, Response};
 use dynamo_common::{BoxFuture, NodeId};
 
@@ -108,7 +109,8 @@ impl Host {
         Network::hosted(Arc::new(PeerBackend { host: self.clone() }))
     }
 
-    /// Sends `body` to node `to` (traced as `kind` with `detail`) and waits for the answer.
+    /// Sends `body` to node `to` (traced as `kind` with `detail`) and waits for the answer. The
+    /// host tags it with the client request being served, if any (`dynamo_common::request`).
     ///
     /// # Errors
     /// [`NoReply`] when `to` is down, cut off, or silent past the timeout.
@@ -125,6 +127,7 @@ impl Host {
             kind,
             detail,
             body,
+            request: dynamo_common::request::current(),
         };
         self.transport.send(envelope).await.map(|e| e.body)
     }
@@ -156,6 +159,7 @@ impl Backend<Siblings> for PeerBackend {
         kind: MessageKind,
         detail: String,
         request: Request<Siblings>,
+        id: Option<RequestId>,
     ) -> BoxFuture<'static, Result<Response<Siblings>, NoReply>> {
         let envelope = Envelope {
             from: self.host.me(),
@@ -163,6 +167,7 @@ impl Backend<Siblings> for PeerBackend {
             kind,
             detail,
             body: Body::Request(request),
+            request: id,
         };
         let transport = Arc::clone(&self.host.transport);
         let (node, timeout_ms) = (to.clone(), self.host.timeout_ms());

@@ -47,7 +47,8 @@
 //! - [`Payload`], [`Context`], [`ReadResult`], [`StoreError`]: what clients see.
 //! - [`Body`], [`Envelope`], [`Membership`], [`Member`]: what nodes say to each other.
 //! - [`Host`], [`Stages`]: what the host gives your node.
-//! - [`NodeStatus`]: what a node shows of itself (dashboards, checkers).
+//! - [`NodeStatus`], [`RangeStatus`], [`SyncRecord`]: what a node shows of itself (dashboards,
+//!   checkers), its Merkle roots and last syncs per range included.
 //! - `src/solution.rs`: your node, compiled as its own small crate (`solution/`) that sees
 //!   this crate's items as `crate::…`, so editing it never recompiles this contract.
 
@@ -71,7 +72,7 @@ pub use message::{Body, Envelope, Member, Membership};
 pub use payload::{Context, Payload, ReadResult, StoreError};
 pub use quorum::QuorumConfig;
 pub use read_repair::{Client, DynReadRepair, ReadError, Siblings, Stage4};
-pub use status::{Liveness, NodeStatus};
+pub use status::{Liveness, NodeStatus, RangeStatus, SyncOutcome, SyncRecord};
 pub use vector_clocks::{
     ClockOrder, DEFAULT_THRESHOLD, VectorClock, VectorClocks, Version, VersionStore,
 };

@@ -10,7 +10,8 @@
 //! `diagram/sequence.css`, plain JavaScript and CSS a browser reads as they are.
 //!
 //! # Input: a JSON list of [`Item`]s, in the order they happened
-//! Each item is either a message, exactly as a [`TraceEntry`] serializes:
+//! Each item is either a message, exactly as a [`TraceEntry`] serializes (stage 7's also name
+//! the client request they belong to, `"request": "A#3"`, which the script ignores):
 //! ```json
 //! {"sent_ms": 0, "from": "coordinator", "to": "A", "kind": "put",
 //!  "detail": "user-1 = blue@2", "fate": {"arrives": {"at_ms": 10}}}
@@ -28,10 +29,12 @@
 //! A page puts the list in `<script type="application/json">` inside a
 //! `<figure class="sequence">` (made safe with [`script_safe`], so no string can close the
 //! script), adds [`STYLE`] to its CSS and [`SCRIPT`] at the end of its body. The script draws one SVG per
-//! figure: a lifeline per node (the client first when it is answered, then the coordinator, then
-//! the nodes by name), then one row per item in order, the send time on the left. A delivered
+//! figure: a lifeline per node (the client first when it is answered, then the node that answered
+//! it, then coordinators, then the nodes by name), then one row per item in order, the send time on the left. A delivered
 //! message is a solid arrow coloured by kind, labelled with its kind, detail and arrival time; a
-//! late one is dashed amber and says nobody was waiting; a lost one (dropped, partitioned, node
+//! late one is dashed amber and says nobody was waiting, or that it arrived after the client's
+//! answer (the answer with the message's `request`, or the only answer of a list without
+//! request ids: such a message no longer counted); a lost one (dropped, partitioned, node
 //! down) is red, stops halfway at a cross and says why; the client's answer is a bold green
 //! arrow to the client. Every text is set with `textContent`, never parsed as markup, so what a
 //! learner's code puts in a message cannot change the page. `window.MiniDynamoSequence.draw(figure,
@@ -42,6 +45,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::NodeId;
+use crate::request::RequestId;
 use crate::sim::{Trace, TraceEntry};
 
 /// The script that draws every `figure.sequence` of a page (plain JavaScript, no dependencies).
@@ -72,6 +76,9 @@ pub struct Answer {
     pub at_ms: u64,
     /// The coordinator that answered.
     pub from: NodeId,
+    /// The client request answered (stage 7): its messages arriving later are drawn late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestId>,
 }
 
 impl fmt::Display for Item {
@@ -130,6 +137,7 @@ mod tests {
             answer: "k = [v@1]".into(),
             at_ms: 20,
             from: NodeId::new("coordinator"),
+            request: None,
         });
         assert_eq!(
             answer.to_string(),

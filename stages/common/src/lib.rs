@@ -12,6 +12,7 @@
 //!   grader's HTML report, the cluster's dashboard).
 //! - [`host`]: what a host gives a stage-7 node: the [`host::Envelope`] its messages travel in,
 //!   the [`host::Transport`] that moves them, and the [`host::Storage`] that keeps its data.
+//! - [`request`]: the id of a client request, which every message it causes carries.
 //! - [`BoxFuture`], [`LocalBoxFuture`]: boxed futures, for traits that must stay object-safe.
 
 #![deny(missing_docs)]
@@ -19,6 +20,7 @@
 pub mod diagram;
 pub mod host;
 mod node;
+pub mod request;
 pub mod sim;
 
 pub use node::NodeId;

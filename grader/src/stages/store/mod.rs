@@ -27,6 +27,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use dynamo_common::NodeId;
+use dynamo_common::diagram::{Answer, Item as TraceItem};
+use dynamo_common::request::{RequestId, scope};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 use store::{
@@ -488,6 +490,8 @@ pub struct State {
     cluster: Option<Rc<Cluster>>,
     contexts: BTreeMap<String, Context>,
     seeds: Seeds,
+    /// Client requests the steps made so far (their request ids, through the step's node).
+    requests: u64,
 }
 
 impl State {
@@ -529,9 +533,9 @@ fn judge(observed: &workload::Observed, expect: &CheckExpect) -> Result<(), Mism
     Ok(())
 }
 
-/// Keeps, of a run's trace, only the messages a violation's explanation can show (those about a
-/// key the clients used, see `workload::explain`): gossip and acknowledgements are most of a
-/// trace, and a sweep reports every seed's run in one message.
+/// Keeps, of a run's trace, only the messages a violation's explanation can show (those of a
+/// client request, and those about a key the clients used, see `workload::explain`): gossip and
+/// anti-entropy are most of a trace, and a sweep reports every seed's run in one message.
 fn about_keys(mut observed: workload::Observed) -> workload::Observed {
     let needles: BTreeSet<String> = observed
         .history
@@ -540,10 +544,20 @@ fn about_keys(mut observed: workload::Observed) -> workload::Observed {
         .map(|e| format!(" {}", e.key))
         .collect();
     observed.trace.retain(|entry| {
-        let line = entry.to_string();
-        needles.iter().any(|n| line.contains(n.as_str()))
+        entry.request.is_some() || {
+            let line = entry.to_string();
+            needles.iter().any(|n| line.contains(n.as_str()))
+        }
     });
     observed
+}
+
+/// A write's answer as the client saw it.
+fn written(actual: &Result<Written, StoreError>) -> String {
+    match actual {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.to_string(),
+    }
 }
 
 fn shown(set: &store::Siblings) -> Vec<String> {
@@ -737,6 +751,7 @@ impl StagePlugin for Plugin {
             cluster: None,
             contexts: BTreeMap::new(),
             seeds: options.seeds,
+            requests: 0,
         })
     }
 
@@ -763,7 +778,19 @@ impl StagePlugin for Plugin {
             return w.expect.check(&runs, snapshots);
         }
         let cluster = state.cluster()?;
-        let trace_of = |c: &Rc<Cluster>| c.trace.borrow().clone();
+        // A client step is one request: its messages carry its id, and a failure draws them.
+        let request = match step {
+            Step::Put(s) => Some(&s.via),
+            Step::Delete(s) => Some(&s.via),
+            Step::Get(s) => Some(&s.via),
+            _ => None,
+        }
+        .map(|via| {
+            state.requests += 1;
+            RequestId::new(via.clone(), state.requests)
+        });
+        // What the client was told, for the diagram's last arrow.
+        let mut told = String::new();
         let result = match step {
             Step::Put(s) => {
                 let context = match s.context {
@@ -774,10 +801,14 @@ impl StagePlugin for Plugin {
                 let actual: Result<Written, StoreError> = match node {
                     Some(node) if !cluster.is_down(&s.via) => state
                         .local
-                        .block_on(&state.runtime, node.put(&s.key, s.value.clone(), context))
+                        .block_on(
+                            &state.runtime,
+                            scope(request.clone(), node.put(&s.key, s.value.clone(), context)),
+                        )
                         .map(|_| Written::Ok),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
+                told = format!("put {} = {}: {}", s.key, s.value, written(&actual));
                 s.expect.check(&actual, snapshots)
             }
             Step::Delete(s) => {
@@ -785,18 +816,26 @@ impl StagePlugin for Plugin {
                 let actual: Result<Written, StoreError> = match cluster.node(&s.via) {
                     Some(node) if !cluster.is_down(&s.via) => state
                         .local
-                        .block_on(&state.runtime, node.delete(&s.key, context))
+                        .block_on(
+                            &state.runtime,
+                            scope(request.clone(), node.delete(&s.key, context)),
+                        )
                         .map(|_| Written::Ok),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
+                told = format!("delete {}: {}", s.key, written(&actual));
                 s.expect.check(&actual, snapshots)
             }
             Step::Get(s) => {
                 let actual = match cluster.node(&s.via) {
-                    Some(node) if !cluster.is_down(&s.via) => {
-                        state.local.block_on(&state.runtime, node.get(&s.key))
-                    }
+                    Some(node) if !cluster.is_down(&s.via) => state
+                        .local
+                        .block_on(&state.runtime, scope(request.clone(), node.get(&s.key))),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
+                };
+                told = match &actual {
+                    Ok(read) => format!("get {} = {:?}", s.key, read.values),
+                    Err(e) => format!("get {}: {e}", s.key),
                 };
                 if let Ok(read) = &actual {
                     state.contexts.insert(s.key.clone(), read.context.clone());
@@ -847,16 +886,36 @@ impl StagePlugin for Plugin {
             }
             Step::Workload(_) => Err(Mismatch::new("a workload", "a workload run as a step")),
         };
+        let answered_ms = cluster.now_ms();
         result.map_err(|m| {
-            let trace = trace_of(&cluster);
-            let from = trace.len().saturating_sub(80);
-            m.with_trace(
-                trace[from..]
-                    .iter()
-                    .cloned()
-                    .map(dynamo_common::diagram::Item::Message)
-                    .collect(),
-            )
+            let trace = cluster.trace.borrow();
+            let items = match &request {
+                // The request's own messages, then the answer the step judged.
+                Some(id) => {
+                    let mut items: Vec<TraceItem> = trace
+                        .iter()
+                        .filter(|e| e.request.as_ref() == Some(id))
+                        .cloned()
+                        .map(TraceItem::Message)
+                        .collect();
+                    items.push(TraceItem::Answer(Answer {
+                        answer: format!("{id}: {told}"),
+                        at_ms: answered_ms,
+                        from: id.coordinator.clone(),
+                        request: Some(id.clone()),
+                    }));
+                    items
+                }
+                None => {
+                    let from = trace.len().saturating_sub(80);
+                    trace[from..]
+                        .iter()
+                        .cloned()
+                        .map(TraceItem::Message)
+                        .collect()
+                }
+            };
+            m.with_trace(items)
         })
     }
 }

@@ -6,6 +6,9 @@
 //! seeded latency within the case's bounds, lets the receiving node handle it, and carries the
 //! answer back the same way. Every message is traced. A crash stops a node (its storage stays);
 //! a recovery starts a *new* node object on the same storage, as a restarted process would.
+//! Each message is traced with the client request it belongs to (the envelope's `request`, see
+//! `dynamo_common::request`); one that arrives after its sender stopped waiting is traced as
+//! unheard.
 //! Ticks run per node every `tick_ms`, staggered by a seeded offset.
 //!
 //! Everything random comes from one SplitMix64 seeded by the case (or the sweep's) seed, and the
@@ -237,21 +240,34 @@ impl Cluster {
         (fate, latency)
     }
 
-    fn record(&self, envelope: &Envelope, fate: Option<&str>, arrive_ms: u64) {
+    /// Traces a message sent now; returns its index in the trace.
+    fn record(&self, envelope: &Envelope, fate: Option<&str>, arrive_ms: u64) -> usize {
         let fate = match fate {
             None => Fate::Arrives { at_ms: arrive_ms },
             Some("lost: partitioned") => Fate::Partitioned,
             Some("lost: dropped") => Fate::Dropped,
             Some(_) => Fate::LostNodeDown,
         };
-        self.trace.borrow_mut().push(TraceEntry {
+        let mut trace = self.trace.borrow_mut();
+        trace.push(TraceEntry {
             sent_ms: self.now_ms(),
             from: envelope.from.clone(),
             to: envelope.to.clone(),
             kind: envelope.kind,
             detail: envelope.detail.clone(),
             fate,
+            request: envelope.request.clone(),
         });
+        trace.len() - 1
+    }
+
+    /// A traced message arrived when its sender had already stopped waiting (timed out).
+    fn unheard(&self, index: usize) {
+        if let Some(entry) = self.trace.borrow_mut().get_mut(index)
+            && let Fate::Arrives { at_ms } = entry.fate
+        {
+            entry.fate = Fate::ArrivesUnheard { at_ms };
+        }
     }
 
     async fn deliver(
@@ -260,18 +276,26 @@ impl Cluster {
         reply: oneshot::Sender<Result<Envelope, NoReply>>,
     ) {
         let (fate, latency) = self.fate(&envelope.from, &envelope.to);
-        self.record(&envelope, fate, self.now_ms() + latency);
+        let sent = self.record(&envelope, fate, self.now_ms() + latency);
         if fate.is_some() {
             // Silence: the sender's transport times out.
             return;
         }
         sleep(Duration::from_millis(latency)).await;
+        if reply.is_closed() {
+            self.unheard(sent);
+        }
         let to = envelope.to.clone();
         let Some(node) = (!self.is_down(&to)).then(|| self.node(&to)).flatten() else {
             return;
         };
-        let (from, kind) = (envelope.from.clone(), envelope.kind);
-        let body = node.handle(envelope).await;
+        let (from, kind, request) = (
+            envelope.from.clone(),
+            envelope.kind,
+            envelope.request.clone(),
+        );
+        // What the receiver sends while handling belongs to the same client request.
+        let body = dynamo_common::request::scope(request.clone(), node.handle(envelope)).await;
         let kind = match kind {
             MessageKind::Get => MessageKind::Reply,
             MessageKind::Gossip | MessageKind::Sync => kind,
@@ -283,14 +307,17 @@ impl Cluster {
             kind,
             detail: String::new(),
             body,
+            request,
         };
         let (fate, latency) = self.fate(&answer.from, &answer.to);
-        self.record(&answer, fate, self.now_ms() + latency);
+        let answered = self.record(&answer, fate, self.now_ms() + latency);
         if fate.is_some() {
             return;
         }
         sleep(Duration::from_millis(latency)).await;
-        let _ = reply.send(Ok(answer));
+        if reply.send(Ok(answer)).is_err() {
+            self.unheard(answered);
+        }
     }
 
     /// Waits until simulated time `at_ms`.

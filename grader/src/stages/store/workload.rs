@@ -12,7 +12,8 @@ use std::rc::Rc;
 
 use dynamo_checkers::{self as checkers, Clock, Event, History, Item, Op, OpResult, Violation};
 use dynamo_common::NodeId;
-use dynamo_common::diagram::Item as TraceItem;
+use dynamo_common::diagram::{Answer, Item as TraceItem};
+use dynamo_common::request::{RequestId, scope};
 use dynamo_common::sim::{StoredObject, TraceEntry};
 use serde::{Deserialize, Serialize};
 use store::{Context, Payload, Siblings, VectorClock};
@@ -263,6 +264,12 @@ fn invoke(
     id
 }
 
+/// The request id of history event `id` through `via`: every message the operation causes is
+/// traced with it, so its diagram is exactly its own messages.
+pub fn request(via: &NodeId, id: usize) -> Option<RequestId> {
+    Some(RequestId::new(via.clone(), id as u64))
+}
+
 fn complete(events: &RefCell<Vec<Event>>, id: usize, result: OpResult, now: u64) {
     if let Some(e) = events.borrow_mut().get_mut(id) {
         e.complete_ms = Some(now);
@@ -343,7 +350,7 @@ async fn get(
         complete(events, id, OpResult::Failed, cluster.now_ms());
         return None;
     };
-    match node.get(key).await {
+    match scope(request(via, id), node.get(key)).await {
         Ok(read) => {
             let values = read
                 .values
@@ -383,7 +390,7 @@ async fn put(
     let id = invoke(events, c, via, key, op, cluster.now_ms());
     let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
     let result = match node {
-        Some(node) => match node.put(key, value, context).await {
+        Some(node) => match scope(request(via, id), node.put(key, value, context)).await {
             Ok(ctx) => OpResult::Written {
                 clock: clock_of(&ctx.0),
             },
@@ -408,7 +415,7 @@ async fn delete(
     let id = invoke(events, c, via, key, op, cluster.now_ms());
     let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
     let result = match node {
-        Some(node) => match node.delete(key, context).await {
+        Some(node) => match scope(request(via, id), node.delete(key, context)).await {
             Ok(ctx) => OpResult::Written {
                 clock: clock_of(&ctx.0),
             },
@@ -502,26 +509,41 @@ pub fn explain(observed: &Observed, violation: &Violation) -> (String, Vec<Trace
         text.push('\n');
         text.push_str(&observed.history.render(&violation.events));
     }
-    let span: Vec<(u64, u64)> = violation
+    // The operations' own messages, found by their request ids, and each one's answer; a
+    // violation with no operation (convergence, hints left) shows the key's traffic instead.
+    let ids: BTreeMap<RequestId, &Event> = violation
         .events
         .iter()
         .filter_map(|id| observed.history.event(*id))
-        .map(|e| (e.invoke_ms, e.complete_ms.unwrap_or(e.invoke_ms)))
+        .filter_map(|e| request(&NodeId::new(&e.node), e.id).map(|r| (r, e)))
         .collect();
-    let (lo, hi) = (
-        span.iter().map(|s| s.0).min().unwrap_or(0),
-        span.iter().map(|s| s.1).max().unwrap_or(u64::MAX),
-    );
     let needle = format!(" {}", violation.key);
-    let trace = observed
+    let mut trace: Vec<TraceItem> = observed
         .trace
         .iter()
-        .filter(|entry| {
-            entry.sent_ms >= lo && entry.sent_ms <= hi && entry.to_string().contains(&needle)
+        .filter(|entry| match &entry.request {
+            _ if ids.is_empty() => entry.to_string().contains(&needle),
+            Some(id) => ids.contains_key(id),
+            None => false,
         })
         .take(60)
         .cloned()
         .map(TraceItem::Message)
         .collect();
+    for (id, event) in &ids {
+        if let Some(at_ms) = event.complete_ms {
+            trace.push(TraceItem::Answer(Answer {
+                answer: format!("{id}: {}", checkers::history::render_event(event)),
+                at_ms,
+                from: NodeId::new(&event.node),
+                request: Some(id.clone()),
+            }));
+        }
+    }
+    // In time order; an answer after the messages sent at the same time.
+    trace.sort_by_key(|item| match item {
+        TraceItem::Message(m) => (m.sent_ms, 0),
+        TraceItem::Answer(a) => (a.at_ms, 1),
+    });
     (text, trace)
 }

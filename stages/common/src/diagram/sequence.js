@@ -67,9 +67,20 @@
         names.push(name);
       }
     }
-    var coordinators = names.filter(function (n) { return /^coordinator/.test(n); }).sort();
-    var nodes = names.filter(function (n) { return !/^coordinator/.test(n) && n !== "client"; }).sort();
-    return (client || seen.client ? ["client"] : []).concat(coordinators, nodes);
+    // Whoever answers the client stands next to it: a stage-7 coordinator is a node like any.
+    var answering = [];
+    items.forEach(function (item) {
+      if (isAnswer(item) && answering.indexOf(String(item.from)) < 0) {
+        answering.push(String(item.from));
+      }
+    });
+    var coordinators = names.filter(function (n) {
+      return /^coordinator/.test(n) && answering.indexOf(n) < 0;
+    }).sort();
+    var nodes = names.filter(function (n) {
+      return !/^coordinator/.test(n) && n !== "client" && answering.indexOf(n) < 0;
+    }).sort();
+    return (client || seen.client ? ["client"] : []).concat(answering, coordinators, nodes);
   }
 
   function shorten(text) {
@@ -117,9 +128,22 @@
       svg.appendChild(g);
     });
 
+    // A message sent before its request's answer (strictly: repairs leave at the answer's time)
+    // but arriving after it came too late to count.
+    // Its request's answer is the answer with the same request id, or the only answer of a list
+    // without ids.
+    var answers = items.filter(isAnswer);
+    var answeredAt = {};
+    answers.forEach(function (a) { answeredAt[String(a.request || "")] = a.at_ms; });
+    function answerOf(m) {
+      if (m.request) {
+        return Object.prototype.hasOwnProperty.call(answeredAt, m.request) ? answeredAt[m.request] : null;
+      }
+      return answers.length === 1 ? answers[0].at_ms : null;
+    }
     items.forEach(function (item, row) {
       var y = HEAD + (row + 1) * ROW;
-      svg.appendChild(isAnswer(item) ? answerRow(figure, item, x, y) : messageRow(figure, item, x, y));
+      svg.appendChild(isAnswer(item) ? answerRow(figure, item, x, y) : messageRow(figure, item, x, y, answerOf(item)));
     });
     var old = figure.querySelector("svg.sequence-diagram");
     if (old) {
@@ -137,24 +161,33 @@
     return figure.id + "-" + name;
   }
 
-  function messageRow(figure, m, x, y) {
+  function messageRow(figure, m, x, y, answeredAt) {
     var fate = fateOf(m);
     var from = x[String(m.from)];
     var to = x[String(m.to)];
     var lost = Object.prototype.hasOwnProperty.call(LOST, fate.kind);
-    var state = lost ? "lost" : fate.kind === "arrives-unheard" ? "unheard" : "arrives";
+    var late = !lost && answeredAt !== null && fate.at !== null && m.sent_ms < answeredAt &&
+      fate.at > answeredAt;
+    var state = lost ? "lost" : fate.kind === "arrives-unheard" || late ? "unheard" : "arrives";
     var g = el("g", {
-      "class": "msg " + state + " kind-" + String(m.kind),
+      "class": "msg " + state + (late ? " late" : "") + " kind-" + String(m.kind),
       "data-fate": fate.kind,
       "data-from": String(m.from),
-      "data-to": String(m.to)
+      "data-to": String(m.to),
+      "data-kind": String(m.kind),
+      "data-sent": m.sent_ms,
+      "data-at": fate.at === null ? "" : fate.at,
+      "data-late": late ? "after-answer" : "",
+      "data-request": m.request ? String(m.request) : ""
     });
     var label = String(m.kind) + " " + String(m.detail);
     var note;
     if (lost) {
       note = "lost: " + LOST[fate.kind];
-    } else if (state === "unheard") {
+    } else if (fate.kind === "arrives-unheard") {
       note = "arrives " + fate.at + " ms, nobody waiting";
+    } else if (late) {
+      note = "arrives " + fate.at + " ms, after the answer";
     } else {
       note = "arrives " + fate.at + " ms";
     }
@@ -187,7 +220,7 @@
   function answerRow(figure, a, x, y) {
     var from = x[String(a.from)];
     var to = x.client;
-    var g = el("g", { "class": "answer", "data-from": String(a.from) });
+    var g = el("g", { "class": "answer", "data-from": String(a.from), "data-at": a.at_ms });
     var label = "answer " + String(a.answer);
     g.appendChild(el("title", {}, a.at_ms + " ms  " + a.from + " \u2192 client  " + label));
     g.appendChild(el("text", { "class": "time", "x": GUTTER - 10, "y": y + 4, "text-anchor": "end" }, a.at_ms + " ms"));

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::request::RequestId;
 use crate::sim::{MessageKind, NoReply};
 use crate::{BoxFuture, NodeId};
 
@@ -19,6 +20,11 @@ pub struct Envelope<B> {
     pub detail: String,
     /// The content.
     pub body: B,
+    /// The client request this message belongs to (its answer carries the same), when it was
+    /// sent while one was being served: see [`crate::request`]. Set by the host, never by node
+    /// code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestId>,
 }
 
 /// Moves envelopes for one node: request and response. Object-safe, `Send + Sync`.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::network::{Request, Response};
 use super::{MessageKind, Network, NoReply};
+use crate::request::RequestId;
 use crate::{BoxFuture, NodeId};
 
 /// What a host provides to one node's network handle. Object-safe, `Send + Sync`.
@@ -25,13 +26,16 @@ pub trait Backend<O>: Send + Sync + 'static {
     fn now_ms(&self) -> u64;
 
     /// Sends `request` (traced as `kind` with `detail`) to node `to` and waits for its answer.
-    /// The host bounds the wait: it answers [`NoReply`] when `to` is down or silent.
+    /// The host bounds the wait: it answers [`NoReply`] when `to` is down or silent. `id` is the
+    /// client request the message belongs to, if any ([`crate::request`]); the host puts it on
+    /// the envelope.
     fn request(
         &self,
         to: &NodeId,
         kind: MessageKind,
         detail: String,
         request: Request<O>,
+        id: Option<RequestId>,
     ) -> BoxFuture<'static, Result<Response<O>, NoReply>>;
 
     /// The hints this node keeps for others, ordered by (primary, key).

@@ -17,6 +17,7 @@ use super::hints::HintStore;
 use super::rng::Rng;
 use super::{Fate, MessageKind, NetworkConfig, StoredObject, Trace, TraceEntry};
 use crate::NodeId;
+use crate::request::RequestId;
 
 /// A replica's acknowledgement of a write: it stored the object (or already held a newer one).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +53,10 @@ pub struct Network<O> {
     /// A real host's backend (stage 7): when set, requests go through it instead of the
     /// simulated replicas below, which then stay empty.
     pub(super) backend: Option<Arc<dyn Backend<O>>>,
+    /// The client request this handle's messages belong to (stage 7, see [`crate::request`]):
+    /// a clone made while a request is current keeps it, so tasks a coordinator spawns send
+    /// under the request that spawned them.
+    request: Option<RequestId>,
     shared: Arc<Mutex<Shared<O>>>,
     in_flight: watch::Sender<usize>,
     /// Simulated time 0, kept outside the lock so waiting never holds it.
@@ -62,6 +67,7 @@ impl<O> Clone for Network<O> {
     fn clone(&self) -> Self {
         Self {
             backend: self.backend.clone(),
+            request: self.request.clone().or_else(crate::request::current),
             shared: Arc::clone(&self.shared),
             in_flight: self.in_flight.clone(),
             start: self.start,
@@ -114,6 +120,7 @@ impl<O> Shared<O> {
             kind,
             detail,
             fate,
+            request: None,
         });
         Sent {
             index,
@@ -185,6 +192,7 @@ impl<O: StoredObject> Network<O> {
         let start = Instant::now();
         Self {
             backend: None,
+            request: None,
             start,
             shared: Arc::new(Mutex::new(Shared {
                 rng: Rng::new(config.seed),
@@ -262,7 +270,8 @@ impl<O: StoredObject> Network<O> {
         request: Request<O>,
     ) -> Result<Response<O>, NoReply> {
         if let Some(backend) = &self.backend {
-            return backend.request(to, kind, detail, request).await;
+            let id = self.request.clone().or_else(crate::request::current);
+            return backend.request(to, kind, detail, request, id).await;
         }
         let (deadline, coordinator, sent, timeout_ms) = {
             let mut s = self.lock();

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::MessageKind;
 use crate::NodeId;
+use crate::request::RequestId;
 
 /// What became of a message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,10 +48,14 @@ pub struct TraceEntry {
     pub detail: String,
     /// What became of it.
     pub fate: Fate,
+    /// The client request it belongs to (stage 7's hosts set it; see [`crate::request`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestId>,
 }
 
 impl fmt::Display for TraceEntry {
-    /// `   20 ms  coordinator -> A  put user-1 = blue@2  arrives 30 ms`
+    /// `   20 ms  coordinator -> A  put user-1 = blue@2  arrives 30 ms`, and ` [A#3]` at the end
+    /// when it belongs to client request `A#3`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fate = match &self.fate {
             Fate::Arrives { at_ms } => format!("arrives {at_ms} ms"),
@@ -63,7 +68,11 @@ impl fmt::Display for TraceEntry {
             f,
             "{:>5} ms  {} -> {}  {} {}  {fate}",
             self.sent_ms, self.from, self.to, self.kind, self.detail
-        )
+        )?;
+        match &self.request {
+            Some(id) => write!(f, "  [{id}]"),
+            None => Ok(()),
+        }
     }
 }
 

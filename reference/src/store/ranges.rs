@@ -1,0 +1,122 @@
+//! The node's anti-entropy state per ring range, for [`NodeStatus`](store::NodeStatus): its
+//! stage-5 Merkle root over each range it replicates, and its last sync there with each peer.
+//!
+//! Anti-entropy itself runs per peer (one tree over every key the two share, see `tick.rs`); a
+//! range is what a reader compares, since a range's replicas are exactly the nodes that must hold
+//! the same there. So the roots are built per range when the status is asked for (trees of the
+//! node's Merkle depth over the keys of one range, cheap next to a sync), and an exchange with a
+//! peer is recorded on every range the two replicate together.
+
+use std::collections::BTreeMap;
+
+use store::{NodeId, Range, RangeStatus, SyncOutcome, SyncRecord};
+
+use super::Node;
+
+impl Node {
+    /// Every range of the current ring (the arc ending at each token, in ring order) with its
+    /// N primaries in walk order: the course's preference-list rule walked from that token.
+    /// Cached until the ring changes (`State::ranges`).
+    fn ring_ranges(&self) -> Vec<(Range, Vec<NodeId>)> {
+        if let Some(ranges) = &self.state.borrow().ranges {
+            return ranges.clone();
+        }
+        let ranges = self.compute_ranges();
+        self.state.borrow_mut().ranges = Some(ranges.clone());
+        ranges
+    }
+
+    fn compute_ranges(&self) -> Vec<(Range, Vec<NodeId>)> {
+        let tokens = self.state.borrow().ring.tokens();
+        let nodes: usize = {
+            let mut names: Vec<&NodeId> = tokens.iter().map(|t| &t.node).collect();
+            names.sort();
+            names.dedup();
+            names.len()
+        };
+        let n = self.config.quorum.n.min(nodes);
+        let mut out = Vec::new();
+        for (i, token) in tokens.iter().enumerate() {
+            let previous = &tokens[(i + tokens.len() - 1) % tokens.len()];
+            if tokens.len() > 1 && previous.position == token.position {
+                // Two tokens at one position: the first owns every key there, the second an
+                // empty arc.
+                continue;
+            }
+            let mut replicas: Vec<NodeId> = Vec::new();
+            for step in 0..tokens.len() {
+                let node = &tokens[(i + step) % tokens.len()].node;
+                if !replicas.contains(node) {
+                    replicas.push(node.clone());
+                    if replicas.len() == n {
+                        break;
+                    }
+                }
+            }
+            let range = Range {
+                start: previous.position,
+                end: token.position,
+            };
+            out.push((range, replicas));
+        }
+        out
+    }
+
+    /// The ranges this node replicates, with their roots and last syncs.
+    pub(super) fn range_status(&self) -> Vec<RangeStatus> {
+        let me = self.me();
+        let mine: Vec<(Range, Vec<NodeId>)> = self
+            .ring_ranges()
+            .into_iter()
+            .filter(|(_, replicas)| replicas.contains(&me))
+            .collect();
+        let mut trees: Vec<_> = mine
+            .iter()
+            .map(|_| ((self.stages.replica)(self.config.merkle_depth), 0usize))
+            .collect();
+        {
+            let storage = self.host.storage();
+            for key in storage.keys() {
+                let position = (self.stages.position)(&key);
+                let Some(i) = mine.iter().position(|(r, _)| r.contains(position)) else {
+                    continue;
+                };
+                if let Some(held) = storage.get(&key).filter(|s| !s.0.is_empty()) {
+                    trees[i].0.insert(&key, held.0);
+                    trees[i].1 += 1;
+                }
+            }
+        }
+        let state = self.state.borrow();
+        mine.into_iter()
+            .zip(trees)
+            .map(|((range, replicas), (tree, keys))| RangeStatus {
+                synced: state.synced.get(&range).cloned().unwrap_or_default(),
+                range,
+                replicas,
+                keys,
+                root: tree.node(0, 0),
+            })
+            .collect()
+    }
+
+    /// Records an anti-entropy exchange with `peer` on every range the two replicate.
+    pub(super) fn record_sync(&self, peer: &NodeId, outcome: SyncOutcome) {
+        let me = self.me();
+        let shared: Vec<Range> = self
+            .ring_ranges()
+            .into_iter()
+            .filter(|(_, replicas)| replicas.contains(&me) && replicas.contains(peer))
+            .map(|(range, _)| range)
+            .collect();
+        let record = SyncRecord {
+            at_ms: self.host.now_ms(),
+            outcome,
+        };
+        let mut state = self.state.borrow_mut();
+        for range in shared {
+            let peers: &mut BTreeMap<NodeId, SyncRecord> = state.synced.entry(range).or_default();
+            peers.insert(peer.clone(), record);
+        }
+    }
+}
