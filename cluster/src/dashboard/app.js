@@ -228,7 +228,7 @@
       tr.appendChild(el("td", { "class": "muted small" }, synced || "none yet"));
       table.appendChild(tr);
     });
-    ranges.appendChild(table);
+    if (table.childNodes.length > 1) { ranges.appendChild(table); }
     if (quiet.length) {
       var silent = quiet.filter(function (r) { return !r.complete; }).length;
       ranges.appendChild(el("p", { "class": "muted small" }, quiet.length + " more ranges hold no keys on any " +

@@ -1,7 +1,9 @@
 //! One self-contained HTML page (`--output html=report.html`): the usual report (stages, tracks,
 //! pass counts, every failing case with its step, expected, actual and hint) and, for each failing
 //! case of a networked stage, its messages drawn as a sequence diagram, so a learner sees where
-//! their coordinator stopped listening or sent a repair twice.
+//! their coordinator stopped listening or sent a repair twice. A stage-7 case's diagram is exactly
+//! the failing operations' own messages (every message a client request causes carries its id,
+//! `dynamo_common::request`) with each operation's answer.
 //!
 //! The page needs no network and no build step: the CSS and the diagram script
 //! ([`dynamo_common::diagram`]) are inlined. Everything a case or a learner's code can put in the

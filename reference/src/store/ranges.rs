@@ -16,14 +16,15 @@ use super::Node;
 impl Node {
     /// Every range of the current ring (the arc ending at each token, in ring order) with its
     /// N primaries in walk order: the course's preference-list rule walked from that token.
-    /// Cached until the ring changes (`State::ranges`).
-    fn ring_ranges(&self) -> Vec<(Range, Vec<NodeId>)> {
-        if let Some(ranges) = &self.state.borrow().ranges {
-            return ranges.clone();
+    /// `f` of the ring's ranges, cached until the ring changes (`State::ranges`): syncs record
+    /// on them every tick, so they are not rebuilt (nor cloned) each time.
+    fn with_ranges<T>(&self, f: impl FnOnce(&[(Range, Vec<NodeId>)]) -> T) -> T {
+        if self.state.borrow().ranges.is_none() {
+            let ranges = self.compute_ranges();
+            self.state.borrow_mut().ranges = Some(ranges);
         }
-        let ranges = self.compute_ranges();
-        self.state.borrow_mut().ranges = Some(ranges.clone());
-        ranges
+        let state = self.state.borrow();
+        f(state.ranges.as_deref().unwrap_or_default())
     }
 
     fn compute_ranges(&self) -> Vec<(Range, Vec<NodeId>)> {
@@ -65,11 +66,13 @@ impl Node {
     /// The ranges this node replicates, with their roots and last syncs.
     pub(super) fn range_status(&self) -> Vec<RangeStatus> {
         let me = self.me();
-        let mine: Vec<(Range, Vec<NodeId>)> = self
-            .ring_ranges()
-            .into_iter()
-            .filter(|(_, replicas)| replicas.contains(&me))
-            .collect();
+        let mine: Vec<(Range, Vec<NodeId>)> = self.with_ranges(|ranges| {
+            ranges
+                .iter()
+                .filter(|(_, replicas)| replicas.contains(&me))
+                .cloned()
+                .collect()
+        });
         let mut trees: Vec<_> = mine
             .iter()
             .map(|_| ((self.stages.replica)(self.config.merkle_depth), 0usize))
@@ -103,12 +106,13 @@ impl Node {
     /// Records an anti-entropy exchange with `peer` on every range the two replicate.
     pub(super) fn record_sync(&self, peer: &NodeId, outcome: SyncOutcome) {
         let me = self.me();
-        let shared: Vec<Range> = self
-            .ring_ranges()
-            .into_iter()
-            .filter(|(_, replicas)| replicas.contains(&me) && replicas.contains(peer))
-            .map(|(range, _)| range)
-            .collect();
+        let shared: Vec<Range> = self.with_ranges(|ranges| {
+            ranges
+                .iter()
+                .filter(|(_, replicas)| replicas.contains(&me) && replicas.contains(peer))
+                .map(|(range, _)| *range)
+                .collect()
+        });
         let record = SyncRecord {
             at_ms: self.host.now_ms(),
             outcome,
@@ -116,7 +120,12 @@ impl Node {
         let mut state = self.state.borrow_mut();
         for range in shared {
             let peers: &mut BTreeMap<NodeId, SyncRecord> = state.synced.entry(range).or_default();
-            peers.insert(peer.clone(), record);
+            match peers.get_mut(peer) {
+                Some(kept) => *kept = record,
+                None => {
+                    peers.insert(peer.clone(), record);
+                }
+            }
         }
     }
 }

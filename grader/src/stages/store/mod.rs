@@ -21,6 +21,8 @@
 //! - `workload.rs`: clients, schedule, quiescence, final state, the checkers.
 
 mod sim;
+#[cfg(test)]
+mod status_tests;
 mod workload;
 
 use std::collections::{BTreeMap, BTreeSet};
