@@ -30,7 +30,8 @@ use dynamo_common::NodeId;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 use store::{
-    Context, Liveness, Mode, NewNode, NodeConfig, Payload, QuorumConfig, Stages, StoreError,
+    Context, Liveness, Mode, NewNode, NodeConfig, Payload, QuorumConfig, RequestOptions, Stages,
+    StoreError,
 };
 use tokio::runtime::Runtime;
 use tokio::task::LocalSet;
@@ -774,7 +775,7 @@ impl StagePlugin for Plugin {
                 let actual: Result<Written, StoreError> = match node {
                     Some(node) if !cluster.is_down(&s.via) => state
                         .local
-                        .block_on(&state.runtime, node.put(&s.key, s.value.clone(), context))
+                        .block_on(&state.runtime, node.put(&s.key, s.value.clone(), context, RequestOptions::default()))
                         .map(|_| Written::Ok),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
@@ -785,7 +786,7 @@ impl StagePlugin for Plugin {
                 let actual: Result<Written, StoreError> = match cluster.node(&s.via) {
                     Some(node) if !cluster.is_down(&s.via) => state
                         .local
-                        .block_on(&state.runtime, node.delete(&s.key, context))
+                        .block_on(&state.runtime, node.delete(&s.key, context, RequestOptions::default()))
                         .map(|_| Written::Ok),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
@@ -794,7 +795,7 @@ impl StagePlugin for Plugin {
             Step::Get(s) => {
                 let actual = match cluster.node(&s.via) {
                     Some(node) if !cluster.is_down(&s.via) => {
-                        state.local.block_on(&state.runtime, node.get(&s.key))
+                        state.local.block_on(&state.runtime, node.get(&s.key, RequestOptions::default()))
                     }
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };

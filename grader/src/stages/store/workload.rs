@@ -15,7 +15,7 @@ use dynamo_common::NodeId;
 use dynamo_common::diagram::Item as TraceItem;
 use dynamo_common::sim::{StoredObject, TraceEntry};
 use serde::{Deserialize, Serialize};
-use store::{Context, Payload, Siblings, VectorClock};
+use store::{Context, Payload, RequestOptions, Siblings, VectorClock};
 use tokio::time::{Duration, sleep};
 
 use super::sim::{Cluster, Rng};
@@ -343,7 +343,7 @@ async fn get(
         complete(events, id, OpResult::Failed, cluster.now_ms());
         return None;
     };
-    match node.get(key).await {
+    match node.get(key, RequestOptions::default()).await {
         Ok(read) => {
             let values = read
                 .values
@@ -383,7 +383,7 @@ async fn put(
     let id = invoke(events, c, via, key, op, cluster.now_ms());
     let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
     let result = match node {
-        Some(node) => match node.put(key, value, context).await {
+        Some(node) => match node.put(key, value, context, RequestOptions::default()).await {
             Ok(ctx) => OpResult::Written {
                 clock: clock_of(&ctx.0),
             },
@@ -408,7 +408,7 @@ async fn delete(
     let id = invoke(events, c, via, key, op, cluster.now_ms());
     let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
     let result = match node {
-        Some(node) => match node.delete(key, context).await {
+        Some(node) => match node.delete(key, context, RequestOptions::default()).await {
             Ok(ctx) => OpResult::Written {
                 clock: clock_of(&ctx.0),
             },
