@@ -51,6 +51,8 @@ pub fn now_ms() -> u64 {
 pub struct Peers {
     addrs: RwLock<BTreeMap<NodeId, String>>,
     refused: RwLock<BTreeSet<NodeId>>,
+    /// Each member's parsed `/peer` URL (parsing one per message showed in profiles).
+    urls: RwLock<BTreeMap<NodeId, reqwest::Url>>,
 }
 
 impl Peers {
@@ -59,6 +61,7 @@ impl Peers {
         Self {
             addrs: RwLock::new(members),
             refused: RwLock::default(),
+            urls: RwLock::default(),
         }
     }
 
@@ -82,6 +85,22 @@ impl Peers {
         if addrs.get(node).map(String::as_str) != Some(addr) {
             addrs.insert(node.clone(), addr.to_string());
         }
+    }
+
+    /// `node`'s `/peer` URL, if its address is known.
+    pub fn peer_url(&self, node: &NodeId) -> Option<reqwest::Url> {
+        let addr = self.addr(node)?;
+        let urls = self.urls.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(url) = urls.get(node).filter(|u| u.authority() == addr) {
+            return Some(url.clone());
+        }
+        drop(urls);
+        let url = reqwest::Url::parse(&format!("http://{addr}/peer")).ok()?;
+        self.urls
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(node.clone(), url.clone());
+        Some(url)
     }
 
     /// Whether the operator cut this node off from `node`.
@@ -208,7 +227,7 @@ impl Transport<Body> for HttpTransport {
             node: to.clone(),
             timeout_ms: self.timeout.as_millis() as u64,
         };
-        let addr = self.peers.addr(&to);
+        let url = self.peers.peer_url(&to);
         let refused = self.peers.refuses(&to);
         let client = self.client.clone();
         let my_addr = self.my_addr.clone();
@@ -220,13 +239,13 @@ impl Transport<Body> for HttpTransport {
             let kind = envelope.kind;
             let detail = envelope.detail.clone();
             let outcome = async {
-                let Some(addr) = addr.filter(|_| !refused) else {
+                let Some(url) = url.filter(|_| !refused) else {
                     return Err(down.clone());
                 };
                 let body = serde_json::to_vec(&envelope).map_err(|_| down.clone())?;
                 let exchange = async {
                     let response = client
-                        .post(format!("http://{addr}/peer"))
+                        .post(url)
                         .header("content-type", "application/json")
                         .header(FROM_ADDR, my_addr)
                         .body(body)
