@@ -70,6 +70,11 @@ pub enum Command {
         /// Where the node's answer goes.
         reply: oneshot::Sender<Body>,
     },
+    /// Leave the cluster for good: hand this node's ranges to their new owners, tell everyone.
+    Leave {
+        /// Answered once the node's `leave()` returned.
+        reply: oneshot::Sender<()>,
+    },
     /// What the node shows of itself.
     Status {
         /// Where the answer goes.
@@ -228,6 +233,10 @@ async fn serve(node: Rc<Box<dyn DynStoreNode>>, mut inbox: mpsc::UnboundedReceiv
                 }
                 Command::Handle { envelope, reply } => {
                     let _ = reply.send(node.handle(envelope).await);
+                }
+                Command::Leave { reply } => {
+                    node.leave().await;
+                    let _ = reply.send(());
                 }
                 Command::Status { reply } => {
                     let _ = reply.send(node.status());

@@ -94,7 +94,8 @@ fn cpu_ms(pids: &[u32]) -> f64 {
         .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
         .filter_map(|stat| {
             let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            let ticks =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
             Some(ticks as f64 * 10.0)
         })
         .sum()
@@ -174,13 +175,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         let row = |name: &str, f: &Figures| {
             println!(
                 "{:<8} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>11.3}",
-                name,
-                f.ops_per_s,
-                f.p50_ms,
-                f.p99_ms,
-                f.p999_ms,
-                f.errors,
-                f.server_cpu_ms_per_op
+                name, f.ops_per_s, f.p50_ms, f.p99_ms, f.p999_ms, f.errors, f.server_cpu_ms_per_op
             );
         };
         row("dynamo", &dynamo);

@@ -19,8 +19,10 @@
 //!   (Prometheus text), `/events` (server-sent events: client requests, peer exchanges, liveness
 //!   changes), `/replica/{key}` (this replica's versions with their clocks, tombstones as a
 //!   `null` value, and the key's preference list).
-//! - `POST /admin/partition` and `/admin/heal`: answered only from loopback, or with the
-//!   configured token in `X-Dynamo-Token`.
+//! - `POST /admin/partition`, `/admin/heal` and `/admin/leave`: answered only from loopback, or
+//!   with the configured token in `X-Dynamo-Token`. A leave runs the node's `leave()` (its ranges
+//!   go to their new owners, every member hears it left), answers once that returned and every
+//!   change is durable, then ends the process.
 #![expect(
     clippy::result_large_err,
     reason = "validation helpers return the ready error response; boxing it would buy nothing"
@@ -44,7 +46,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dynamo_common::NodeId;
 use serde::Deserialize;
 use store::{
-    Body, Context, Envelope, Liveness, Mode, NodeConfig, NodeStatus, Payload, Request,
+    Body, Context, Envelope, Liveness, MessageKind, Mode, NodeConfig, NodeStatus, Payload, Request,
     RequestOptions, SharedStorage, Siblings, StoreError,
 };
 use tokio::sync::broadcast;
@@ -54,7 +56,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use crate::actor::{ActorError, Command, NodeHandle};
 use crate::stages::Stages;
 use crate::storage::Flusher;
-use crate::transport::{FROM_ADDR, Peers, answer_kind, exchange_event, now_ms};
+use crate::transport::{ADDRS, FROM_ADDR, Peers, answer_kind, exchange_event, now_ms};
 
 /// Longest key accepted, in bytes.
 pub const MAX_KEY: usize = 256;
@@ -157,6 +159,7 @@ pub fn router(app: App) -> Router {
         .route("/replica/{key}", get(replica))
         .route("/admin/partition", post(partition))
         .route("/admin/heal", post(heal))
+        .route("/admin/leave", post(leave))
         .with_state(app)
 }
 
@@ -434,13 +437,16 @@ async fn peer(
     if let Some(addr) = headers.get(FROM_ADDR).and_then(|v| v.to_str().ok()) {
         info.peers.learn(&from, addr);
     }
+    if let Some(book) = headers.get(ADDRS).and_then(|v| v.to_str().ok()) {
+        info.peers.learn_book(&info.name, book);
+    }
     let kind = envelope.kind;
     let detail = envelope.detail.clone();
     // A replica request concerns one key: its answer waits only for that key's changes.
     let key = match &envelope.body {
-        Body::Request(Request::Put { key, .. } | Request::Get { key } | Request::Hint { key, .. }) => {
-            Some(key.clone())
-        }
+        Body::Request(
+            Request::Put { key, .. } | Request::Get { key } | Request::Hint { key, .. },
+        ) => Some(key.clone()),
         _ => None,
     };
     *info
@@ -470,14 +476,20 @@ async fn peer(
                     &info.name, "received", kind, &from, &detail, &outcome,
                 ));
             }
-            Json(Envelope {
+            let mut response = Json(Envelope {
                 from: info.name.clone(),
                 to: from,
                 kind: answer_kind(kind),
                 detail: String::new(),
                 body,
             })
-            .into_response()
+            .into_response();
+            if kind == MessageKind::Gossip
+                && let Ok(book) = HeaderValue::from_str(&info.peers.book())
+            {
+                response.headers_mut().insert(ADDRS, book);
+            }
+            response
         }
         Err(e) => actor_error(&app, e),
     }
@@ -731,4 +743,38 @@ async fn heal(
     app.event("heal", "", "refusing nobody");
     app.info.peers.set_refused(BTreeSet::new());
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// How long a leaving process keeps running after its answer, so the answer reaches the client.
+const EXIT_AFTER_LEAVE: std::time::Duration = std::time::Duration::from_millis(300);
+
+async fn leave(
+    State(app): State<App>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !admin_allowed(&app, from, &headers) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "admin endpoints answer loopback or the token only",
+        );
+    }
+    let keys = app.status().await.map(|s| s.keys).unwrap_or_default();
+    app.event("leave", "", "handing this node's ranges to the others");
+    if let Err(e) = app.node.ask(|reply| Command::Leave { reply }).await {
+        return actor_error(&app, e);
+    }
+    // Whatever the hand-over stored here is durable before anyone hears the leave is done.
+    app.info.flusher.flush().await;
+    app.event("leave", "", "left");
+    tokio::spawn(async {
+        tokio::time::sleep(EXIT_AFTER_LEAVE).await;
+        std::process::exit(0);
+    });
+    Json(serde_json::json!({
+        "left": app.info.name, "keys_held": keys,
+        "note": "the node handed its ranges to their new owners and told every member; its \
+                 process ends now",
+    }))
+    .into_response()
 }

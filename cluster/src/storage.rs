@@ -207,9 +207,15 @@ fn commit(db: &Database, ops: Vec<Op>) {
     let mut txn = db.begin_write().unwrap_or_else(|e| fail("begin flush", e));
     txn.set_durability(Durability::Immediate);
     {
-        let mut data = txn.open_table(DATA).unwrap_or_else(|e| fail("open table", e));
-        let mut hints = txn.open_table(HINTS).unwrap_or_else(|e| fail("open table", e));
-        let mut meta = txn.open_table(META).unwrap_or_else(|e| fail("open table", e));
+        let mut data = txn
+            .open_table(DATA)
+            .unwrap_or_else(|e| fail("open table", e));
+        let mut hints = txn
+            .open_table(HINTS)
+            .unwrap_or_else(|e| fail("open table", e));
+        let mut meta = txn
+            .open_table(META)
+            .unwrap_or_else(|e| fail("open table", e));
         for op in ops {
             match op {
                 Op::Put(key, object) => {
@@ -218,7 +224,8 @@ fn commit(db: &Database, ops: Vec<Op>) {
                         .unwrap_or_else(|e| fail("insert", e));
                 }
                 Op::Remove(key) => {
-                    data.remove(key.as_str()).unwrap_or_else(|e| fail("remove", e));
+                    data.remove(key.as_str())
+                        .unwrap_or_else(|e| fail("remove", e));
                 }
                 Op::PutHint(key, object) => {
                     let bytes = serde_json::to_vec(&object).unwrap_or_else(|e| fail("encode", e));
@@ -296,9 +303,8 @@ impl RedbStorage {
             for row in table.iter().map_err(|e| err(e.to_string()))? {
                 let (k, v) = row.map_err(|e| err(e.to_string()))?;
                 let (primary, key) = k.value().split_once('\0').unwrap_or((k.value(), ""));
-                let siblings = serde_json::from_slice(v.value()).map_err(|e| {
-                    err(format!("the hint `{primary}/{key}` does not parse: {e}"))
-                })?;
+                let siblings = serde_json::from_slice(v.value())
+                    .map_err(|e| err(format!("the hint `{primary}/{key}` does not parse: {e}")))?;
                 hints.insert((NodeId::new(primary), key.to_string()), siblings);
             }
         }
@@ -332,7 +338,8 @@ impl Storage<Siblings> for RedbStorage {
     }
 
     fn put(&mut self, key: &str, object: Siblings) {
-        self.flusher.queue(key, Op::Put(key.to_string(), object.clone()));
+        self.flusher
+            .queue(key, Op::Put(key.to_string(), object.clone()));
         self.data.insert(key.to_string(), object);
     }
 

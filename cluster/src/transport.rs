@@ -34,6 +34,12 @@ use crate::actor::{Command, NodeHandle};
 /// addresses of members they were not started with (`--join`).
 pub const FROM_ADDR: &str = "x-dynamo-from-addr";
 
+/// The header of gossip envelopes (requests and answers) in which the sender lists every address
+/// it knows, `A=ADDR,B=ADDR`: gossip brings news of a member, and whoever hears of a new member
+/// must be able to reach it at once (a joining node's ranges are transferred to it the moment
+/// an old owner hears of it).
+pub const ADDRS: &str = "x-dynamo-addrs";
+
 /// The largest `now_ms` handed out so far in this process.
 static LAST_MS: AtomicU64 = AtomicU64::new(0);
 
@@ -84,6 +90,27 @@ impl Peers {
         let mut addrs = self.addrs.write().unwrap_or_else(|e| e.into_inner());
         if addrs.get(node).map(String::as_str) != Some(addr) {
             addrs.insert(node.clone(), addr.to_string());
+        }
+    }
+
+    /// Every known address as the [`ADDRS`] header says it.
+    pub fn book(&self) -> String {
+        self.addrs()
+            .iter()
+            .map(|(node, addr)| format!("{node}={addr}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Learns the addresses an [`ADDRS`] header lists, except `me`'s own.
+    pub fn learn_book(&self, me: &NodeId, book: &str) {
+        for pair in book.split(',') {
+            if let Some((node, addr)) = pair.split_once('=') {
+                let node = NodeId::new(node);
+                if node != *me && !addr.is_empty() {
+                    self.learn(&node, addr);
+                }
+            }
         }
     }
 
@@ -228,6 +255,8 @@ impl Transport<Body> for HttpTransport {
             timeout_ms: self.timeout.as_millis() as u64,
         };
         let url = self.peers.peer_url(&to);
+        let peers = self.peers.clone();
+        let book = (envelope.kind == MessageKind::Gossip).then(|| self.peers.book());
         let refused = self.peers.refuses(&to);
         let client = self.client.clone();
         let my_addr = self.my_addr.clone();
@@ -244,23 +273,27 @@ impl Transport<Body> for HttpTransport {
                 };
                 let body = serde_json::to_vec(&envelope).map_err(|_| down.clone())?;
                 let exchange = async {
-                    let response = client
+                    let mut request = client
                         .post(url)
                         .header("content-type", "application/json")
-                        .header(FROM_ADDR, my_addr)
-                        .body(body)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            if e.is_timeout() {
-                                timeout.clone()
-                            } else {
-                                down.clone()
-                            }
-                        })?;
+                        .header(FROM_ADDR, my_addr);
+                    if let Some(book) = book {
+                        request = request.header(ADDRS, book);
+                    }
+                    let response = request.body(body).send().await.map_err(|e| {
+                        if e.is_timeout() {
+                            timeout.clone()
+                        } else {
+                            down.clone()
+                        }
+                    })?;
                     // A refusal (the receiver's side of a partition) or an error page: no answer.
                     if !response.status().is_success() {
                         return Err(down.clone());
+                    }
+                    if let Some(book) = response.headers().get(ADDRS).and_then(|v| v.to_str().ok())
+                    {
+                        peers.learn_book(&me, book);
                     }
                     let bytes = response.bytes().await.map_err(|_| timeout.clone())?;
                     serde_json::from_slice::<Envelope>(&bytes).map_err(|_| down.clone())
@@ -309,7 +342,9 @@ impl HttpTransport {
                     Ok(_) => "answered".to_string(),
                     Err(e) => e.to_string(),
                 };
-                let _ = events.send(exchange_event(&me, "received", kind, &me, &detail, "answered"));
+                let _ = events.send(exchange_event(
+                    &me, "received", kind, &me, &detail, "answered",
+                ));
                 let _ = events.send(exchange_event(&me, "sent", kind, &me, &detail, &result));
             }
             outcome

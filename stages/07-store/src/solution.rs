@@ -9,8 +9,8 @@
 //! `leave` (`membership`), strict mode (`consistency`).
 
 use crate::{
-    Body, ConfigError, Context, Envelope, Host, NodeConfig, NodeStatus, ReadResult,
-    RequestOptions, Stages, StoreError, StoreNode,
+    Body, ConfigError, Context, Envelope, Host, NodeConfig, NodeStatus, ReadResult, RequestOptions,
+    Stages, StoreError, StoreNode,
 };
 
 /// Your node. What does it need to remember between requests?

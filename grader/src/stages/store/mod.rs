@@ -775,7 +775,10 @@ impl StagePlugin for Plugin {
                 let actual: Result<Written, StoreError> = match node {
                     Some(node) if !cluster.is_down(&s.via) => state
                         .local
-                        .block_on(&state.runtime, node.put(&s.key, s.value.clone(), context, RequestOptions::default()))
+                        .block_on(
+                            &state.runtime,
+                            node.put(&s.key, s.value.clone(), context, RequestOptions::default()),
+                        )
                         .map(|_| Written::Ok),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
@@ -786,7 +789,10 @@ impl StagePlugin for Plugin {
                 let actual: Result<Written, StoreError> = match cluster.node(&s.via) {
                     Some(node) if !cluster.is_down(&s.via) => state
                         .local
-                        .block_on(&state.runtime, node.delete(&s.key, context, RequestOptions::default()))
+                        .block_on(
+                            &state.runtime,
+                            node.delete(&s.key, context, RequestOptions::default()),
+                        )
                         .map(|_| Written::Ok),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
@@ -794,9 +800,9 @@ impl StagePlugin for Plugin {
             }
             Step::Get(s) => {
                 let actual = match cluster.node(&s.via) {
-                    Some(node) if !cluster.is_down(&s.via) => {
-                        state.local.block_on(&state.runtime, node.get(&s.key, RequestOptions::default()))
-                    }
+                    Some(node) if !cluster.is_down(&s.via) => state
+                        .local
+                        .block_on(&state.runtime, node.get(&s.key, RequestOptions::default())),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
                 if let Ok(read) = &actual {

@@ -383,7 +383,10 @@ async fn put(
     let id = invoke(events, c, via, key, op, cluster.now_ms());
     let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
     let result = match node {
-        Some(node) => match node.put(key, value, context, RequestOptions::default()).await {
+        Some(node) => match node
+            .put(key, value, context, RequestOptions::default())
+            .await
+        {
             Ok(ctx) => OpResult::Written {
                 clock: clock_of(&ctx.0),
             },
