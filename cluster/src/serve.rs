@@ -110,9 +110,16 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
             tombstone_grace_ms,
             merkle_depth,
         };
-        config
-            .validate()
-            .map_err(|e| format!("node {}: {e}", args.name))?;
+        config.validate().map_err(|e| {
+            let mut message = format!("node {}: {e}", args.name);
+            if config.members.len() < o.n {
+                message.push_str(
+                    "\n(a cluster starts with at least N members that name each other in \
+                     --peers; later nodes join it with --join, or start a lone node with --n 1)",
+                );
+            }
+            message
+        })?;
         let redb = RedbStorage::open(&args.data).map_err(|e| e.to_string())?;
         let flusher = redb.flusher();
         let storage: SharedStorage<Siblings> = Arc::new(Mutex::new(redb));
