@@ -165,9 +165,20 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         println!("{out}");
     } else {
         println!(
-            "load: {} clients, {} s, mix get:put {}, {} keys, {} B values; Dynamo N=3 R=2 W=2 on {} nodes, writes durable before acks (group commit)",
-            args.clients, args.duration, args.mix, args.keys, args.value_size, args.nodes
+            "load: {} clients, {} s, mix get:put {}, {} keys, {} B values; Dynamo N=3 R=2 W=2 on {} nodes, writes durable before acks (group commit){}",
+            args.clients,
+            args.duration,
+            args.mix,
+            args.keys,
+            args.value_size,
+            args.nodes,
+            if args.etcd {
+                "; etcd: 3 members, default settings (Raft fsync, linearizable reads)"
+            } else {
+                ""
+            }
         );
+        println!("cpu ms/op: user + system CPU of the server processes per operation");
         println!(
             "{:<8} {:>12} {:>9} {:>9} {:>9} {:>8} {:>11}",
             "system", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "cpu ms/op"
