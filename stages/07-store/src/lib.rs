@@ -28,6 +28,8 @@
 //! - **Get** reads through stage 6 over the key's first N *live* nodes in walk order (primaries,
 //!   then fallbacks standing in for primaries that gossip suspects), answers with every live
 //!   sibling and one [`Context`] covering them all, and repairs the replicas that are behind.
+//! - **Per-request quorums**: every client operation carries [`RequestOptions`]; a client's own
+//!   `r` or `w` replaces the configured R or W for that request ([`NodeConfig::quorum_for`]).
 //! - **Replica side** ([`StoreNode::handle`]): a put, handoff or repair is merged into storage by
 //!   stage 4's rule, and acknowledged only after storage returned; a hint goes to the hint
 //!   store; a get answers what storage holds (tombstones included: the coordinator needs them).
