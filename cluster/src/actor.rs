@@ -101,6 +101,17 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
+    /// Sends the command `make` builds around a fresh reply channel at once, and returns the
+    /// channel the answer comes on (closed when the node panicked or is gone).
+    pub fn tell<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> oneshot::Receiver<T> {
+        let (reply, answer) = oneshot::channel();
+        let _ = self.commands.send(make(reply));
+        answer
+    }
+
     /// Sends the command `make` builds around a fresh reply channel and waits for the answer.
     pub async fn ask<T>(
         &self,

@@ -325,9 +325,12 @@ impl HttpTransport {
     ) -> BoxFuture<'static, Result<Envelope, NoReply>> {
         let me = self.me.clone();
         let events = self.events.clone();
+        let (kind, detail) = (envelope.kind, envelope.detail.clone());
+        // Handed over now, not when first polled: like a message on the wire, it is delivered
+        // even if the sender stops waiting (a coordinator done at its W-th ack).
+        let answer = node.tell(|reply| Command::Handle { envelope, reply });
         Box::pin(async move {
-            let (kind, detail) = (envelope.kind, envelope.detail.clone());
-            let answer = node.ask(|reply| Command::Handle { envelope, reply }).await;
+            let answer = answer.await;
             let outcome = answer
                 .map(|body| Envelope {
                     from: me.clone(),
