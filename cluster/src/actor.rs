@@ -1,14 +1,17 @@
-//! The hosted stage-7 node, run as an actor on its own thread.
+//! The hosted stage-7 node, run as an actor on the process's one thread.
 //!
 //! Node logic (the learner's or the reference's) need not be `Send`: it is created and driven on
-//! one thread with a current-thread runtime and a `LocalSet`, as the contract requires. Everything
-//! else (HTTP handlers on the process's multi-thread runtime) talks to it through [`NodeHandle`]:
-//! send a [`Command`] over a channel, await the oneshot reply. Each command runs in its own local
-//! task, so the node serves many requests at once on its single thread, and a panic in node code
-//! (a `todo!()` in a learner's method) fails only the request that hit it: the reply channel is
-//! dropped and the handler answers 500 naming the node's implementation.
+//! a current-thread runtime inside a `LocalSet`, as the contract requires. The HTTP server and
+//! the peer transport run on that same thread, so a request reaches the node and the node's
+//! messages reach the network without waking another thread (three node processes share two
+//! cores on a laptop; cross-thread hand-offs were a large share of each request's cost).
+//! Everything else talks to the node through [`NodeHandle`]: send a [`Command`] over a channel,
+//! await the oneshot reply. Each command runs in its own local task, so the node serves many
+//! requests at once, and a panic in node code (a `todo!()` in a learner's method) fails only the
+//! request that hit it: the reply channel is dropped and the handler answers 500 naming the
+//! node's implementation.
 //!
-//! The thread also calls `tick()` every `tick_ms` after the previous tick returned, and announces
+//! The actor also calls `tick()` every `tick_ms` after the previous tick returned, and announces
 //! every change of liveness the node's gossip reports (suspicions and recoveries) on the event
 //! stream.
 
@@ -20,7 +23,7 @@ use std::time::Duration;
 use dynamo_common::NodeId;
 use dynamo_common::request::{RequestId, scope};
 use store::{Body, Context, DynStoreNode, Envelope, Host, NodeConfig, NodeStatus, ReadResult};
-use store::{Liveness, SharedStorage, Siblings, StoreError};
+use store::{Liveness, RequestOptions, SharedStorage, Siblings, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::stages::{StageError, Stages, guard};
@@ -38,6 +41,8 @@ pub enum Command {
         value: String,
         /// The context of the read this write follows, if any.
         context: Option<Context>,
+        /// The client's own W, if any.
+        options: RequestOptions,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<Context, StoreError>>,
     },
@@ -47,6 +52,8 @@ pub enum Command {
         request: RequestId,
         /// The key.
         key: String,
+        /// The client's own R, if any.
+        options: RequestOptions,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<ReadResult, StoreError>>,
     },
@@ -58,6 +65,8 @@ pub enum Command {
         key: String,
         /// The context of the read this delete follows.
         context: Context,
+        /// The client's own W, if any.
+        options: RequestOptions,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<Context, StoreError>>,
     },
@@ -67,6 +76,11 @@ pub enum Command {
         envelope: Envelope,
         /// Where the node's answer goes.
         reply: oneshot::Sender<Body>,
+    },
+    /// Leave the cluster for good: hand this node's ranges to their new owners, tell everyone.
+    Leave {
+        /// Answered once the node's `leave()` returned.
+        reply: oneshot::Sender<()>,
     },
     /// What the node shows of itself.
     Status {
@@ -94,6 +108,17 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
+    /// Sends the command `make` builds around a fresh reply channel at once, and returns the
+    /// channel the answer comes on (closed when the node panicked or is gone).
+    pub fn tell<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> oneshot::Receiver<T> {
+        let (reply, answer) = oneshot::channel();
+        let _ = self.commands.send(make(reply));
+        answer
+    }
+
     /// Sends the command `make` builds around a fresh reply channel and waits for the answer.
     pub async fn ask<T>(
         &self,
@@ -122,39 +147,10 @@ pub struct Launch {
     pub events: broadcast::Sender<String>,
 }
 
-/// Starts the node on its own thread. Returns once the node is built, or the reason it could not
-/// be (a configuration error, or a panicking constructor).
+/// Builds the node and starts serving it on the current thread's `LocalSet` (call it inside
+/// `LocalSet::run_until` or `block_on`). Returns the reason it could not be built: a
+/// configuration error, or a panicking constructor.
 pub fn start(launch: Launch) -> Result<NodeHandle, StageError> {
-    let (commands, inbox) = mpsc::unbounded_channel();
-    let (built, result) = std::sync::mpsc::channel();
-    let who = launch.stages.implementation("store");
-    std::thread::Builder::new()
-        .name(format!("node-{}", launch.config.name))
-        .spawn(move || run(launch, inbox, built))
-        .map_err(|e| StageError {
-            stage: "store",
-            implementation: who,
-            problem: format!("could not start the node's thread: {e}"),
-        })?;
-    match result.recv() {
-        Ok(Ok(())) => Ok(NodeHandle {
-            commands,
-            who: who.to_string(),
-        }),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(StageError {
-            stage: "store",
-            implementation: who,
-            problem: "the node's thread stopped while starting".into(),
-        }),
-    }
-}
-
-fn run(
-    launch: Launch,
-    mut inbox: mpsc::UnboundedReceiver<Command>,
-    built: std::sync::mpsc::Sender<Result<(), StageError>>,
-) {
     let Launch {
         config,
         stages,
@@ -162,122 +158,123 @@ fn run(
         storage,
         events,
     } = launch;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = built.send(Err(StageError {
+    let who = stages.implementation("store");
+    let host = Host::new(transport, storage);
+    let tick = Duration::from_millis(config.tick_ms);
+    let me = config.name.clone();
+    let new_node = stages.new_node;
+    // As in the stage probe: the error names the stage; the default hook's backtrace would only
+    // bury it. Nothing else runs yet (the process is starting).
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let made = guard("store", who, || new_node(config, stages.stages, host));
+    std::panic::set_hook(hook);
+    let node: Rc<Box<dyn DynStoreNode>> = match made {
+        Ok(Ok(node)) => Rc::new(node),
+        Ok(Err(e)) => {
+            return Err(StageError {
                 stage: "store",
-                implementation: stages.implementation("store"),
-                problem: format!("no runtime: {e}"),
-            }));
-            return;
-        }
-    };
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async move {
-        let who = stages.implementation("store");
-        let host = Host::new(transport, storage);
-        let tick = Duration::from_millis(config.tick_ms);
-        let me = config.name.clone();
-        let new_node = stages.new_node;
-        // As in the stage probe: the error names the stage; the default hook's backtrace would
-        // only bury it. Nothing else runs yet (the process waits for this answer).
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let made = guard("store", who, || new_node(config, stages.stages, host));
-        std::panic::set_hook(hook);
-        let node: Rc<Box<dyn DynStoreNode>> = match made {
-            Ok(Ok(node)) => Rc::new(node),
-            Ok(Err(e)) => {
-                let _ = built.send(Err(StageError {
-                    stage: "store",
-                    implementation: who,
-                    problem: format!("refused its configuration: {e}"),
-                }));
-                return;
-            }
-            Err(e) => {
-                let _ = built.send(Err(e));
-                return;
-            }
-        };
-        let _ = built.send(Ok(()));
-        let ticker = node.clone();
-        let tick_events = events.clone();
-        tokio::task::spawn_local(async move {
-            let mut seen: BTreeMap<NodeId, Liveness> = BTreeMap::new();
-            loop {
-                tokio::time::sleep(tick).await;
-                // A panicking tick (a learner's todo!()) must not stop the ticks: run it as a task.
-                let node = ticker.clone();
-                let _ = tokio::task::spawn_local(async move { node.tick().await }).await;
-                // The status (with its Merkle roots per range) costs a pass over the keys: ask for
-                // it only while someone watches the liveness events.
-                if tick_events.receiver_count() == 0 {
-                    seen.clear();
-                    continue;
-                }
-                let node = ticker.clone();
-                let Ok(status) = tokio::task::spawn_local(async move { node.status() }).await
-                else {
-                    continue;
-                };
-                for (member, liveness) in &status.members {
-                    if seen.get(member) != Some(liveness) && tick_events.receiver_count() > 0 {
-                        let line = serde_json::json!({
-                            "node": me, "t_ms": now_ms(), "kind": "liveness",
-                            "peer": member, "detail": liveness,
-                        });
-                        let _ = tick_events.send(line.to_string());
-                    }
-                }
-                seen = status.members;
-            }
-        });
-        while let Some(command) = inbox.recv().await {
-            let node = node.clone();
-            tokio::task::spawn_local(async move {
-                // Each client request, and each envelope that belongs to one, runs with its id
-                // current, so every message it causes carries the id.
-                match command {
-                    Command::Put {
-                        request,
-                        key,
-                        value,
-                        context,
-                        reply,
-                    } => {
-                        let put = node.put(&key, value, context);
-                        let _ = reply.send(scope(Some(request), put).await);
-                    }
-                    Command::Get {
-                        request,
-                        key,
-                        reply,
-                    } => {
-                        let _ = reply.send(scope(Some(request), node.get(&key)).await);
-                    }
-                    Command::Delete {
-                        request,
-                        key,
-                        context,
-                        reply,
-                    } => {
-                        let delete = node.delete(&key, context);
-                        let _ = reply.send(scope(Some(request), delete).await);
-                    }
-                    Command::Handle { envelope, reply } => {
-                        let request = envelope.request.clone();
-                        let _ = reply.send(scope(request, node.handle(envelope)).await);
-                    }
-                    Command::Status { reply } => {
-                        let _ = reply.send(node.status());
-                    }
-                }
+                implementation: who,
+                problem: format!("refused its configuration: {e}"),
             });
         }
-    });
+        Err(e) => return Err(e),
+    };
+    let (commands, inbox) = mpsc::unbounded_channel();
+    tokio::task::spawn_local(ticks(node.clone(), tick, me, events));
+    tokio::task::spawn_local(serve(node, inbox));
+    Ok(NodeHandle {
+        commands,
+        who: who.to_string(),
+    })
+}
+
+/// Calls `tick()` every `tick` after the previous one returned; announces liveness changes.
+async fn ticks(
+    node: Rc<Box<dyn DynStoreNode>>,
+    tick: Duration,
+    me: NodeId,
+    events: broadcast::Sender<String>,
+) {
+    let mut seen: BTreeMap<NodeId, Liveness> = BTreeMap::new();
+    loop {
+        tokio::time::sleep(tick).await;
+        // A panicking tick (a learner's todo!()) must not stop the ticks: run it as a task.
+        let ticker = node.clone();
+        let _ = tokio::task::spawn_local(async move { ticker.tick().await }).await;
+        // The status (with its Merkle roots per range) costs a pass over the keys: ask for it
+        // only while someone watches the liveness events.
+        if events.receiver_count() == 0 {
+            seen.clear();
+            continue;
+        }
+        let ticker = node.clone();
+        let Ok(status) = tokio::task::spawn_local(async move { ticker.status() }).await else {
+            continue;
+        };
+        for (member, liveness) in &status.members {
+            if seen.get(member) != Some(liveness) && events.receiver_count() > 0 {
+                let line = serde_json::json!({
+                    "node": me, "t_ms": now_ms(), "kind": "liveness",
+                    "peer": member, "detail": liveness,
+                });
+                let _ = events.send(line.to_string());
+            }
+        }
+        seen = status.members;
+    }
+}
+
+/// Runs each command in its own local task, so a panic costs only that command.
+async fn serve(node: Rc<Box<dyn DynStoreNode>>, mut inbox: mpsc::UnboundedReceiver<Command>) {
+    while let Some(command) = inbox.recv().await {
+        let node = node.clone();
+        tokio::task::spawn_local(async move {
+            // Each client request, and each envelope that belongs to one, runs with its id
+            // current, so every message it causes carries the id.
+            match command {
+                Command::Put {
+                    request,
+                    key,
+                    value,
+                    context,
+                    options,
+                    reply,
+                } => {
+                    let put = node.put(&key, value, context, options);
+                    let _ = reply.send(scope(Some(request), put).await);
+                }
+                Command::Get {
+                    request,
+                    key,
+                    options,
+                    reply,
+                } => {
+                    let get = node.get(&key, options);
+                    let _ = reply.send(scope(Some(request), get).await);
+                }
+                Command::Delete {
+                    request,
+                    key,
+                    context,
+                    options,
+                    reply,
+                } => {
+                    let delete = node.delete(&key, context, options);
+                    let _ = reply.send(scope(Some(request), delete).await);
+                }
+                Command::Handle { envelope, reply } => {
+                    let request = envelope.request.clone();
+                    let _ = reply.send(scope(request, node.handle(envelope)).await);
+                }
+                Command::Leave { reply } => {
+                    node.leave().await;
+                    let _ = reply.send(());
+                }
+                Command::Status { reply } => {
+                    let _ = reply.send(node.status());
+                }
+            }
+        });
+    }
 }

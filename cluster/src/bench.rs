@@ -73,10 +73,33 @@ pub struct Figures {
     pub p999_ms: f64,
     /// Operations that failed (counted, not timed).
     pub errors: u64,
+    /// CPU time (user + system) the system's server processes spent per operation during the
+    /// measured seconds, in ms: the cost of an operation whatever else runs on the machine.
+    pub server_cpu_ms_per_op: f64,
 }
 
 /// Kills the processes it holds when dropped, whatever happened.
 struct Processes(Vec<Child>);
+
+impl Processes {
+    fn pids(&self) -> Vec<u32> {
+        self.0.iter().map(Child::id).collect()
+    }
+}
+
+/// User + system CPU time of `pids` so far, in ms (from `/proc/PID/stat`; 0 where unreadable).
+fn cpu_ms(pids: &[u32]) -> f64 {
+    // utime and stime are fields 14 and 15, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| {
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let ticks =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 * 10.0)
+        })
+        .sum()
+}
 
 impl Drop for Processes {
     fn drop(&mut self) {
@@ -122,13 +145,13 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&root);
     let dynamo = {
         let (processes, addrs) = start_dynamo(args, &root)?;
-        let figures = load(args, mix, Target::Dynamo, &addrs)?;
+        let figures = load(args, mix, Target::Dynamo, &addrs, &processes.pids())?;
         drop(processes);
         figures
     };
     let etcd = if args.etcd {
         let (processes, addrs) = start_etcd(args, &root)?;
-        let figures = load(args, mix, Target::Etcd, &addrs)?;
+        let figures = load(args, mix, Target::Etcd, &addrs, &processes.pids())?;
         drop(processes);
         Some(figures)
     } else {
@@ -142,17 +165,28 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         println!("{out}");
     } else {
         println!(
-            "load: {} clients, {} s, mix get:put {}, {} keys, {} B values; Dynamo N=3 R=2 W=2 on {} nodes, writes durable before acks (group commit)",
-            args.clients, args.duration, args.mix, args.keys, args.value_size, args.nodes
+            "load: {} clients, {} s, mix get:put {}, {} keys, {} B values; Dynamo N=3 R=2 W=2 on {} nodes, writes durable before acks (group commit){}",
+            args.clients,
+            args.duration,
+            args.mix,
+            args.keys,
+            args.value_size,
+            args.nodes,
+            if args.etcd {
+                "; etcd: 3 members, default settings (Raft fsync, linearizable reads)"
+            } else {
+                ""
+            }
         );
+        println!("cpu ms/op: user + system CPU of the server processes per operation");
         println!(
-            "{:<8} {:>12} {:>9} {:>9} {:>9} {:>8}",
-            "system", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors"
+            "{:<8} {:>12} {:>9} {:>9} {:>9} {:>8} {:>11}",
+            "system", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "cpu ms/op"
         );
         let row = |name: &str, f: &Figures| {
             println!(
-                "{:<8} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>8}",
-                name, f.ops_per_s, f.p50_ms, f.p99_ms, f.p999_ms, f.errors
+                "{:<8} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>11.3}",
+                name, f.ops_per_s, f.p50_ms, f.p99_ms, f.p999_ms, f.errors, f.server_cpu_ms_per_op
             );
         };
         row("dynamo", &dynamo);
@@ -298,6 +332,7 @@ fn load(
     mix: (u32, u32),
     target: Target,
     addrs: &[String],
+    pids: &[u32],
 ) -> Result<Figures, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -356,6 +391,8 @@ fn load(
                 (hist, ops, errors)
             }));
         }
+        tokio::time::sleep(warmup).await;
+        let cpu_before = cpu_ms(pids);
         let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
         let (mut ops, mut errors) = (0u64, 0u64);
         for t in tasks {
@@ -364,8 +401,10 @@ fn load(
             ops += o;
             errors += e;
         }
+        let cpu = cpu_ms(pids) - cpu_before;
         let ms = |q: f64| total.value_at_quantile(q) as f64 / 1000.0;
         Ok(Figures {
+            server_cpu_ms_per_op: if ops == 0 { 0.0 } else { cpu / ops as f64 },
             ops_per_s: ops as f64 / duration.as_secs_f64(),
             p50_ms: ms(0.5),
             p99_ms: ms(0.99),

@@ -162,6 +162,17 @@ enum Command {
         #[command(flatten)]
         at: Where,
     },
+    /// A node leaves the cluster for good: it hands its ranges to the others (stage 1's
+    /// transfers), tells every member, and its process ends.
+    Leave {
+        /// The node's name.
+        name: String,
+        /// The node's address, for a node `up` did not start (otherwise read from cluster.json).
+        #[arg(long)]
+        addr: Option<String>,
+        #[command(flatten)]
+        at: Where,
+    },
     /// A table of members, liveness, keys and hints.
     Status {
         #[command(flatten)]
@@ -247,6 +258,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Resume { name, at } => supervisor::signal(&at.data, &name, "CONT", "resumed"),
         Command::Partition { groups, at } => supervisor::partition(&at.data, &groups),
         Command::Heal { at } => supervisor::heal(&at.data),
+        Command::Leave { name, addr, at } => supervisor::leave(&at.data, &name, addr.as_deref()),
         Command::Status { at } => supervisor::status(&at.data),
         Command::Put {
             key,

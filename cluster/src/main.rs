@@ -20,6 +20,12 @@ mod transport;
 
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: a node allocates and frees many small buffers per
+/// request (HTTP, envelopes, sibling sets), and glibc's malloc/free took about a fifth of the
+/// cluster's CPU under `cargo dynamo bench` (perf, docs/cluster.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     match cli::run(cli) {

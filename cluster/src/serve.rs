@@ -2,9 +2,9 @@
 //!
 //! The process gives the node (built from the stages `--reference` chooses, through the same
 //! table as the grader's) its three host duties: the HTTP transport ([`crate::transport`]), the
-//! redb storage ([`crate::storage`]) and the clock, runs it as an actor on its own thread
-//! ([`crate::actor`], which also ticks it), and serves the HTTP API ([`crate::http`]) on a
-//! multi-thread runtime beside it. `--n --r --w --mode --vnodes` become the node's
+//! redb storage ([`crate::storage`]) and the clock, runs it as an actor ([`crate::actor`], which
+//! also ticks it), and serves the HTTP API ([`crate::http`]), all on one thread (a current-thread
+//! runtime and a `LocalSet`); only the storage's flusher has a thread of its own. `--n --r --w --mode --vnodes` become the node's
 //! [`NodeConfig`]; the timers are the host's, chosen for loopback ([`TIMERS`]).
 //!
 //! A node on unfinished stages does not start: the chosen stages are probed and the node built
@@ -77,12 +77,12 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
         .listen
         .parse()
         .map_err(|e| format!("--listen {}: {e}", args.listen))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(async move {
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
         let name = NodeId::new(&args.name);
         let mut members = parse_peers(&args.peers)?;
         if let Some(seed) = &args.join {
@@ -110,9 +110,16 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
             tombstone_grace_ms,
             merkle_depth,
         };
-        config
-            .validate()
-            .map_err(|e| format!("node {}: {e}", args.name))?;
+        config.validate().map_err(|e| {
+            let mut message = format!("node {}: {e}", args.name);
+            if config.members.len() < o.n {
+                message.push_str(
+                    "\n(a cluster starts with at least N members that name each other in \
+                     --peers; later nodes join it with --join, or start a lone node with --n 1)",
+                );
+            }
+            message
+        })?;
         let redb = RedbStorage::open(&args.data).map_err(|e| e.to_string())?;
         let flusher = redb.flusher();
         let storage: SharedStorage<Siblings> = Arc::new(Mutex::new(redb));
@@ -128,11 +135,12 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
         let node = actor::start(Launch {
             config: config.clone(),
             stages,
-            transport,
+            transport: transport.clone(),
             storage: storage.clone(),
             events: events.clone(),
         })
         .map_err(|e| cannot_start(&args.name, vec![e]))?;
+        transport.set_local(node.clone());
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("listen on {listen}: {e}"))?;
@@ -153,6 +161,7 @@ pub fn run(args: NodeArgs) -> Result<(), String> {
             r: o.r,
             w: o.w,
             mode: config.mode,
+            config: config.clone(),
             vnodes: o.vnodes,
             stages,
             peers,

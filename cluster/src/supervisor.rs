@@ -319,6 +319,41 @@ pub fn revive(data: &Path, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo dynamo leave NAME [--addr ADDR]`: the node hands its ranges over and ends; a node of
+/// the local cluster is then dropped from `cluster.json` (it cannot be revived: it left).
+pub fn leave(data: &Path, name: &str, addr: Option<&str>) -> Result<(), String> {
+    let mut state = if addr.is_some() {
+        None
+    } else {
+        Some(load(data)?)
+    };
+    let addr = match (addr, &mut state) {
+        (Some(addr), _) => addr.to_string(),
+        (None, Some(state)) => {
+            let node = entry(state, name)?;
+            if node.pid == 0 {
+                return Err(format!(
+                    "{name} is not running: revive it first, then leave"
+                ));
+            }
+            node.addr.clone()
+        }
+        (None, None) => unreachable!("the state is loaded when no address is given"),
+    };
+    // A hand-over sends every key of the ranges: allow it time.
+    let http = Http::new(Duration::from_secs(60))?;
+    let answer = http.send("POST", &format!("http://{addr}/admin/leave"), &[], None)?;
+    if answer.status != 200 {
+        return Err(format!("{name}: HTTP {} {}", answer.status, answer.body));
+    }
+    if let Some(mut state) = state {
+        state.nodes.retain(|n| n.name != name);
+        save(data, &state)?;
+    }
+    println!("{name} left: its ranges are with their new owners; its process ends");
+    Ok(())
+}
+
 /// `cargo dynamo pause|resume NAME`.
 pub fn signal(data: &Path, name: &str, signal: &str, done: &str) -> Result<(), String> {
     let mut state = load(data)?;

@@ -268,7 +268,8 @@ fn http_api_contract() {
     let bad = request("GET", a, "/kv/cart?r=4", &[], None).unwrap();
     assert_eq!(bad.status, 400);
     assert!(
-        bad.body.contains("r must be between 1 and N=3"),
+        bad.body
+            .contains("query parameter `r`: r is 4; it must be between 1 and n = 3"),
         "{}",
         bad.body
     );
@@ -616,5 +617,260 @@ fn a_node_with_learner_selection_serves_when_the_stages_work() {
     assert_eq!(
         values(&get(&cluster.addrs[1], "k")),
         BTreeSet::from(["v".into()])
+    );
+}
+
+/// Body of a JSON answer.
+fn json(answer: &Answer) -> serde_json::Value {
+    serde_json::from_str(&answer.body).unwrap_or_default()
+}
+
+#[test]
+fn per_request_quorums_reach_the_node_and_a_503_says_what_it_got() {
+    // Dynamo §4.5: each request may choose its own R and W. Three nodes, N=3 R=2 W=2; with C
+    // killed (no fallback left), only the request that asks for all three replicas fails.
+    let mut cluster = Cluster::start("quorums", 3, 21080);
+    let a = cluster.addrs[0].clone();
+    let w3 = request("PUT", &a, "/kv/k?w=3", &[], Some("v")).unwrap();
+    assert_eq!(w3.status, 200, "w=3 with every replica up: {}", w3.body);
+    let r3 = request("GET", &a, "/kv/k?r=3", &[], None).unwrap();
+    assert_eq!(values(&r3), BTreeSet::from(["v".into()]), "{}", r3.body);
+    // Bad quorums: a 400 naming the parameter.
+    for (method, path, says) in [
+        (
+            "PUT",
+            "/kv/k?w=0",
+            "query parameter `w`: w is 0; it must be between 1 and n = 3",
+        ),
+        (
+            "DELETE",
+            "/kv/k?w=4",
+            "query parameter `w`: w is 4; it must be between 1 and n = 3",
+        ),
+        (
+            "GET",
+            "/kv/k?r=two",
+            "query parameter `r`: `two` is not a number",
+        ),
+        (
+            "PUT",
+            "/kv/k?r=1",
+            "query parameter `r`: this request takes only `w`",
+        ),
+        (
+            "GET",
+            "/kv/k?w=1",
+            "query parameter `w`: this request takes only `r`",
+        ),
+    ] {
+        let ctx = r3.context.clone().unwrap();
+        let answer = request(method, &a, path, &[("x-dynamo-context", &ctx)], Some("v")).unwrap();
+        assert_eq!(answer.status, 400, "{method} {path}: {}", answer.body);
+        assert!(
+            json(&answer)["error"].as_str().unwrap_or("").contains(says),
+            "{method} {path}: {}",
+            answer.body
+        );
+    }
+    cluster.kill(2);
+    let failed = request("PUT", &a, "/kv/k2?w=3", &[], Some("maybe")).unwrap();
+    assert_eq!(failed.status, 503, "{}", failed.body);
+    let body = json(&failed);
+    assert_eq!(body["what"], "acks", "{}", failed.body);
+    assert_eq!(body["needed"], 3, "{}", failed.body);
+    assert!(
+        body["received"].as_u64().is_some_and(|got| got < 3),
+        "{}",
+        failed.body
+    );
+    assert!(
+        body["note"]
+            .as_str()
+            .unwrap_or("")
+            .contains("may still be stored"),
+        "{}",
+        failed.body
+    );
+    // ... and indeed it may: the two live replicas stored it.
+    assert!(
+        eventually(Duration::from_secs(5), || values(&get(&a, "k2"))
+            .contains("maybe")),
+        "the failed write is readable from the replicas that acked it"
+    );
+    // The same write with the configured W (2) or w=1 succeeds; a read asking for 3 replies fails.
+    assert_eq!(put(&a, "k3", "x", None).unwrap().status, 200);
+    let w1 = request("PUT", &a, "/kv/k4?w=1", &[], Some("y")).unwrap();
+    assert_eq!(w1.status, 200, "{}", w1.body);
+    let r3 = request("GET", &a, "/kv/k3?r=3", &[], None).unwrap();
+    assert_eq!(r3.status, 503, "{}", r3.body);
+    let body = json(&r3);
+    assert_eq!(
+        (body["what"].as_str(), body["needed"].as_u64()),
+        (Some("replies"), Some(3))
+    );
+    let r1 = request("GET", &a, "/kv/k3?r=1", &[], None).unwrap();
+    assert_eq!(values(&r1), BTreeSet::from(["x".into()]), "{}", r1.body);
+}
+
+/// Node processes started one at a time, each killed when dropped.
+struct Nodes {
+    dir: PathBuf,
+    children: Vec<Child>,
+}
+
+impl Nodes {
+    fn new(test: &str) -> Self {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cluster-{test}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        Nodes {
+            dir,
+            children: Vec::new(),
+        }
+    }
+
+    /// Starts node `name` on `addr` with `args` and waits until it answers `/ping`.
+    fn start(&mut self, name: &str, addr: &str, args: &[&str]) {
+        let data = self.dir.join(name);
+        std::fs::create_dir_all(&data).unwrap();
+        let log = std::fs::File::create(data.join("node.log")).unwrap();
+        let child = Command::new(BIN)
+            .args([
+                "node",
+                "--name",
+                name,
+                "--listen",
+                addr,
+                "--reference",
+                "all",
+            ])
+            .args(["--n", "1", "--r", "1", "--w", "1"])
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start node");
+        self.children.push(child);
+        let up = eventually(Duration::from_secs(30), || {
+            request("GET", addr, "/ping", &[], None).is_some_and(|r| r.status == 200)
+        });
+        let log = std::fs::read_to_string(data.join("node.log")).unwrap_or_default();
+        assert!(up, "node {name} did not start: {log}");
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Alive members in `addr`'s `/cluster`.
+fn alive_members(addr: &str) -> BTreeSet<String> {
+    let Some(answer) = request("GET", addr, "/cluster", &[], None) else {
+        return BTreeSet::new();
+    };
+    json(&answer)["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["state"] == "alive")
+        .filter_map(|m| m["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn nodes_join_one_by_one_and_a_leave_hands_its_ranges_over() {
+    // With N=1 every key lives on exactly one node, so a key stays readable across a join only
+    // if its old owner transferred it to the newcomer (stage 1's ranges), and across a leave
+    // only if the leaver handed it over before it went.
+    let mut nodes = Nodes::new("join");
+    let addrs = ["127.0.0.1:21091", "127.0.0.1:21092", "127.0.0.1:21093"];
+    nodes.start("A", addrs[0], &[]);
+    let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    for key in &keys {
+        let r = put(addrs[0], key, key, None).unwrap();
+        assert_eq!(r.status, 200, "{key}: {}", r.body);
+    }
+    // B and C join through A, one after the other.
+    nodes.start("B", addrs[1], &["--join", addrs[0]]);
+    nodes.start("C", addrs[2], &["--join", addrs[0]]);
+    let all: BTreeSet<String> = ["A", "B", "C"].map(String::from).into();
+    assert!(
+        eventually(Duration::from_secs(15), || addrs
+            .iter()
+            .all(|a| alive_members(a) == all)),
+        "every node sees A, B, C alive: {:?}",
+        addrs.map(alive_members)
+    );
+    let readable_everywhere = |keys: &[String], through: &[&str]| {
+        keys.iter().all(|key| {
+            through
+                .iter()
+                .all(|addr| values(&get(addr, key)).contains(key.as_str()))
+        })
+    };
+    let missing = |keys: &[String], through: &[&str]| -> Vec<String> {
+        keys.iter()
+            .flat_map(|key| through.iter().map(move |addr| (key, addr)))
+            .filter(|(key, addr)| !values(&get(addr, key)).contains(key.as_str()))
+            .map(|(key, addr)| format!("{key} via {addr}"))
+            .collect()
+    };
+    assert!(
+        eventually(Duration::from_secs(15), || readable_everywhere(
+            &keys, &addrs
+        )),
+        "every key written before the joins is readable through every node; missing: {:?}",
+        missing(&keys, &addrs)
+    );
+    // Requests work on all: writes through the newcomers, read through A.
+    let more: Vec<String> = (40..60).map(|i| format!("k{i}")).collect();
+    for (i, key) in more.iter().enumerate() {
+        let r = put(addrs[1 + i % 2], key, key, None).unwrap();
+        assert_eq!(r.status, 200, "{key}: {}", r.body);
+    }
+    assert!(readable_everywhere(&more, &addrs[..1]));
+    // C owns some of the keys (the ring gives it about a third)...
+    let on_c = keys
+        .iter()
+        .chain(&more)
+        .filter(|key| {
+            request("GET", addrs[2], &format!("/replica/{key}"), &[], None)
+                .is_some_and(|r| r.body.contains(&format!("\"value\":\"{key}\"")))
+        })
+        .count();
+    assert!(on_c > 0, "C holds some keys before it leaves");
+    // ... and leaves through the command: its process ends, and A and B serve every key.
+    let out = Command::new(BIN)
+        .args(["leave", "C", "--addr", addrs[2]])
+        .output()
+        .expect("run dynamo leave");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c = nodes.children.last_mut().unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || c
+            .try_wait()
+            .ok()
+            .flatten()
+            .is_some()),
+        "the node that left ended its process"
+    );
+    let both: Vec<String> = keys.iter().chain(&more).cloned().collect();
+    assert!(
+        eventually(Duration::from_secs(10), || readable_everywhere(
+            &both,
+            &addrs[..2]
+        )),
+        "no acknowledged write is lost when C leaves"
     );
 }

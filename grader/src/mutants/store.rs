@@ -11,7 +11,7 @@ use dynamo_common::sim::{Hint, Request, Response};
 use reference::store::Node as Reference;
 use store::{
     Body, ConfigError, Context, Envelope, Host, MessageKind, NewNode, NodeConfig, NodeStatus,
-    Payload, ReadResult, Siblings, Stages, StoreError, StoreNode, VectorClock,
+    Payload, ReadResult, RequestOptions, Siblings, Stages, StoreError, StoreNode, VectorClock,
 };
 use tokio::time::{Duration, sleep};
 
@@ -152,22 +152,28 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
         key: &str,
         value: String,
         context: Option<Context>,
+        options: RequestOptions,
     ) -> Result<Context, StoreError> {
         let context = if BUG == 6 { None } else { context };
-        self.inner.put(key, value, context).await
+        self.inner.put(key, value, context, options).await
     }
 
-    async fn get(&self, key: &str) -> Result<ReadResult, StoreError> {
-        self.inner.get(key).await
+    async fn get(&self, key: &str, options: RequestOptions) -> Result<ReadResult, StoreError> {
+        self.inner.get(key, options).await
     }
 
-    async fn delete(&self, key: &str, context: Context) -> Result<Context, StoreError> {
+    async fn delete(
+        &self,
+        key: &str,
+        context: Context,
+        options: RequestOptions,
+    ) -> Result<Context, StoreError> {
         let context = if BUG == 7 {
             Context(VectorClock::new())
         } else {
             context
         };
-        self.inner.delete(key, context).await
+        self.inner.delete(key, context, options).await
     }
 
     async fn handle(&self, envelope: Envelope) -> Body {

@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use store::{Client, ReadError};
 use store::{
     ConfigError, Context, Envelope, FaultConfig, HashRing, Host, Liveness, Member, Membership,
-    Mode, Network, NodeConfig, NodeId, NodeStatus, Payload, QuorumConfig, ReadResult, Siblings,
-    SloppyError, Stages, StoreError, StoreNode, VectorClock, Version,
+    Mode, Network, NodeConfig, NodeId, NodeStatus, Payload, QuorumConfig, ReadResult,
+    RequestOptions, Siblings, SloppyError, Stages, StoreError, StoreNode, VectorClock, Version,
 };
 
 /// The reference node.
@@ -169,21 +169,32 @@ impl Node {
         }
     }
 
+    /// The R and W of one request. The host checked the options; any it did not is a quorum no
+    /// replica set can reach.
+    fn quorum_for(&self, options: RequestOptions) -> Result<QuorumConfig, StoreError> {
+        self.config.quorum_for(options).map_err(|_| {
+            let needed = options.r.into_iter().chain(options.w).max().unwrap_or(0);
+            StoreError::NotEnoughReplicas { needed, got: 0 }
+        })
+    }
+
     /// A put of `payload` (a value or a tombstone) under `key`.
     async fn put_payload(
         &self,
         key: &str,
         payload: Payload,
         context: Option<Context>,
+        options: RequestOptions,
     ) -> Result<Context, StoreError> {
         if key.is_empty() {
             return Err(StoreError::BadKey);
         }
+        let quorum = self.quorum_for(options)?;
         let walk = self.walk(key);
         let n = self.config.quorum.n.min(walk.len());
         let mut context = context.map(|c| c.0);
         let (targets, w) = match self.config.mode {
-            Mode::Eventual => (walk, self.config.quorum.w),
+            Mode::Eventual => (walk, quorum.w),
             Mode::Strict => {
                 // Read a majority first: the new version descends from everything it saw.
                 let primaries = walk[..n].to_vec();
@@ -279,14 +290,17 @@ impl StoreNode for Node {
         key: &str,
         value: String,
         context: Option<Context>,
+        options: RequestOptions,
     ) -> Result<Context, StoreError> {
-        self.put_payload(key, Payload::Value(value), context).await
+        self.put_payload(key, Payload::Value(value), context, options)
+            .await
     }
 
-    async fn get(&self, key: &str) -> Result<ReadResult, StoreError> {
+    async fn get(&self, key: &str, options: RequestOptions) -> Result<ReadResult, StoreError> {
         if key.is_empty() {
             return Err(StoreError::BadKey);
         }
+        let quorum = self.quorum_for(options)?;
         let walk = self.walk(key);
         let n = self.config.quorum.n.min(walk.len());
         let versions = match self.config.mode {
@@ -304,7 +318,7 @@ impl StoreNode for Node {
                         readers.push(node.clone());
                     }
                 }
-                self.read(readers, key, self.config.quorum.r).await?
+                self.read(readers, key, quorum.r).await?
             }
             Mode::Strict => {
                 let primaries = walk[..n].to_vec();
@@ -333,8 +347,13 @@ impl StoreNode for Node {
         Ok(ReadResult { values, context })
     }
 
-    async fn delete(&self, key: &str, context: Context) -> Result<Context, StoreError> {
-        self.put_payload(key, Payload::Tombstone, Some(context))
+    async fn delete(
+        &self,
+        key: &str,
+        context: Context,
+        options: RequestOptions,
+    ) -> Result<Context, StoreError> {
+        self.put_payload(key, Payload::Tombstone, Some(context), options)
             .await
     }
 

@@ -65,6 +65,21 @@ impl Default for NodeConfig {
     }
 }
 
+/// What a client may choose per request: its own read or write quorum (the paper's §4.5 lets
+/// each request trade consistency for latency). `None` takes the node's configured R or W. The
+/// host passes one with every client operation; [`NodeConfig::quorum_for`] turns it into the R
+/// and W the operation uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestOptions {
+    /// Replies a get waits for, instead of the configured R.
+    #[serde(default)]
+    pub r: Option<usize>,
+    /// Acks a put or delete waits for, instead of the configured W.
+    #[serde(default)]
+    pub w: Option<usize>,
+}
+
 /// A configuration that cannot work.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -126,6 +141,24 @@ impl NodeConfig {
             return Err(ConfigError::MerkleDepth(self.merkle_depth));
         }
         Ok(())
+    }
+
+    /// The N, R and W one client request uses: `options`' R and W where set, the configured
+    /// ones otherwise, each checked as stage 2 checks them (`1 <= R, W <= N`).
+    ///
+    /// # Errors
+    /// [`ConfigError::Quorum`] naming the quorum out of range.
+    pub fn quorum_for(&self, options: RequestOptions) -> Result<QuorumConfig, ConfigError> {
+        let n = self.quorum.n;
+        let r = options.r.unwrap_or(self.quorum.r);
+        let w = options.w.unwrap_or(self.quorum.w);
+        if r == 0 || r > n {
+            return Err(quorum::ConfigError::ReadQuorumOutOfRange { r, n }.into());
+        }
+        if w == 0 || w > n {
+            return Err(quorum::ConfigError::WriteQuorumOutOfRange { w, n }.into());
+        }
+        Ok(QuorumConfig { n, r, w })
     }
 
     /// A majority of N: strict mode's read and write quorum.

@@ -28,6 +28,8 @@
 //! - **Get** reads through stage 6 over the key's first N *live* nodes in walk order (primaries,
 //!   then fallbacks standing in for primaries that gossip suspects), answers with every live
 //!   sibling and one [`Context`] covering them all, and repairs the replicas that are behind.
+//! - **Per-request quorums**: every client operation carries [`RequestOptions`]; a client's own
+//!   `r` or `w` replaces the configured R or W for that request ([`NodeConfig::quorum_for`]).
 //! - **Replica side** ([`StoreNode::handle`]): a put, handoff or repair is merged into storage by
 //!   stage 4's rule, and acknowledged only after storage returned; a hint goes to the hint
 //!   store; a get answers what storage holds (tombstones included: the coordinator needs them).
@@ -43,7 +45,8 @@
 //!
 //! # Layout
 //! - [`StoreNode`]: the trait hosts call; [`DynStoreNode`], its boxed twin.
-//! - [`NodeConfig`], [`Mode`], [`ConfigError`]: how a node is set up.
+//! - [`NodeConfig`], [`Mode`], [`ConfigError`]: how a node is set up; [`RequestOptions`]: a
+//!   client's own R or W for one request.
 //! - [`Payload`], [`Context`], [`ReadResult`], [`StoreError`]: what clients see.
 //! - [`Body`], [`Envelope`], [`Membership`], [`Member`]: what nodes say to each other.
 //! - [`Host`], [`Stages`]: what the host gives your node.
@@ -61,7 +64,7 @@ mod payload;
 mod status;
 
 pub use anti_entropy::{Hash, Replica, SiblingStores};
-pub use config::{ConfigError, Mode, NodeConfig};
+pub use config::{ConfigError, Mode, NodeConfig, RequestOptions};
 pub use dynamo_common::host::{MemStorage, SharedStorage, Storage, Transport};
 pub use dynamo_common::sim::{Hint, MessageKind, NoReply, Request, Response};
 pub use dynamo_common::{LocalBoxFuture, NodeId};
@@ -103,7 +106,9 @@ pub trait StoreNode {
 
     /// Coordinates a client's write of `value` under `key`. `context` is the one a get returned
     /// (`None`: a blind write, which becomes a sibling of whatever is there). Returns the new
-    /// version's clock as a context.
+    /// version's clock as a context. The write needs W acks: the client's `options.w` when it
+    /// chose one, the configured W otherwise ([`NodeConfig::quorum_for`]); strict mode always
+    /// needs a majority.
     ///
     /// # Errors
     /// [`StoreError::NotEnoughReplicas`] when fewer than W nodes acknowledged (a majority in
@@ -113,20 +118,29 @@ pub trait StoreNode {
         key: &str,
         value: String,
         context: Option<Context>,
+        options: RequestOptions,
     ) -> Result<Context, StoreError>;
 
     /// Coordinates a client's read of `key`: every live sibling and one context covering them.
+    /// The read waits for R replies: `options.r` when the client chose one, the configured R
+    /// otherwise (a majority in strict mode).
     ///
     /// # Errors
     /// [`StoreError::NotEnoughReplicas`] when fewer than R replicas replied (a majority in strict
     /// mode).
-    async fn get(&self, key: &str) -> Result<ReadResult, StoreError>;
+    async fn get(&self, key: &str, options: RequestOptions) -> Result<ReadResult, StoreError>;
 
-    /// Coordinates a client's delete of `key`: writes a tombstone that descends from `context`.
+    /// Coordinates a client's delete of `key`: writes a tombstone that descends from `context`,
+    /// with W as for [`put`](StoreNode::put).
     ///
     /// # Errors
     /// As [`put`](StoreNode::put).
-    async fn delete(&self, key: &str, context: Context) -> Result<Context, StoreError>;
+    async fn delete(
+        &self,
+        key: &str,
+        context: Context,
+        options: RequestOptions,
+    ) -> Result<Context, StoreError>;
 
     /// Handles one envelope from another node and returns the body of the answer.
     async fn handle(&self, envelope: Envelope) -> Body;
@@ -151,14 +165,20 @@ pub trait DynStoreNode {
         key: &'a str,
         value: String,
         context: Option<Context>,
+        options: RequestOptions,
     ) -> LocalBoxFuture<'a, Result<Context, StoreError>>;
     /// [`StoreNode::get`], boxed.
-    fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<ReadResult, StoreError>>;
+    fn get<'a>(
+        &'a self,
+        key: &'a str,
+        options: RequestOptions,
+    ) -> LocalBoxFuture<'a, Result<ReadResult, StoreError>>;
     /// [`StoreNode::delete`], boxed.
     fn delete<'a>(
         &'a self,
         key: &'a str,
         context: Context,
+        options: RequestOptions,
     ) -> LocalBoxFuture<'a, Result<Context, StoreError>>;
     /// [`StoreNode::handle`], boxed.
     fn handle(&self, envelope: Envelope) -> LocalBoxFuture<'_, Body>;
@@ -176,18 +196,24 @@ impl<N: StoreNode> DynStoreNode for N {
         key: &'a str,
         value: String,
         context: Option<Context>,
+        options: RequestOptions,
     ) -> LocalBoxFuture<'a, Result<Context, StoreError>> {
-        Box::pin(StoreNode::put(self, key, value, context))
+        Box::pin(StoreNode::put(self, key, value, context, options))
     }
-    fn get<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<ReadResult, StoreError>> {
-        Box::pin(StoreNode::get(self, key))
+    fn get<'a>(
+        &'a self,
+        key: &'a str,
+        options: RequestOptions,
+    ) -> LocalBoxFuture<'a, Result<ReadResult, StoreError>> {
+        Box::pin(StoreNode::get(self, key, options))
     }
     fn delete<'a>(
         &'a self,
         key: &'a str,
         context: Context,
+        options: RequestOptions,
     ) -> LocalBoxFuture<'a, Result<Context, StoreError>> {
-        Box::pin(StoreNode::delete(self, key, context))
+        Box::pin(StoreNode::delete(self, key, context, options))
     }
     fn handle(&self, envelope: Envelope) -> LocalBoxFuture<'_, Body> {
         Box::pin(StoreNode::handle(self, envelope))

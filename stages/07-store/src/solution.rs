@@ -9,8 +9,8 @@
 //! `leave` (`membership`), strict mode (`consistency`).
 
 use crate::{
-    Body, ConfigError, Context, Envelope, Host, NodeConfig, NodeStatus, ReadResult, Stages,
-    StoreError, StoreNode,
+    Body, ConfigError, Context, Envelope, Host, NodeConfig, NodeStatus, ReadResult, RequestOptions,
+    Stages, StoreError, StoreNode,
 };
 
 /// Your node. What does it need to remember between requests?
@@ -31,19 +31,26 @@ impl StoreNode for Node {
         key: &str,
         value: String,
         context: Option<Context>,
+        options: RequestOptions,
     ) -> Result<Context, StoreError> {
-        // TODO(README.md § "Writes"): a new version from the context, stage 3's put over the walk.
-        todo!("put {key} = {value} with {context:?}")
+        // TODO(README.md § "Writes"): a new version from the context, stage 3's put over the walk
+        // with the W of `options` (README.md § "Per-request quorums").
+        todo!("put {key} = {value} with {context:?}, {options:?}")
     }
 
-    async fn get(&self, key: &str) -> Result<ReadResult, StoreError> {
+    async fn get(&self, key: &str, options: RequestOptions) -> Result<ReadResult, StoreError> {
         // TODO(README.md § "Reads"): stage 6's read over the first N live nodes of the walk.
-        todo!("get {key}")
+        todo!("get {key} with {options:?}")
     }
 
-    async fn delete(&self, key: &str, context: Context) -> Result<Context, StoreError> {
+    async fn delete(
+        &self,
+        key: &str,
+        context: Context,
+        options: RequestOptions,
+    ) -> Result<Context, StoreError> {
         // TODO(README.md § "Deletes are tombstones"): a put of Payload::Tombstone.
-        todo!("delete {key} with {context}")
+        todo!("delete {key} with {context}, {options:?}")
     }
 
     async fn handle(&self, envelope: Envelope) -> Body {

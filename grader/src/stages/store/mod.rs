@@ -34,7 +34,8 @@ use dynamo_common::request::{RequestId, scope};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 use store::{
-    Context, Liveness, Mode, NewNode, NodeConfig, Payload, QuorumConfig, Stages, StoreError,
+    Context, Liveness, Mode, NewNode, NodeConfig, Payload, QuorumConfig, RequestOptions, Stages,
+    StoreError,
 };
 use tokio::runtime::Runtime;
 use tokio::task::LocalSet;
@@ -805,7 +806,15 @@ impl StagePlugin for Plugin {
                         .local
                         .block_on(
                             &state.runtime,
-                            scope(request.clone(), node.put(&s.key, s.value.clone(), context)),
+                            scope(
+                                request.clone(),
+                                node.put(
+                                    &s.key,
+                                    s.value.clone(),
+                                    context,
+                                    RequestOptions::default(),
+                                ),
+                            ),
                         )
                         .map(|_| Written::Ok),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
@@ -820,7 +829,10 @@ impl StagePlugin for Plugin {
                         .local
                         .block_on(
                             &state.runtime,
-                            scope(request.clone(), node.delete(&s.key, context)),
+                            scope(
+                                request.clone(),
+                                node.delete(&s.key, context, RequestOptions::default()),
+                            ),
                         )
                         .map(|_| Written::Ok),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
@@ -830,9 +842,10 @@ impl StagePlugin for Plugin {
             }
             Step::Get(s) => {
                 let actual = match cluster.node(&s.via) {
-                    Some(node) if !cluster.is_down(&s.via) => state
-                        .local
-                        .block_on(&state.runtime, scope(request.clone(), node.get(&s.key))),
+                    Some(node) if !cluster.is_down(&s.via) => state.local.block_on(
+                        &state.runtime,
+                        scope(request.clone(), node.get(&s.key, RequestOptions::default())),
+                    ),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
                 told = match &actual {

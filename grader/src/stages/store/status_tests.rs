@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dynamo_common::NodeId;
 use dynamo_common::request::{RequestId, scope};
-use store::{Mode, QuorumConfig, SyncOutcome};
+use store::{Mode, QuorumConfig, RequestOptions, SyncOutcome};
 use tokio::task::LocalSet;
 use tokio::time::{Duration, sleep};
 
@@ -80,7 +80,13 @@ fn replicas_report_their_own_equal_roots_after_convergence_and_different_ones_wh
             let node = cluster.node(via).expect("the node");
             let id = RequestId::new(via.clone(), seq);
             let value = value.to_string();
-            async move { scope(Some(id), node.put("k", value, None)).await }
+            async move {
+                scope(
+                    Some(id),
+                    node.put("k", value, None, RequestOptions::default()),
+                )
+                .await
+            }
         };
         sleep(Duration::from_millis(1000)).await;
         put(&a, 1, "v1").await.expect("the first write");

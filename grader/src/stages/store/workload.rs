@@ -16,7 +16,7 @@ use dynamo_common::diagram::{Answer, Item as TraceItem};
 use dynamo_common::request::{RequestId, scope};
 use dynamo_common::sim::{StoredObject, TraceEntry};
 use serde::{Deserialize, Serialize};
-use store::{Context, Payload, Siblings, VectorClock};
+use store::{Context, Payload, RequestOptions, Siblings, VectorClock};
 use tokio::time::{Duration, sleep};
 
 use super::sim::{Cluster, Rng};
@@ -350,7 +350,7 @@ async fn get(
         complete(events, id, OpResult::Failed, cluster.now_ms());
         return None;
     };
-    match scope(request(via, id), node.get(key)).await {
+    match scope(request(via, id), node.get(key, RequestOptions::default())).await {
         Ok(read) => {
             let values = read
                 .values
@@ -390,7 +390,12 @@ async fn put(
     let id = invoke(events, c, via, key, op, cluster.now_ms());
     let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
     let result = match node {
-        Some(node) => match scope(request(via, id), node.put(key, value, context)).await {
+        Some(node) => match scope(
+            request(via, id),
+            node.put(key, value, context, RequestOptions::default()),
+        )
+        .await
+        {
             Ok(ctx) => OpResult::Written {
                 clock: clock_of(&ctx.0),
             },
@@ -415,7 +420,12 @@ async fn delete(
     let id = invoke(events, c, via, key, op, cluster.now_ms());
     let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
     let result = match node {
-        Some(node) => match scope(request(via, id), node.delete(key, context)).await {
+        Some(node) => match scope(
+            request(via, id),
+            node.delete(key, context, RequestOptions::default()),
+        )
+        .await
+        {
             Ok(ctx) => OpResult::Written {
                 clock: clock_of(&ctx.0),
             },
