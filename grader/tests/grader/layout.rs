@@ -212,11 +212,18 @@ fn a_stage_that_does_not_compile_is_reported_and_the_others_graded() {
     }
     // The copy's own grader, as a learner would run it there (`cargo grade` is `cargo run -p
     // grader`); it builds the copy's case runner in the same target folder.
+    // The copy's own target folder for its binaries, but the course's build folder for the
+    // intermediate artifacts: the crates.io dependencies are then the ones already built (a
+    // separate folder meant a cold build of every dependency, minutes on two cores), and only
+    // the copy's own crates compile. Cargo locks the build folder while it builds, so the other
+    // tests that build in it wait rather than race.
     let target = dir.join("target");
+    let build_dir = dir.parent().expect("target/layout-test").to_path_buf();
     let build = Command::new(cargo())
         .args(["build", "-p", "grader"])
         .current_dir(&course)
         .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_BUILD_BUILD_DIR", &build_dir)
         .output()
         .expect("cargo builds the copy's grader");
     assert!(
@@ -239,6 +246,7 @@ fn a_stage_that_does_not_compile_is_reported_and_the_others_graded() {
             .args(["--format", format, "--no-progress"])
             .current_dir(&course)
             .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_BUILD_BUILD_DIR", &build_dir)
             .env("NO_COLOR", "1")
             .output()
             .expect("the grader runs")
