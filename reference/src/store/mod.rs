@@ -9,7 +9,10 @@
 //! - `mod.rs`: construction, the client operations (eventual and strict), `status`.
 //! - `replica.rs`: the replica side, [`StoreNode::handle`].
 //! - `tick.rs`: gossip, handoff, anti-entropy, reaping, and membership changes.
+//! - `moves.rs`: what a membership change moves: stage 1's transfers, and handing off (then
+//!   dropping) the keys this node no longer replicates.
 
+mod moves;
 mod replica;
 mod tick;
 
@@ -30,6 +33,25 @@ pub struct Node {
     host: Host,
     network: Network,
     state: RefCell<State>,
+    quirks: Quirks,
+}
+
+/// Deliberate mistakes, for the grader's mutants only (`grader/src/mutants/store.rs`): the ones a
+/// mutant cannot make from outside the node, because they sit in its private bookkeeping. Every
+/// one is off in the reference ([`Node::new`]); a mutant switches one on with
+/// [`Node::with_quirks`].
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Quirks {
+    /// A peer's sync confirmation of a key outlives a change of the key.
+    pub stale_confirmations: bool,
+    /// Strict reads answer without their write-back (only stage 6's repair follows, unawaited).
+    pub skip_write_back: bool,
+    /// Keys handed off to their new primaries are kept, not dropped.
+    pub keep_handed_off: bool,
+    /// A node drops the keys stage 1 moves from it to a joining node, as if it replicated only
+    /// the ranges it owns.
+    pub drop_transferred: bool,
 }
 
 /// What the node remembers between requests.
@@ -90,7 +112,9 @@ impl Node {
             return false;
         }
         self.host.storage().put(key, Siblings(merged));
-        self.state.borrow_mut().confirmed.remove(key);
+        if !self.quirks.stale_confirmations {
+            self.state.borrow_mut().confirmed.remove(key);
+        }
         true
     }
 
@@ -241,6 +265,24 @@ fn winner(versions: &[Version]) -> Option<&Version> {
     })
 }
 
+impl Node {
+    /// The node with deliberate mistakes switched on (the grader's mutants only).
+    ///
+    /// # Errors
+    /// As [`StoreNode::new`].
+    #[doc(hidden)]
+    pub fn with_quirks(
+        config: NodeConfig,
+        stages: Stages,
+        host: Host,
+        quirks: Quirks,
+    ) -> Result<Self, ConfigError> {
+        let mut node = <Node as StoreNode>::new(config, stages, host)?;
+        node.quirks = quirks;
+        Ok(node)
+    }
+}
+
 impl StoreNode for Node {
     fn new(config: NodeConfig, stages: Stages, host: Host) -> Result<Self, ConfigError> {
         config.validate()?;
@@ -263,6 +305,7 @@ impl StoreNode for Node {
                 turn: 0,
                 confirmed: BTreeMap::new(),
             }),
+            quirks: Quirks::default(),
         })
     }
 
@@ -303,7 +346,7 @@ impl StoreNode for Node {
                 let m = self.config.majority();
                 let versions = self.read(primaries.clone(), key, m).await?;
                 // Write back before answering: a later read cannot see less than this one.
-                if !versions.is_empty() {
+                if !versions.is_empty() && !self.quirks.skip_write_back {
                     self.write(&primaries, key, versions.clone(), m).await?;
                 }
                 versions
