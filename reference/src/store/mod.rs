@@ -49,9 +49,6 @@ pub struct Quirks {
     pub skip_write_back: bool,
     /// Keys handed off to their new primaries are kept, not dropped.
     pub keep_handed_off: bool,
-    /// A node drops the keys stage 1 moves from it to a joining node, as if it replicated only
-    /// the ranges it owns.
-    pub drop_transferred: bool,
 }
 
 /// What the node remembers between requests.
@@ -66,6 +63,8 @@ struct State {
     turn: usize,
     /// Per key, the peers whose set was found equal to ours at the last sync (for reaping).
     confirmed: BTreeMap<String, BTreeSet<NodeId>>,
+    /// `leave()` has begun: the node's periodic work stops, leaving hands off what remains.
+    leaving: bool,
 }
 
 impl Node {
@@ -304,6 +303,7 @@ impl StoreNode for Node {
                 fresh_at: BTreeMap::new(),
                 turn: 0,
                 confirmed: BTreeMap::new(),
+                leaving: false,
             }),
             quirks: Quirks::default(),
         })

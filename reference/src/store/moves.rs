@@ -35,7 +35,9 @@ impl Node {
         self.primaries(key).contains(&self.me())
     }
 
-    /// Sends the keys this node holds in `transfer.range` to `transfer.to`; whether it acked.
+    /// Sends the keys this node holds in `transfer.range` to `transfer.to` (a node that joined,
+    /// or this node's successor when it leaves); whether it acked. The sender keeps its copy:
+    /// whether it still replicates the keys is [`Node::hand_off_strays`]'s question.
     pub(super) async fn send_range(&self, transfer: &Transfer) -> bool {
         let entries: Vec<(String, Siblings)> = {
             let storage = self.host.storage();
@@ -50,8 +52,7 @@ impl Node {
             return true;
         }
         let detail = format!("{} keys of {}", entries.len(), transfer.range);
-        let sent = entries.clone();
-        let acked = matches!(
+        matches!(
             self.host
                 .send(
                     &transfer.to,
@@ -61,14 +62,7 @@ impl Node {
                 )
                 .await,
             Ok(Body::Ack)
-        );
-        if acked && self.quirks.drop_transferred {
-            let mut storage = self.host.storage();
-            for (key, _) in sent {
-                storage.remove(&key);
-            }
-        }
-        acked
+        )
     }
 
     /// Hands every key this node stores but no longer replicates to all of its primaries (when
@@ -144,6 +138,7 @@ impl Node {
         let me = self.me();
         let transfers = {
             let mut state = self.state.borrow_mut();
+            state.leaving = true;
             let transfers = state.ring.remove_node(&me).unwrap_or_default();
             let mine = state.view.0.entry(me.clone()).or_default();
             mine.left = true;

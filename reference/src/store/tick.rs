@@ -11,6 +11,9 @@ use super::Node;
 
 impl Node {
     pub(super) async fn on_tick(&self) {
+        if self.state.borrow().leaving {
+            return;
+        }
         self.gossip().await;
         self.handoff().await;
         self.anti_entropy().await;
