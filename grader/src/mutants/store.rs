@@ -84,6 +84,13 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "counters-saved-at-tick",
+        "keeps the highest counter it issued in memory and writes it to storage at each tick \
+         (a write-behind cache): a node that crashes between a write and its next tick reissues \
+         that counter after the restart",
+        false,
+    ),
+    (
         "merge-races",
         "merges a put into storage across an await (it reads the stored set, waits 1 ms for its \
          disk, then writes the merge): a put to the same key landing in between is overwritten",
@@ -106,7 +113,8 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "keeps-handed-off-keys" => store::new_node::<Mutant<9>>(),
         "stale-confirmations" => store::new_node::<Mutant<10>>(),
         "strict-skips-write-back" => store::new_node::<Mutant<11>>(),
-        "merge-races" => store::new_node::<Mutant<12>>(),
+        "counters-saved-at-tick" => store::new_node::<Mutant<12>>(),
+        "merge-races" => store::new_node::<Mutant<13>>(),
         _ => return None,
     })
 }
@@ -115,6 +123,8 @@ pub fn by_name(name: &str) -> Option<NewNode> {
 pub struct Mutant<const BUG: u8> {
     inner: Rc<Reference>,
     host: Host,
+    /// The issued counter not yet written to storage (`counters-saved-at-tick`).
+    cached: Arc<Mutex<u64>>,
 }
 
 /// A node's storage that forgets the counters the node issued (mutant `reuses-counters`).
@@ -154,6 +164,53 @@ impl Storage<Siblings> for Forgetful {
     fn set_issued(&mut self, _counter: u64) {}
 }
 
+/// A node's storage whose issued counter is cached in memory and written at each tick (mutant
+/// `counters-saved-at-tick`): the cache dies with the node object, as a process's memory would.
+struct WriteBehind {
+    storage: SharedStorage<Siblings>,
+    cached: Arc<Mutex<u64>>,
+}
+
+impl WriteBehind {
+    fn lock(&self) -> std::sync::MutexGuard<'_, dyn Storage<Siblings> + 'static> {
+        self.storage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn cached(&self) -> u64 {
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Storage<Siblings> for WriteBehind {
+    fn get(&self, key: &str) -> Option<Siblings> {
+        self.lock().get(key)
+    }
+    fn put(&mut self, key: &str, object: Siblings) {
+        self.lock().put(key, object);
+    }
+    fn remove(&mut self, key: &str) -> Option<Siblings> {
+        self.lock().remove(key)
+    }
+    fn keys(&self) -> Vec<String> {
+        self.lock().keys()
+    }
+    fn hints(&self) -> Vec<Hint<Siblings>> {
+        self.lock().hints()
+    }
+    fn put_hint(&mut self, hint: Hint<Siblings>) {
+        self.lock().put_hint(hint);
+    }
+    fn delete_hint(&mut self, primary: &NodeId, key: &str) -> bool {
+        self.lock().delete_hint(primary, key)
+    }
+    fn issued(&self) -> u64 {
+        self.lock().issued().max(self.cached())
+    }
+    fn set_issued(&mut self, counter: u64) {
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        *cached = (*cached).max(counter);
+    }
+}
+
 fn all_tombstones(set: &Siblings) -> bool {
     !set.0.is_empty() && set.0.iter().all(Payload::is_tombstone)
 }
@@ -167,8 +224,14 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
                 host.storage().delete_hint(&h.primary, &h.key);
             }
         }
+        let cached = Arc::new(Mutex::new(0));
         let inner_host = if BUG == 8 {
             host.with_storage(Arc::new(Mutex::new(Forgetful(host.shared_storage()))))
+        } else if BUG == 12 {
+            host.with_storage(Arc::new(Mutex::new(WriteBehind {
+                storage: host.shared_storage(),
+                cached: Arc::clone(&cached),
+            })))
         } else {
             host.clone()
         };
@@ -179,7 +242,11 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
             skip_write_back: BUG == 11,
         };
         let inner = Rc::new(Reference::with_quirks(config, stages, inner_host, quirks)?);
-        Ok(Mutant { inner, host })
+        Ok(Mutant {
+            inner,
+            host,
+            cached,
+        })
     }
 
     async fn put(
@@ -232,12 +299,12 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
                 Body::Ack
             }
             (Body::Gossip(_), _) if BUG == 4 => Body::Gossip(store::Membership::default()),
-            (Body::Request(Request::Put { key, .. }), _) if BUG == 12 => {
+            (Body::Request(Request::Put { key, .. }), _) if BUG == 13 => {
                 // What storage held before the wait is what the merge starts from: anything
                 // stored meanwhile is overwritten.
                 let key = key.clone();
                 let before = self.host.storage().get(&key);
-                sleep(Duration::from_millis(1)).await;
+                sleep(Duration::from_millis(5)).await;
                 match before {
                     Some(set) => self.host.storage().put(&key, set),
                     None => {
@@ -251,6 +318,10 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
     }
 
     async fn tick(&self) {
+        if BUG == 12 {
+            let cached = *self.cached.lock().unwrap_or_else(|e| e.into_inner());
+            self.host.storage().set_issued(cached);
+        }
         self.inner.tick().await;
     }
 
