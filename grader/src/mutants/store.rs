@@ -71,28 +71,14 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         false,
     ),
     (
-        "stale-confirmations",
-        "remembers per key which peers confirmed holding it, but not what they confirmed: a \
-         confirmation from before a delete lets the tombstone be reaped while that peer, down \
-         during the delete, still holds the old value",
-        false,
-    ),
-    (
         "strict-skips-write-back",
         "in strict mode, answers a read without writing the result back to a majority (only stage \
          6's background repair follows): a later read can miss what an earlier one returned",
         false,
     ),
     (
-        "counters-saved-at-tick",
-        "keeps the highest counter it issued in memory and writes it to storage at each tick \
-         (a write-behind cache): a node that crashes between a write and its next tick reissues \
-         that counter after the restart",
-        false,
-    ),
-    (
         "merge-races",
-        "merges a put into storage across an await (it reads the stored set, waits 1 ms for its \
+        "merges a put into storage across an await (it reads the stored set, waits 5 ms for its \
          disk, then writes the merge): a put to the same key landing in between is overwritten",
         false,
     ),
@@ -111,10 +97,8 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "delete-without-context" => store::new_node::<Mutant<7>>(),
         "reuses-counters" => store::new_node::<Mutant<8>>(),
         "keeps-handed-off-keys" => store::new_node::<Mutant<9>>(),
-        "stale-confirmations" => store::new_node::<Mutant<10>>(),
-        "strict-skips-write-back" => store::new_node::<Mutant<11>>(),
-        "counters-saved-at-tick" => store::new_node::<Mutant<12>>(),
-        "merge-races" => store::new_node::<Mutant<13>>(),
+        "strict-skips-write-back" => store::new_node::<Mutant<10>>(),
+        "merge-races" => store::new_node::<Mutant<11>>(),
         _ => return None,
     })
 }
@@ -123,8 +107,6 @@ pub fn by_name(name: &str) -> Option<NewNode> {
 pub struct Mutant<const BUG: u8> {
     inner: Rc<Reference>,
     host: Host,
-    /// The issued counter not yet written to storage (`counters-saved-at-tick`).
-    cached: Arc<Mutex<u64>>,
 }
 
 /// A node's storage that forgets the counters the node issued (mutant `reuses-counters`).
@@ -164,53 +146,6 @@ impl Storage<Siblings> for Forgetful {
     fn set_issued(&mut self, _counter: u64) {}
 }
 
-/// A node's storage whose issued counter is cached in memory and written at each tick (mutant
-/// `counters-saved-at-tick`): the cache dies with the node object, as a process's memory would.
-struct WriteBehind {
-    storage: SharedStorage<Siblings>,
-    cached: Arc<Mutex<u64>>,
-}
-
-impl WriteBehind {
-    fn lock(&self) -> std::sync::MutexGuard<'_, dyn Storage<Siblings> + 'static> {
-        self.storage.lock().unwrap_or_else(|e| e.into_inner())
-    }
-    fn cached(&self) -> u64 {
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Storage<Siblings> for WriteBehind {
-    fn get(&self, key: &str) -> Option<Siblings> {
-        self.lock().get(key)
-    }
-    fn put(&mut self, key: &str, object: Siblings) {
-        self.lock().put(key, object);
-    }
-    fn remove(&mut self, key: &str) -> Option<Siblings> {
-        self.lock().remove(key)
-    }
-    fn keys(&self) -> Vec<String> {
-        self.lock().keys()
-    }
-    fn hints(&self) -> Vec<Hint<Siblings>> {
-        self.lock().hints()
-    }
-    fn put_hint(&mut self, hint: Hint<Siblings>) {
-        self.lock().put_hint(hint);
-    }
-    fn delete_hint(&mut self, primary: &NodeId, key: &str) -> bool {
-        self.lock().delete_hint(primary, key)
-    }
-    fn issued(&self) -> u64 {
-        self.lock().issued().max(self.cached())
-    }
-    fn set_issued(&mut self, counter: u64) {
-        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        *cached = (*cached).max(counter);
-    }
-}
-
 fn all_tombstones(set: &Siblings) -> bool {
     !set.0.is_empty() && set.0.iter().all(Payload::is_tombstone)
 }
@@ -224,29 +159,19 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
                 host.storage().delete_hint(&h.primary, &h.key);
             }
         }
-        let cached = Arc::new(Mutex::new(0));
         let inner_host = if BUG == 8 {
             host.with_storage(Arc::new(Mutex::new(Forgetful(host.shared_storage()))))
-        } else if BUG == 12 {
-            host.with_storage(Arc::new(Mutex::new(WriteBehind {
-                storage: host.shared_storage(),
-                cached: Arc::clone(&cached),
-            })))
         } else {
             host.clone()
         };
         // The bugs inside the node's own bookkeeping are the reference's quirks.
         let quirks = Quirks {
             keep_handed_off: BUG == 9,
-            stale_confirmations: BUG == 10,
-            skip_write_back: BUG == 11,
+            skip_write_back: BUG == 10,
+
         };
         let inner = Rc::new(Reference::with_quirks(config, stages, inner_host, quirks)?);
-        Ok(Mutant {
-            inner,
-            host,
-            cached,
-        })
+        Ok(Mutant { inner, host })
     }
 
     async fn put(
@@ -299,7 +224,7 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
                 Body::Ack
             }
             (Body::Gossip(_), _) if BUG == 4 => Body::Gossip(store::Membership::default()),
-            (Body::Request(Request::Put { key, .. }), _) if BUG == 13 => {
+            (Body::Request(Request::Put { key, .. }), _) if BUG == 11 => {
                 // What storage held before the wait is what the merge starts from: anything
                 // stored meanwhile is overwritten.
                 let key = key.clone();
@@ -318,10 +243,6 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
     }
 
     async fn tick(&self) {
-        if BUG == 12 {
-            let cached = *self.cached.lock().unwrap_or_else(|e| e.into_inner());
-            self.host.storage().set_issued(cached);
-        }
         self.inner.tick().await;
     }
 

@@ -43,10 +43,9 @@ pub struct Node {
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Quirks {
-    /// A peer's sync confirmation of a key outlives a change of the key.
-    pub stale_confirmations: bool,
     /// Strict reads answer without their write-back (only stage 6's repair follows, unawaited).
     pub skip_write_back: bool,
+
     /// Keys handed off to their new primaries are kept, not dropped.
     pub keep_handed_off: bool,
 }
@@ -111,9 +110,7 @@ impl Node {
             return false;
         }
         self.host.storage().put(key, Siblings(merged));
-        if !self.quirks.stale_confirmations {
-            self.state.borrow_mut().confirmed.remove(key);
-        }
+        self.state.borrow_mut().confirmed.remove(key);
         true
     }
 
