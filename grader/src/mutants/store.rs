@@ -168,7 +168,6 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
         let quirks = Quirks {
             keep_handed_off: BUG == 9,
             skip_write_back: BUG == 10,
-
         };
         let inner = Rc::new(Reference::with_quirks(config, stages, inner_host, quirks)?);
         Ok(Mutant { inner, host })

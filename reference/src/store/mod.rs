@@ -45,7 +45,6 @@ pub struct Node {
 pub struct Quirks {
     /// Strict reads answer without their write-back (only stage 6's repair follows, unawaited).
     pub skip_write_back: bool,
-
     /// Keys handed off to their new primaries are kept, not dropped.
     pub keep_handed_off: bool,
 }
