@@ -82,6 +82,13 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          disk, then writes the merge): a put to the same key landing in between is overwritten",
         false,
     ),
+    (
+        "stale-confirmations",
+        "remembers per key which peers confirmed holding it, but not what they held: a peer's \
+         confirmation from before a delete lets the tombstone be reaped while that peer, down \
+         during the delete, still holds the old value",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -99,6 +106,7 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "keeps-handed-off-keys" => store::new_node::<Mutant<9>>(),
         "strict-skips-write-back" => store::new_node::<Mutant<10>>(),
         "merge-races" => store::new_node::<Mutant<11>>(),
+        "stale-confirmations" => store::new_node::<Mutant<12>>(),
         _ => return None,
     })
 }
@@ -168,6 +176,7 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
         let quirks = Quirks {
             keep_handed_off: BUG == 9,
             skip_write_back: BUG == 10,
+            stale_confirmations: BUG == 12,
         };
         let inner = Rc::new(Reference::with_quirks(config, stages, inner_host, quirks)?);
         Ok(Mutant { inner, host })

@@ -47,6 +47,8 @@ pub struct Quirks {
     pub skip_write_back: bool,
     /// Keys handed off to their new primaries are kept, not dropped.
     pub keep_handed_off: bool,
+    /// A peer's sync confirmation of a key outlives a change of the key.
+    pub stale_confirmations: bool,
 }
 
 /// What the node remembers between requests.
@@ -109,7 +111,9 @@ impl Node {
             return false;
         }
         self.host.storage().put(key, Siblings(merged));
-        self.state.borrow_mut().confirmed.remove(key);
+        if !self.quirks.stale_confirmations {
+            self.state.borrow_mut().confirmed.remove(key);
+        }
         true
     }
 
