@@ -5,6 +5,11 @@
 //! 3. Every buggy mutant (a mistake learners make, `grader/src/mutants`) is caught by at least
 //!    one case of its stage, run on top of the reference for every other stage. The cases that
 //!    catch each are printed, so an instructor sees which cases carry the weight.
+//! 4. A store mutant that every case's own seed misses is rerun under the seeded sweep
+//!    (`--seeds` [`SWEEP_SEEDS`]), the way `cargo grade store --seeds N` runs: it must fail some
+//!    seed of some case, and the report names the first (`caught by seed 3 of case X`). Some
+//!    mistakes (a race between two messages, a read answered too early) only show under some
+//!    latency orders; the sweep is what finds them, and self-check proves it still does.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -15,8 +20,38 @@ use crate::cli::{EXIT_FAIL, EXIT_PASS, EXIT_USAGE, usage};
 use crate::implementation::{Implementation, Selection};
 use crate::outcome::Status;
 use crate::plan::{Plan, default_jobs, parse_stages};
-use crate::runner::{Launcher, Limits};
+use crate::runner::{Launcher, Limits, Ran};
+use crate::stage::Stage;
+use crate::stages::RunOptions;
+use crate::stages::store::Seeds;
 use crate::{diag, mutants};
+
+/// Seeds of self-check's sweep, 1..=8. Small, because self-check runs in CI: each seed reruns
+/// every store workload (about a second of CPU per seed for the whole stage in a debug build),
+/// and the sweep runs only for the store mutants no case's own seed catches. Enough, because
+/// the sweep-only mutants' cases are written to expose them often: `strict-reads-race-writes`
+/// catches strict-skips-write-back and merge-races with several of seeds 1-8 each (see
+/// docs/instructors.md). A mutant the plain run catches is not swept.
+pub const SWEEP_SEEDS: u64 = 8;
+
+/// The first seed and case of a sweep that failed, from the failing case's report ("with seed
+/// S: ...", written by the store plugin's judge).
+fn first_caught(cases: &[crate::case::CaseMeta], ran: &[Ran]) -> Option<(u64, String)> {
+    cases
+        .iter()
+        .zip(ran)
+        .filter(|(_, r)| r.outcome.status != Status::Pass)
+        .map(|(m, r)| {
+            let text = r.outcome.actual.as_deref().unwrap_or(&r.outcome.message);
+            let seed = text
+                .split("with seed ")
+                .nth(1)
+                .and_then(|rest| rest.split(':').next())
+                .and_then(|n| n.trim().parse::<u64>().ok());
+            (seed.unwrap_or(0), m.name.clone())
+        })
+        .min()
+}
 
 pub fn run(root: &Path, jobs: Option<usize>) -> i32 {
     let course = Course {
@@ -55,7 +90,7 @@ pub fn run(root: &Path, jobs: Option<usize>) -> i32 {
                 memory_mb: 1024,
                 output_bytes: 1 << 20,
             },
-            options: crate::stages::RunOptions::default(),
+            options: RunOptions::default(),
         },
         jobs: jobs.unwrap_or_else(default_jobs),
         broken: Default::default(),
@@ -147,7 +182,33 @@ pub fn run(root: &Path, jobs: Option<usize>) -> i32 {
                 .filter(|(_, r)| r.outcome.status != Status::Pass)
                 .map(|(m, _)| m.name.as_str())
                 .collect();
-            if caught.is_empty() {
+            if caught.is_empty() && *stage == Stage::Store {
+                // No case's own seed catches it: the seeded sweep must.
+                let mut sweep = plan.with_selection(plan.selection.clone());
+                sweep.launcher.options = RunOptions {
+                    seeds: Seeds::Sweep(SWEEP_SEEDS),
+                };
+                sweep.launcher.limits.timeout += Duration::from_secs(2 * SWEEP_SEEDS);
+                let ran = sweep.run();
+                match first_caught(&sweep.cases, &ran) {
+                    Some((seed, case)) => {
+                        let _ = writeln!(
+                            out,
+                            "mutant {stage}/{name}: passes every case's own seed; caught by seed \
+                             {seed} of case {case} under the sweep (seeds 1-{SWEEP_SEEDS})\n    \
+                             ({what})"
+                        );
+                    }
+                    None => {
+                        sound = false;
+                        let _ = writeln!(
+                            out,
+                            "mutant {stage}/{name}: NOT CAUGHT, not even by seeds \
+                             1-{SWEEP_SEEDS} ({what})"
+                        );
+                    }
+                }
+            } else if caught.is_empty() {
                 sound = false;
                 let _ = writeln!(out, "mutant {stage}/{name}: NOT CAUGHT ({what})");
             } else {

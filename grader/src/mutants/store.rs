@@ -8,7 +8,7 @@ use dynamo_common::NodeId;
 use dynamo_common::host::{SharedStorage, Storage};
 
 use dynamo_common::sim::{Hint, Request, Response};
-use reference::store::Node as Reference;
+use reference::store::{Node as Reference, Quirks};
 use store::{
     Body, ConfigError, Context, Envelope, Host, MessageKind, NewNode, NodeConfig, NodeStatus,
     Payload, ReadResult, RequestOptions, Siblings, Stages, StoreError, StoreNode, VectorClock,
@@ -64,6 +64,31 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          a put after a delete through the same node can get a clock older than the tombstone",
         false,
     ),
+    (
+        "keeps-handed-off-keys",
+        "after a join or leave, hands the keys it no longer replicates to their new primaries but \
+         never drops them",
+        false,
+    ),
+    (
+        "strict-skips-write-back",
+        "in strict mode, answers a read without writing the result back to a majority (only stage \
+         6's background repair follows): a later read can miss what an earlier one returned",
+        false,
+    ),
+    (
+        "merge-races",
+        "merges a put into storage across an await (it reads the stored set, waits 5 ms for its \
+         disk, then writes the merge): a put to the same key landing in between is overwritten",
+        false,
+    ),
+    (
+        "stale-confirmations",
+        "remembers per key which peers confirmed holding it, but not what they held: a peer's \
+         confirmation from before a delete lets the tombstone be reaped while that peer, down \
+         during the delete, still holds the old value",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -78,6 +103,10 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "blind-puts" => store::new_node::<Mutant<6>>(),
         "delete-without-context" => store::new_node::<Mutant<7>>(),
         "reuses-counters" => store::new_node::<Mutant<8>>(),
+        "keeps-handed-off-keys" => store::new_node::<Mutant<9>>(),
+        "strict-skips-write-back" => store::new_node::<Mutant<10>>(),
+        "merge-races" => store::new_node::<Mutant<11>>(),
+        "stale-confirmations" => store::new_node::<Mutant<12>>(),
         _ => return None,
     })
 }
@@ -143,7 +172,13 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
         } else {
             host.clone()
         };
-        let inner = Rc::new(Reference::new(config, stages, inner_host)?);
+        // The bugs inside the node's own bookkeeping are the reference's quirks.
+        let quirks = Quirks {
+            keep_handed_off: BUG == 9,
+            skip_write_back: BUG == 10,
+            stale_confirmations: BUG == 12,
+        };
+        let inner = Rc::new(Reference::with_quirks(config, stages, inner_host, quirks)?);
         Ok(Mutant { inner, host })
     }
 
@@ -203,6 +238,20 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
                 Body::Ack
             }
             (Body::Gossip(_), _) if BUG == 4 => Body::Gossip(store::Membership::default()),
+            (Body::Request(Request::Put { key, .. }), _) if BUG == 11 => {
+                // What storage held before the wait is what the merge starts from: anything
+                // stored meanwhile is overwritten.
+                let key = key.clone();
+                let before = self.host.storage().get(&key);
+                sleep(Duration::from_millis(5)).await;
+                match before {
+                    Some(set) => self.host.storage().put(&key, set),
+                    None => {
+                        self.host.storage().remove(&key);
+                    }
+                }
+                self.inner.handle(envelope).await
+            }
             _ => self.inner.handle(envelope).await,
         }
     }

@@ -235,7 +235,8 @@ fn list_shows_the_course() {
 }
 
 /// `self-check`: the reference passes, the stubs fail, every buggy mutant is caught, and the
-/// catching cases are named.
+/// catching cases are named; the store mutants no case's own seed catches are caught by the
+/// seeded sweep, which names the seed and case.
 #[test]
 fn self_check_proves_the_course() {
     let out = grader(&["self-check"]);
@@ -245,6 +246,14 @@ fn self_check_proves_the_course() {
         text.contains("mutant hash-ring/repeats-nodes: caught by"),
         "{text}"
     );
+    for sweep_only in ["strict-skips-write-back", "merge-races"] {
+        assert!(
+            text.contains(&format!(
+                "mutant store/{sweep_only}: passes every case's own seed; caught by seed "
+            )),
+            "{text}"
+        );
+    }
     assert!(text.contains("self-check passed"), "{text}");
 }
 

@@ -10,7 +10,10 @@
 //! - `replica.rs`: the replica side, [`StoreNode::handle`].
 //! - `tick.rs`: gossip, handoff, anti-entropy, reaping, and membership changes.
 //! - `ranges.rs`: the Merkle roots and last syncs per range that `status` reports.
+//! - `moves.rs`: what a membership change moves: stage 1's transfers, and handing off (then
+//!   dropping) the keys this node no longer replicates.
 
+mod moves;
 mod ranges;
 mod replica;
 mod tick;
@@ -32,6 +35,22 @@ pub struct Node {
     host: Host,
     network: Network,
     state: RefCell<State>,
+    quirks: Quirks,
+}
+
+/// Deliberate mistakes, for the grader's mutants only (`grader/src/mutants/store.rs`): the ones a
+/// mutant cannot make from outside the node, because they sit in its private bookkeeping. Every
+/// one is off in the reference ([`Node::new`]); a mutant switches one on with
+/// [`Node::with_quirks`].
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Quirks {
+    /// Strict reads answer without their write-back (only stage 6's repair follows, unawaited).
+    pub skip_write_back: bool,
+    /// Keys handed off to their new primaries are kept, not dropped.
+    pub keep_handed_off: bool,
+    /// A peer's sync confirmation of a key outlives a change of the key.
+    pub stale_confirmations: bool,
 }
 
 /// What the node remembers between requests.
@@ -50,6 +69,8 @@ struct State {
     synced: BTreeMap<store::Range, BTreeMap<NodeId, store::SyncRecord>>,
     /// The ring's ranges with their primaries, until the ring changes (`ranges.rs`).
     ranges: Option<Vec<(store::Range, Vec<NodeId>)>>,
+    /// `leave()` has begun: the node's periodic work stops, leaving hands off what remains.
+    leaving: bool,
 }
 
 impl Node {
@@ -96,7 +117,9 @@ impl Node {
             return false;
         }
         self.host.storage().put(key, Siblings(merged));
-        self.state.borrow_mut().confirmed.remove(key);
+        if !self.quirks.stale_confirmations {
+            self.state.borrow_mut().confirmed.remove(key);
+        }
         true
     }
 
@@ -258,6 +281,24 @@ fn winner(versions: &[Version]) -> Option<&Version> {
     })
 }
 
+impl Node {
+    /// The node with deliberate mistakes switched on (the grader's mutants only).
+    ///
+    /// # Errors
+    /// As [`StoreNode::new`].
+    #[doc(hidden)]
+    pub fn with_quirks(
+        config: NodeConfig,
+        stages: Stages,
+        host: Host,
+        quirks: Quirks,
+    ) -> Result<Self, ConfigError> {
+        let mut node = <Node as StoreNode>::new(config, stages, host)?;
+        node.quirks = quirks;
+        Ok(node)
+    }
+}
+
 impl StoreNode for Node {
     fn new(config: NodeConfig, stages: Stages, host: Host) -> Result<Self, ConfigError> {
         config.validate()?;
@@ -281,7 +322,9 @@ impl StoreNode for Node {
                 confirmed: BTreeMap::new(),
                 synced: BTreeMap::new(),
                 ranges: None,
+                leaving: false,
             }),
+            quirks: Quirks::default(),
         })
     }
 
@@ -325,7 +368,7 @@ impl StoreNode for Node {
                 let m = self.config.majority();
                 let versions = self.read(primaries.clone(), key, m).await?;
                 // Write back before answering: a later read cannot see less than this one.
-                if !versions.is_empty() {
+                if !versions.is_empty() && !self.quirks.skip_write_back {
                     self.write(&primaries, key, versions.clone(), m).await?;
                 }
                 versions

@@ -1,12 +1,13 @@
 //! The replica side: what the node does with each message another node sends.
 
-use store::{Body, Envelope, Hint, Request, Response, Siblings, SyncOutcome};
+use store::{Body, Envelope, Hint, MessageKind, Request, Response, Siblings, SyncOutcome};
 
 use super::Node;
 
 impl Node {
     pub(super) async fn on_message(&self, envelope: Envelope) -> Body {
         let from = envelope.from;
+        let kind = envelope.kind;
         match envelope.body {
             Body::Request(Request::Put { key, object }) => {
                 // Stored before acknowledged: storage returns once the write is durable.
@@ -73,10 +74,26 @@ impl Node {
                 }
             }
             Body::Entries(entries) => {
+                // A transfer is acknowledged only for keys this node replicates: its sender drops
+                // what every primary acknowledged. The rest is stored all the same (it is data)
+                // and handed on by this node's own tick.
+                let foreign: Vec<String> = entries
+                    .iter()
+                    .filter(|(key, _)| kind == MessageKind::Transfer && !self.replicates(key))
+                    .map(|(key, _)| key.clone())
+                    .collect();
                 for (key, siblings) in entries {
                     self.store_merge(&key, siblings.0);
                 }
-                Body::Ack
+                if !foreign.is_empty() {
+                    Body::Refused(format!(
+                        "{} does not replicate {}",
+                        self.me(),
+                        foreign.join(", ")
+                    ))
+                } else {
+                    Body::Ack
+                }
             }
             other => Body::Refused(format!("a node does not expect {other:?} as a request")),
         }

@@ -1,5 +1,6 @@
-//! The periodic work: gossip and failure detection, hinted handoff, anti-entropy, reaping; and
-//! the membership changes gossip brings (joins and leaves, with stage 1's transfers).
+//! The periodic work: gossip and failure detection, hinted handoff, anti-entropy, handing off
+//! what this node no longer replicates (`moves.rs`), reaping; and the membership changes gossip
+//! brings (joins and leaves, with stage 1's transfers).
 
 use std::collections::BTreeSet;
 
@@ -10,14 +11,18 @@ use super::Node;
 
 impl Node {
     pub(super) async fn on_tick(&self) {
+        if self.state.borrow().leaving {
+            return;
+        }
         self.gossip().await;
         self.handoff().await;
         self.anti_entropy().await;
+        self.hand_off_strays().await;
         self.reap();
     }
 
     /// Raises this node's heartbeat and swaps views with every member.
-    async fn gossip(&self) {
+    pub(super) async fn gossip(&self) {
         let me = self.me();
         let now = self.host.now_ms();
         let (view, peers) = {
@@ -89,34 +94,6 @@ impl Node {
         for transfer in transfers {
             self.send_range(&transfer).await;
         }
-    }
-
-    /// Sends the keys this node holds in `transfer.range` to `transfer.to`.
-    async fn send_range(&self, transfer: &Transfer) -> bool {
-        let entries: Vec<(String, Siblings)> = {
-            let storage = self.host.storage();
-            storage
-                .keys()
-                .into_iter()
-                .filter(|k| transfer.range.contains((self.stages.position)(k)))
-                .filter_map(|k| storage.get(&k).map(|s| (k, s)))
-                .collect()
-        };
-        if entries.is_empty() {
-            return true;
-        }
-        let detail = format!("{} keys of {}", entries.len(), transfer.range);
-        matches!(
-            self.host
-                .send(
-                    &transfer.to,
-                    MessageKind::Transfer,
-                    detail,
-                    Body::Entries(entries)
-                )
-                .await,
-            Ok(Body::Ack)
-        )
     }
 
     /// Stage 3's handoff, when some hint's primary is up again.
@@ -308,26 +285,5 @@ impl Node {
                 self.state.borrow_mut().confirmed.remove(&key);
             }
         }
-    }
-
-    /// Leaves: hands each range stage 1 says this node gives up to its new owner, then tells
-    /// every member.
-    pub(super) async fn on_leave(&self) {
-        let me = self.me();
-        let transfers = {
-            let mut state = self.state.borrow_mut();
-            state.ranges = None;
-            state.ring.remove_node(&me).unwrap_or_default()
-        };
-        for transfer in &transfers {
-            self.send_range(transfer).await;
-        }
-        {
-            let mut state = self.state.borrow_mut();
-            let mine = state.view.0.entry(me.clone()).or_default();
-            mine.left = true;
-            mine.heartbeat += 1;
-        }
-        self.gossip().await;
     }
 }

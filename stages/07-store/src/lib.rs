@@ -35,8 +35,9 @@
 //!   store; a get answers what storage holds (tombstones included: the coordinator needs them).
 //! - **Tick** (the host calls it every `tick_ms`): gossip heartbeats to every member; hand each
 //!   hint to its primary when gossip sees the primary alive (stage 3's handoff); one anti-entropy
-//!   round with the next replica peer (stage 5); reap tombstones every primary holds and whose
-//!   grace period has passed.
+//!   round with the next replica peer (stage 5); hand every key it stores but no longer
+//!   replicates (after a join or leave) to the key's primaries, dropping it once all of them
+//!   acknowledged; reap tombstones every primary holds and whose grace period has passed.
 //! - **Failure detection** by gossip: a member whose heartbeat has not advanced for
 //!   `suspect_after_ms` is suspected; a fresh heartbeat clears the suspicion.
 //! - **Modes**: [`Mode::Eventual`] is Dynamo. [`Mode::Strict`] uses no fallbacks, reads a
@@ -145,11 +146,13 @@ pub trait StoreNode {
     /// Handles one envelope from another node and returns the body of the answer.
     async fn handle(&self, envelope: Envelope) -> Body;
 
-    /// The periodic work: gossip, hinted handoff, one anti-entropy round, tombstone reaping.
+    /// The periodic work: gossip, hinted handoff, one anti-entropy round, handing off the keys
+    /// it no longer replicates, tombstone reaping.
     async fn tick(&self);
 
-    /// This node leaves the cluster for good: it hands the ranges stage 1 says it gives up to
-    /// their new owners, then tells every member. Returns once the transfer is acknowledged.
+    /// This node leaves the cluster for good: it tells every member, hands the ranges stage 1
+    /// says it gives up to their new owners, then hands every key it still holds to the key's
+    /// new primaries and drops what they all acknowledged. Returns when that is done.
     async fn leave(&self);
 
     /// What the node shows of itself: its view of the members, its keys, its hints.

@@ -218,6 +218,9 @@ pub enum Check {
     NoHints,
     /// Every key's history is linearizable.
     Linearizable,
+    /// No node outside a key's primaries still stores it (nodes that left included): every
+    /// key a membership change moved was handed off and dropped.
+    NoStrays,
 }
 
 /// What the checkers must find.
@@ -387,6 +390,14 @@ pub struct StoredStep {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct KeysStep {
+    /// Node -> every key it stores, sorted (tombstone-only keys included); nodes that store
+    /// nothing are left out. Nodes that left are listed too: they must hand everything over.
+    pub expect: Expect<BTreeMap<NodeId, Vec<String>>, NoError>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SeesStep {
     /// The node whose gossip is asked.
     pub node: NodeId,
@@ -420,6 +431,8 @@ pub enum Step {
     Delete(DeleteStep),
     /// What every node stores for a key (tombstones as `~`).
     Stored(StoredStep),
+    /// Which keys every node stores.
+    Keys(KeysStep),
     /// How one node's gossip sees another.
     Sees(SeesStep),
     Hints(HintsStep),
@@ -659,6 +672,7 @@ impl StagePlugin for Plugin {
             Step::Get(s) => &s.expect,
             Step::Delete(s) => &s.expect,
             Step::Stored(s) => &s.expect,
+            Step::Keys(s) => &s.expect,
             Step::Sees(s) => &s.expect,
             Step::Hints(s) => &s.expect,
             Step::Messages(s) => &s.expect,
@@ -679,6 +693,7 @@ impl StagePlugin for Plugin {
             Step::Get(s) => format!("get {} via {}", s.key, s.via),
             Step::Delete(s) => format!("delete {} via {}", s.key, s.via),
             Step::Stored(s) => format!("stored {}", s.key),
+            Step::Keys(_) => "keys each node stores".into(),
             Step::Sees(s) => format!("how {} sees {}", s.node, s.of),
             Step::Hints(_) => "hints left".into(),
             Step::Messages(s) => format!("{} messages so far", s.kind),
@@ -863,6 +878,15 @@ impl StagePlugin for Plugin {
                     .into_iter()
                     .filter(|(n, _)| !cluster.left.borrow().contains(n))
                     .filter_map(|(n, m)| m.get(&s.key).map(|set| (n, shown(set))))
+                    .collect();
+                s.expect.check(&Ok(held), snapshots)
+            }
+            Step::Keys(s) => {
+                let held: BTreeMap<NodeId, Vec<String>> = cluster
+                    .stored()
+                    .into_iter()
+                    .filter(|(_, m)| !m.is_empty())
+                    .map(|(n, m)| (n, m.into_keys().collect()))
                     .collect();
                 s.expect.check(&Ok(held), snapshots)
             }

@@ -31,6 +31,9 @@ pub struct Observed {
     /// key -> the reconciliation of its primaries' sets.
     pub final_reads: BTreeMap<String, Vec<Item>>,
     pub hints_left: Vec<(NodeId, NodeId, String)>,
+    /// (node, key): a key stored by a node outside its primaries (nodes that left included).
+    #[serde(default)]
+    pub strays: Vec<(NodeId, String)>,
     pub trace: Vec<TraceEntry>,
 }
 
@@ -156,6 +159,7 @@ pub fn final_state(cluster: &Cluster, spec: &ClusterSpec) -> Observed {
     let ring_impl = dynamo_select::hash_ring::reference();
     let mut replicas = checkers::ReplicaState::new();
     let mut final_reads = BTreeMap::new();
+    let mut strays = Vec::new();
     let stored = cluster.stored();
     let keys: BTreeSet<String> = stored.values().flat_map(|m| m.keys().cloned()).collect();
     if let Ok(mut ring) = (ring_impl.new)(spec.vnodes) {
@@ -168,6 +172,11 @@ pub fn final_state(cluster: &Cluster, spec: &ClusterSpec) -> Observed {
                 .unwrap_or_default();
             let mut per = BTreeMap::new();
             let mut merged: Option<Siblings> = None;
+            for (node, held) in &stored {
+                if held.contains_key(&key) && !primaries.contains(node) {
+                    strays.push((node.clone(), key.clone()));
+                }
+            }
             for p in primaries {
                 let set = stored.get(&p).and_then(|m| m.get(&key)).cloned();
                 if let Some(s) = &set {
@@ -184,6 +193,7 @@ pub fn final_state(cluster: &Cluster, spec: &ClusterSpec) -> Observed {
         replicas,
         final_reads,
         hints_left: cluster.hints_left(),
+        strays,
         trace: cluster.trace.borrow().clone(),
     }
 }
@@ -505,6 +515,19 @@ pub fn findings(observed: &Observed, checks: &BTreeSet<Check>) -> BTreeMap<Check
                 })
                 .collect(),
             Check::Linearizable => checkers::linearizable(&observed.history),
+            Check::NoStrays => observed
+                .strays
+                .iter()
+                .map(|(node, key)| Violation {
+                    checker: "convergence",
+                    key: key.clone(),
+                    explanation: format!(
+                        "{node} still stores {key} after quiescence, but is not among its \
+                         primaries: it never handed the key off, or never dropped it"
+                    ),
+                    events: Vec::new(),
+                })
+                .collect(),
         };
         out.insert(*check, found);
     }
