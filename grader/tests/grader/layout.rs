@@ -171,14 +171,7 @@ fn sync_dir(from: &Path, to: &Path) {
 /// A copy of the course (without the cluster, which the grader never builds) at `dir`.
 fn copy_course(dir: &Path) {
     let root = course_root();
-    for folder in [
-        "stages",
-        "reference",
-        "grader",
-        "checkers",
-        "tests",
-        ".cargo",
-    ] {
+    for folder in ["stages", "reference", "grader", "checkers", "tests"] {
         sync_dir(&root.join(folder), &dir.join(folder));
     }
     sync_file(&root.join("Cargo.lock"), &dir.join("Cargo.lock"));
@@ -193,6 +186,48 @@ fn copy_course(dir: &Path) {
     let target = dir.join("Cargo.toml");
     if std::fs::read_to_string(&target).ok().as_deref() != Some(manifest.as_str()) {
         std::fs::write(target, manifest).expect("write Cargo.toml");
+    }
+    set_apart(dir);
+}
+
+/// Gives every package of the copy's own workspace a profile of its own (one codegen unit fewer
+/// than the default), so its build artifacts never share a name with the course's.
+///
+/// The copy builds in the course's build folder, so that the crates.io dependencies (identical in
+/// both, and the bulk of a cold build) are reused instead of rebuilt for minutes. But cargo names
+/// a workspace package's artifacts by its path relative to the workspace root, which is the same
+/// in the copy: without a difference in profile, the copy's broken stage 1 would overwrite the
+/// course's own artifacts (seen: a later `cargo grade` in the course replayed the copy's error).
+fn set_apart(dir: &Path) {
+    let metadata = Command::new(cargo())
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("cargo metadata on the copy");
+    assert!(
+        metadata.status.success(),
+        "{}",
+        String::from_utf8_lossy(&metadata.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&metadata.stdout).expect("metadata JSON");
+    let mut config = std::fs::read_to_string(course_root().join(".cargo/config.toml"))
+        .expect("the course's .cargo/config.toml");
+    config.push_str("\n# The layout test's copy: its own artifacts in the shared build folder.\n");
+    for package in metadata["packages"].as_array().expect("packages") {
+        let name = package["name"].as_str().expect("package name");
+        config.push_str(&format!(
+            "[profile.dev.package.{name}]\ncodegen-units = 255\n"
+        ));
+    }
+    let path = dir.join(".cargo/config.toml");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(config.as_str()) {
+        std::fs::write(path, config).expect("write the copy's cargo config");
     }
 }
 
@@ -215,8 +250,8 @@ fn a_stage_that_does_not_compile_is_reported_and_the_others_graded() {
     // The copy's own target folder for its binaries, but the course's build folder for the
     // intermediate artifacts: the crates.io dependencies are then the ones already built (a
     // separate folder meant a cold build of every dependency, minutes on two cores), and only
-    // the copy's own crates compile. Cargo locks the build folder while it builds, so the other
-    // tests that build in it wait rather than race.
+    // the copy's own crates compile, under names of their own (`set_apart`). Cargo locks the
+    // build folder while it builds, so the other tests that build in it wait rather than race.
     let target = dir.join("target");
     let build_dir = dir.parent().expect("target/layout-test").to_path_buf();
     let build = Command::new(cargo())
