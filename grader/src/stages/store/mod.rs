@@ -55,6 +55,12 @@ pub enum Seeds {
     Case,
     Sweep(u64),
     One(u64),
+    /// Seeds `first..=last`: one part of a sweep, which the grader splits over several case
+    /// processes so that a long sweep uses every core and no report grows without bound.
+    Range {
+        first: u64,
+        last: u64,
+    },
 }
 
 impl Seeds {
@@ -71,15 +77,37 @@ impl Seeds {
     pub fn count(self) -> u64 {
         match self {
             Seeds::Sweep(n) => n,
+            Seeds::Range { first, last } => last.saturating_sub(first) + 1,
             Seeds::Case | Seeds::One(_) => 1,
         }
     }
+
+    /// A sweep split into parts of at most [`Seeds::PART`] seeds, in seed order, each run by a
+    /// case process of its own; anything else is one part.
+    pub fn parts(self) -> Vec<Seeds> {
+        let Seeds::Sweep(n) = self else {
+            return vec![self];
+        };
+        let parts = n.div_ceil(Self::PART).max(1);
+        // Even parts: a sweep of 120 runs as 3 x 40, not 50 + 50 + 20.
+        let size = n.div_ceil(parts);
+        (0..parts)
+            .map(|i| Seeds::Range {
+                first: i * size + 1,
+                last: ((i + 1) * size).min(n),
+            })
+            .collect()
+    }
+
+    /// The most seeds one case process runs in a sweep.
+    pub const PART: u64 = 25;
 
     /// The seeds a workload runs under, given the case's own.
     fn list(self, case_seed: u64) -> Vec<u64> {
         match self {
             Seeds::Case => vec![case_seed],
             Seeds::Sweep(n) => (1..=n).collect(),
+            Seeds::Range { first, last } => (first..=last).collect(),
             Seeds::One(s) => vec![s],
         }
     }
@@ -531,20 +559,54 @@ fn judge(observed: &workload::Observed, expect: &CheckExpect) -> Result<(), Mism
 
 /// Keeps, of a run's trace, only the messages a violation's explanation can show (those about a
 /// key the clients used, see `workload::explain`): gossip and acknowledgements are most of a
-/// trace, and a sweep reports every seed's run in one message.
+/// trace, and a sweep reports every seed's run.
+///
+/// A message is kept when its line (`TraceEntry`'s `Display`) contains ` KEY` for a key of the
+/// history, as `explain` looks for it. Writing every line out is most of a run's cost, so the
+/// line is written only for a message that can contain the key: one whose detail, sender,
+/// receiver or kind contains it, or any message when the key could come from the line's fixed
+/// words, separators or numbers ([`LINE_WORDS`]).
 fn about_keys(mut observed: workload::Observed) -> workload::Observed {
-    let needles: BTreeSet<String> = observed
+    use std::fmt::Write as _;
+    let keys: BTreeSet<&str> = observed
         .history
         .events
         .iter()
-        .map(|e| format!(" {}", e.key))
+        .map(|e| e.key.as_str())
         .collect();
+    let keys: Vec<(String, bool)> = keys
+        .into_iter()
+        .map(|key| {
+            let anywhere = key.is_empty()
+                || key.contains(char::is_whitespace)
+                || key.bytes().all(|b| b.is_ascii_digit())
+                || LINE_WORDS.contains(key);
+            (format!(" {key}"), anywhere)
+        })
+        .collect();
+    let mut kind = String::new();
     observed.trace.retain(|entry| {
-        let line = entry.to_string();
-        needles.iter().any(|n| line.contains(n.as_str()))
+        kind.clear();
+        let _ = write!(kind, "{}", entry.kind);
+        let mut line: Option<String> = None;
+        keys.iter().any(|(needle, anywhere)| {
+            let key = &needle[1..];
+            let may = *anywhere
+                || entry.detail.contains(key)
+                || entry.from.as_str().contains(key)
+                || entry.to.as_str().contains(key)
+                || kind.contains(key);
+            may && line
+                .get_or_insert_with(|| entry.to_string())
+                .contains(needle.as_str())
+        })
     });
     observed
 }
+
+/// Every word and separator a trace line holds besides its times, nodes, kind and detail (see
+/// `TraceEntry`'s `Display`): a key found in none of those can come into a line only from here.
+const LINE_WORDS: &str = " ms -> arrives nobody waiting, lost: is down dropped partitioned ";
 
 fn shown(set: &store::Siblings) -> Vec<String> {
     let mut out: Vec<String> = set
@@ -688,6 +750,10 @@ impl StagePlugin for Plugin {
             q.w,
             inline(&setup.mode)
         )
+    }
+
+    fn seeded(step: &Step) -> bool {
+        matches!(step, Step::Workload(_))
     }
 
     fn prepare(name: &str, _setup: &Setup, steps: &mut [Spanned<Step>]) {
