@@ -567,41 +567,60 @@ fn judge(observed: &workload::Observed, expect: &CheckExpect) -> Result<(), Mism
 /// receiver or kind contains it, or any message when the key could come from the line's fixed
 /// words, separators or numbers ([`LINE_WORDS`]).
 fn about_keys(mut observed: workload::Observed) -> workload::Observed {
-    use std::fmt::Write as _;
     let keys: BTreeSet<&str> = observed
         .history
         .events
         .iter()
         .map(|e| e.key.as_str())
         .collect();
-    let keys: Vec<(String, bool)> = keys
-        .into_iter()
-        .map(|key| {
-            let anywhere = key.is_empty()
+    let needles: Vec<Needle> = keys.into_iter().map(Needle::new).collect();
+    let mut kind = String::new();
+    observed
+        .trace
+        .retain(|entry| mentions_any(entry, &needles, &mut kind));
+    observed
+}
+
+/// ` KEY`, as `workload::explain` looks for it in a trace line, and whether the key could come
+/// from anywhere in a line.
+struct Needle {
+    text: String,
+    anywhere: bool,
+}
+
+impl Needle {
+    fn new(key: &str) -> Self {
+        Needle {
+            text: format!(" {key}"),
+            anywhere: key.is_empty()
                 || key.contains(char::is_whitespace)
                 || key.bytes().all(|b| b.is_ascii_digit())
-                || LINE_WORDS.contains(key);
-            (format!(" {key}"), anywhere)
-        })
-        .collect();
-    let mut kind = String::new();
-    observed.trace.retain(|entry| {
-        kind.clear();
-        let _ = write!(kind, "{}", entry.kind);
-        let mut line: Option<String> = None;
-        keys.iter().any(|(needle, anywhere)| {
-            let key = &needle[1..];
-            let may = *anywhere
-                || entry.detail.contains(key)
-                || entry.from.as_str().contains(key)
-                || entry.to.as_str().contains(key)
-                || kind.contains(key);
-            may && line
-                .get_or_insert_with(|| entry.to_string())
-                .contains(needle.as_str())
-        })
-    });
-    observed
+                || LINE_WORDS.contains(key),
+        }
+    }
+}
+
+/// Whether `entry`'s line contains one of `needles` (`kind` is a reusable buffer).
+fn mentions_any(
+    entry: &dynamo_common::sim::TraceEntry,
+    needles: &[Needle],
+    kind: &mut String,
+) -> bool {
+    use std::fmt::Write as _;
+    kind.clear();
+    let _ = write!(kind, "{}", entry.kind);
+    let mut line: Option<String> = None;
+    needles.iter().any(|needle| {
+        let key = &needle.text[1..];
+        let may = needle.anywhere
+            || entry.detail.contains(key)
+            || entry.from.as_str().contains(key)
+            || entry.to.as_str().contains(key)
+            || kind.contains(key);
+        may && line
+            .get_or_insert_with(|| entry.to_string())
+            .contains(needle.text.as_str())
+    })
 }
 
 /// Every word and separator a trace line holds besides its times, nodes, kind and detail (see
@@ -924,5 +943,58 @@ impl StagePlugin for Plugin {
                     .collect(),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dynamo_common::NodeId;
+    use dynamo_common::sim::{Fate, MessageKind, TraceEntry};
+
+    use super::{Needle, mentions_any};
+
+    /// The quick filter keeps exactly the messages whose line contains ` KEY`, for keys that
+    /// look like a workload's and for keys made to collide with names, kinds, words and times.
+    #[test]
+    fn the_trace_filter_matches_the_lines() {
+        let nodes = ["A", "k1", "node k1", "ack"];
+        let kinds = [MessageKind::Put, MessageKind::Ack, MessageKind::Gossip];
+        let details = ["", "k1 = c0-1@2", "k10", "x k1", "k1k"];
+        let fates = [
+            Fate::Arrives { at_ms: 15 },
+            Fate::ArrivesUnheard { at_ms: 7 },
+            Fate::LostNodeDown,
+            Fate::Dropped,
+            Fate::Partitioned,
+        ];
+        let keys = [
+            "k1", "k", "1", "15", "ms", "ck", "-", "down", "k1 =", "", "A",
+        ];
+        let mut kind = String::new();
+        for from in nodes {
+            for kind_of in kinds {
+                for detail in details {
+                    for fate in &fates {
+                        let entry = TraceEntry {
+                            sent_ms: 15,
+                            from: NodeId::from(from),
+                            to: NodeId::from("B"),
+                            kind: kind_of,
+                            detail: detail.to_string(),
+                            fate: fate.clone(),
+                        };
+                        let line = entry.to_string();
+                        for key in keys {
+                            let needle = [Needle::new(key)];
+                            assert_eq!(
+                                mentions_any(&entry, &needle, &mut kind),
+                                line.contains(&format!(" {key}")),
+                                "key {key:?} in {line:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }
