@@ -1,6 +1,7 @@
-//! The parent side of case isolation: one child process per case, up to `jobs` at a time, each
-//! in its own process group with a wall-clock deadline, a CPU-time cap, a memory cap and an
-//! output cap. Results come back in file order whatever order the children finish in.
+//! The parent side of case isolation: one child process per case (per part of a case, for a
+//! long store seed sweep: see [`run_all`]), up to `jobs` at a time, each in its own process group
+//! with a wall-clock deadline, a CPU-time cap, a memory cap and an output cap. Results come back
+//! in file order whatever order the children finish in.
 //!
 //! # The parent judges
 //! The parent loads each case itself (expectations and snapshots included) and starts
@@ -244,7 +245,7 @@ fn run_loaded(
     let (events, inbox) = mpsc::channel();
     let output = start_readers(&mut child, launcher.limits.output_bytes, &events);
     drop(events);
-    let mut judge = Judge::new(case, course.snapshot_dir(case.meta().stage));
+    let mut judge = Judge::new(case, course.snapshot_dir(case.meta().stage), *options);
     let outcome = match child.stdin.take() {
         Some(mut to_child) => {
             let start = Start {
@@ -368,10 +369,17 @@ struct Judge<'a> {
 }
 
 impl<'a> Judge<'a> {
-    fn new(case: &'a dyn LoadedCase, snapshot_dir: std::path::PathBuf) -> Self {
+    fn new(
+        case: &'a dyn LoadedCase,
+        snapshot_dir: std::path::PathBuf,
+        options: RunOptions,
+    ) -> Self {
         Judge {
             case,
-            snapshots: Snapshots::Compare { dir: snapshot_dir },
+            snapshots: Snapshots::Compare {
+                dir: snapshot_dir,
+                options,
+            },
             current: None,
             reported: false,
             passed: 0,

@@ -258,6 +258,11 @@ pub struct CheckExpect {
     #[serde(skip)]
     #[schemars(skip)]
     pub case: String,
+    /// The case's own seed (`setup.seed`), for the seeds a run without `--seeds` must report
+    /// (set by `prepare`, in the grader only).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub case_seed: u64,
 }
 
 impl CheckExpect {
@@ -268,6 +273,18 @@ impl CheckExpect {
         }
         if runs.is_empty() {
             return Err(Mismatch::new("a run for every seed", "no run"));
+        }
+        // Judging a case process: it must report exactly the seeds it was given, in order, so a
+        // seed that fails cannot be left out.
+        if let Some(options) = snapshots.judging() {
+            let want = options.seeds.list(self.case_seed);
+            let got: Vec<u64> = runs.iter().map(|r| r.seed).collect();
+            if got != want {
+                return Err(Mismatch::new(
+                    format!("a run for each of the {} seeds given", want.len()),
+                    format!("runs for {} seeds, not those given", got.len()),
+                ));
+            }
         }
         for run in runs {
             judge(&run.observed, self).map_err(|mut m| {
@@ -775,10 +792,11 @@ impl StagePlugin for Plugin {
         matches!(step, Step::Workload(_))
     }
 
-    fn prepare(name: &str, _setup: &Setup, steps: &mut [Spanned<Step>]) {
+    fn prepare(name: &str, setup: &Setup, steps: &mut [Spanned<Step>]) {
         for step in steps {
             if let Step::Workload(w) = &mut step.value {
                 w.expect.case = name.to_string();
+                w.expect.case_seed = setup.seed.unwrap_or(1);
             }
         }
     }
