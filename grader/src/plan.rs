@@ -141,8 +141,8 @@ impl Plan {
             root: course.root.clone(),
             selection: served(&selection, &broken),
             limits: Limits {
-                // A seed sweep runs each store workload once per seed, in one child.
-                timeout: Duration::from_secs_f64(args.timeout + 2.0 * seeds.count() as f64),
+                // Each case process gets more per seed it runs (`runner::deadline`).
+                timeout: Duration::from_secs_f64(args.timeout),
                 memory_mb: args.memory_mb,
                 output_bytes: 1 << 20,
             },

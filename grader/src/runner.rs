@@ -1,6 +1,7 @@
-//! The parent side of case isolation: one child process per case, up to `jobs` at a time, each
-//! in its own process group with a wall-clock deadline, a CPU-time cap, a memory cap and an
-//! output cap. Results come back in file order whatever order the children finish in.
+//! The parent side of case isolation: one child process per case (per part of a case, for a
+//! long store seed sweep: see [`run_all`]), up to `jobs` at a time, each in its own process group
+//! with a wall-clock deadline, a CPU-time cap, a memory cap and an output cap. Results come back
+//! in file order whatever order the children finish in.
 //!
 //! # The parent judges
 //! The parent loads each case itself (expectations and snapshots included) and starts
@@ -51,7 +52,7 @@ use crate::outcome::{CaseOutcome, Status};
 use crate::protocol::{self, Start, ToParent, Verdict};
 use crate::snapshot::Snapshots;
 use crate::stage::Stage;
-use crate::stages::LoadedCase;
+use crate::stages::{LoadedCase, RunOptions};
 use crate::sys;
 
 /// What a case may consume.
@@ -69,8 +70,9 @@ pub struct Launcher {
     pub root: std::path::PathBuf,
     pub selection: Selection,
     pub limits: Limits,
-    /// Sent to every case process in its `Start` message.
-    pub options: crate::stages::RunOptions,
+    /// Sent to every case process in its `Start` message (a sweep's parts each get their own
+    /// seeds, see [`run_all`]).
+    pub options: RunOptions,
 }
 
 /// A finished case.
@@ -95,26 +97,66 @@ pub fn kill_all() {
 }
 
 /// Runs every case, `jobs` at a time; the results are in the order of `cases`.
+///
+/// A case whose steps run once per seed of a sweep (`--seeds N`) is split into parts of at most
+/// `Seeds::PART` seeds, each a case process of its own judged on its own: a long sweep then
+/// keeps every core busy to the end, and no part's report grows with N. The case's outcome is
+/// its first part (in seed order) that did not pass, as one process running the seeds in order
+/// would have found, or a pass; its duration is the sum of its parts'.
 pub fn run_all(cases: &[CaseMeta], launcher: &Launcher, jobs: usize) -> Vec<Ran> {
+    let parts: Vec<(usize, RunOptions)> = cases
+        .iter()
+        .enumerate()
+        .flat_map(|(i, case)| {
+            let seeded = case.loaded.as_ref().is_some_and(|l| l.0.seeded());
+            let seeds = if seeded {
+                launcher.options.seeds.parts()
+            } else {
+                vec![launcher.options.seeds]
+            };
+            seeds
+                .into_iter()
+                .map(move |seeds| (i, RunOptions { seeds }))
+        })
+        .collect();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Ran>>> = Mutex::new(vec![None; cases.len()]);
+    let results: Mutex<Vec<Option<Ran>>> = Mutex::new(vec![None; parts.len()]);
     thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, cases.len().max(1)) {
+        for _ in 0..jobs.clamp(1, parts.len().max(1)) {
             scope.spawn(|| {
                 loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(case) = cases.get(i) else { break };
-                    let ran = run_one(case, launcher);
+                    let p = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((i, options)) = parts.get(p) else {
+                        break;
+                    };
+                    let ran = run_one(&cases[*i], launcher, options);
                     if let Ok(mut r) = results.lock() {
-                        r[i] = Some(ran);
+                        r[p] = Some(ran);
                     }
                 }
             });
         }
     });
-    results
-        .into_inner()
-        .unwrap_or_default()
+    let mut merged: Vec<Option<Ran>> = vec![None; cases.len()];
+    let results = results.into_inner().unwrap_or_default();
+    for ((i, _), ran) in parts.iter().zip(results) {
+        let ran = ran.unwrap_or_else(|| Ran {
+            outcome: crash("the grader lost this case's result".into()),
+            duration: Duration::ZERO,
+        });
+        merged[*i] = Some(match merged[*i].take() {
+            None => ran,
+            Some(before) => Ran {
+                duration: before.duration + ran.duration,
+                outcome: if before.outcome.status == Status::Pass {
+                    ran.outcome
+                } else {
+                    before.outcome
+                },
+            },
+        });
+    }
+    merged
         .into_iter()
         .map(|r| {
             r.unwrap_or_else(|| Ran {
@@ -125,8 +167,9 @@ pub fn run_all(cases: &[CaseMeta], launcher: &Launcher, jobs: usize) -> Vec<Ran>
         .collect()
 }
 
-/// Runs one case in a child process and judges what it reports.
-pub fn run_one(meta: &CaseMeta, launcher: &Launcher) -> Ran {
+/// Runs one case (or one part of a sweep of it, per `options`) in a child process and judges
+/// what it reports.
+pub fn run_one(meta: &CaseMeta, launcher: &Launcher, options: &RunOptions) -> Ran {
     let started = Instant::now();
     let course = Course {
         root: launcher.root.clone(),
@@ -137,7 +180,7 @@ pub fn run_one(meta: &CaseMeta, launcher: &Launcher) -> Ran {
         None => course.load(&meta.path).map(std::sync::Arc::from),
     };
     let outcome = match loaded {
-        Ok(case) => run_loaded(case.as_ref(), &course, launcher),
+        Ok(case) => run_loaded(case.as_ref(), &course, launcher, options),
         Err(diags) => {
             let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
             crash(format!(
@@ -152,6 +195,12 @@ pub fn run_one(meta: &CaseMeta, launcher: &Launcher) -> Ran {
     }
 }
 
+/// The wall-clock time a case process may take: the run's timeout, plus two seconds per seed
+/// its store workloads run under (a sweep's part counts only its own seeds).
+pub fn deadline(limits: &Limits, options: &RunOptions) -> Duration {
+    limits.timeout + Duration::from_secs(2 * options.seeds.count())
+}
+
 /// What the reader threads tell the judge.
 enum Event {
     Message(Result<ToParent, String>),
@@ -159,7 +208,12 @@ enum Event {
     Overflow,
 }
 
-fn run_loaded(case: &dyn LoadedCase, course: &Course, launcher: &Launcher) -> CaseOutcome {
+fn run_loaded(
+    case: &dyn LoadedCase,
+    course: &Course,
+    launcher: &Launcher,
+    options: &RunOptions,
+) -> CaseOutcome {
     let acting = match case.acting_input() {
         Ok(acting) => acting.to_string(),
         Err(e) => {
@@ -168,7 +222,8 @@ fn run_loaded(case: &dyn LoadedCase, course: &Course, launcher: &Launcher) -> Ca
             ));
         }
     };
-    let deadline = Instant::now() + launcher.limits.timeout;
+    let allowed = deadline(&launcher.limits, options);
+    let deadline = Instant::now() + allowed;
     let mut command = Command::new(&launcher.exe);
     command
         .arg("__run-case")
@@ -191,16 +246,16 @@ fn run_loaded(case: &dyn LoadedCase, course: &Course, launcher: &Launcher) -> Ca
     let (events, inbox) = mpsc::channel();
     let output = start_readers(&mut child, launcher.limits.output_bytes, &events);
     drop(events);
-    let mut judge = Judge::new(case, course.snapshot_dir(case.meta().stage));
+    let mut judge = Judge::new(case, course.snapshot_dir(case.meta().stage), *options);
     let outcome = match child.stdin.take() {
         Some(mut to_child) => {
             let start = Start {
                 stage: case.meta().stage.name().to_string(),
                 selection: launcher.selection.to_arg(),
                 memory_mb: launcher.limits.memory_mb,
-                cpu_seconds: launcher.limits.timeout.as_secs_f64().ceil() as u64 + 1,
+                cpu_seconds: allowed.as_secs_f64().ceil() as u64 + 1,
                 case: acting,
-                options: launcher.options,
+                options: *options,
             };
             let _ = protocol::send(&mut to_child, &start);
             judge.follow(&inbox, &mut to_child, &mut child, deadline)
@@ -225,7 +280,7 @@ fn run_loaded(case: &dyn LoadedCase, course: &Course, launcher: &Launcher) -> Ca
                 Ended::Died(Some(s)) => Some(s),
                 _ => status,
             };
-            judge.explain(ended, status, &text, launcher)
+            judge.explain(ended, status, &text, launcher, allowed)
         }
     }
 }
@@ -315,10 +370,17 @@ struct Judge<'a> {
 }
 
 impl<'a> Judge<'a> {
-    fn new(case: &'a dyn LoadedCase, snapshot_dir: std::path::PathBuf) -> Self {
+    fn new(
+        case: &'a dyn LoadedCase,
+        snapshot_dir: std::path::PathBuf,
+        options: RunOptions,
+    ) -> Self {
         Judge {
             case,
-            snapshots: Snapshots::Compare { dir: snapshot_dir },
+            snapshots: Snapshots::Compare {
+                dir: snapshot_dir,
+                options,
+            },
             current: None,
             reported: false,
             passed: 0,
@@ -560,15 +622,15 @@ impl<'a> Judge<'a> {
         status: Option<ExitStatus>,
         output: &str,
         launcher: &Launcher,
+        allowed: Duration,
     ) -> CaseOutcome {
         let place = self.place();
         let mut outcome = match ended {
             Ended::TimedOut => CaseOutcome {
                 status: Status::Timeout,
                 message: format!(
-                    "no result within {:?} {place}; the case was stopped. Look for a loop that \
-                     never ends, or a wait for something that never happens.",
-                    launcher.limits.timeout
+                    "no result within {allowed:?} {place}; the case was stopped. Look for a loop \
+                     that never ends, or a wait for something that never happens."
                 ),
                 ..CaseOutcome::pass()
             },

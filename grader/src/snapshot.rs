@@ -17,8 +17,12 @@ use crate::render::block;
 /// Where snapshot expectations go during a run.
 #[derive(Debug)]
 pub enum Snapshots {
-    /// Compare results with the recorded files in `dir`.
-    Compare { dir: PathBuf },
+    /// Compare results with the recorded files in `dir`; `options` are the run's, so a judge
+    /// knows which runs it must see (a store sweep part's seeds).
+    Compare {
+        dir: PathBuf,
+        options: crate::stages::RunOptions,
+    },
     /// Collect `(name, text)` for insta to record.
     Record { recorded: Vec<(String, String)> },
     /// In the case process: report every actual value to the parent, which judges it (the
@@ -36,6 +40,14 @@ impl Snapshots {
         }
     }
 
+    /// The options of the run being judged, where the parent judges a case process's values.
+    pub fn judging(&self) -> Option<&crate::stages::RunOptions> {
+        match self {
+            Snapshots::Compare { options, .. } => Some(options),
+            _ => None,
+        }
+    }
+
     pub fn check<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), Mismatch> {
         let text = block(value);
         match self {
@@ -49,7 +61,7 @@ impl Snapshots {
                 recorded.push((name.to_string(), text));
                 Ok(())
             }
-            Snapshots::Compare { dir } => {
+            Snapshots::Compare { dir, .. } => {
                 let path = file(dir, name);
                 match read(&path) {
                     None => Err(Mismatch::new(

@@ -82,6 +82,11 @@ pub trait StagePlugin: 'static {
     fn prepare(_name: &str, _setup: &Self::Setup, _steps: &mut [Spanned<Self::Step>]) {}
     /// The step's expectation.
     fn expectation(step: &Self::Step) -> &dyn Expectation;
+    /// Whether the step runs once per seed of a sweep (the store's workloads), so the runner
+    /// may split a sweep of its case over several case processes.
+    fn seeded(_step: &Self::Step) -> bool {
+        false
+    }
     /// A short description of the step for reports: `owner "user-42"`.
     fn label(step: &Self::Step) -> String;
     /// What the setup does, for reports: `setup: new(4), add_node A, B, C`.
@@ -141,6 +146,8 @@ pub trait LoadedCase: Send + Sync {
     /// (worked out on first use, since only runs need it).
     fn acting_input(&self) -> Result<&str, String>;
     fn step_count(&self) -> usize;
+    /// Whether a step of the case runs once per seed of a sweep ([`StagePlugin::seeded`]).
+    fn seeded(&self) -> bool;
     fn setup_label(&self) -> String;
     fn step_label(&self, step: usize) -> String;
     /// Step `step`'s expectation as written.
@@ -192,6 +199,10 @@ impl<P: StagePlugin> LoadedCase for Loaded<P> {
 
     fn step_count(&self) -> usize {
         self.case.steps.len()
+    }
+
+    fn seeded(&self) -> bool {
+        self.case.steps.iter().any(|s| P::seeded(&s.value))
     }
 
     fn setup_label(&self) -> String {

@@ -71,3 +71,16 @@ fn the_reference_passes_the_sweep() {
     ]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
 }
+
+/// A sweep longer than one part (25 seeds) runs as several case processes, one per part, which
+/// finish in any order; the report still names the sweep's first failing seed, as one process
+/// running every seed in order would. (This mutant fails most seeds, so later parts fail too.)
+#[test]
+fn a_sweep_in_parts_names_its_first_failing_seed() {
+    let first = (1..=3)
+        .find(|seed| store(&["--seed", &seed.to_string()]).0 == 1)
+        .unwrap_or_else(|| panic!("no failing seed among 1..=3 for this mutant"));
+    let (code, text) = store(&["--seeds", "60"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains(&format!("with seed {first}: ")), "{text}");
+}

@@ -2,8 +2,6 @@
 //! what this node no longer replicates (`moves.rs`), reaping; and the membership changes gossip
 //! brings (joins and leaves, with stage 1's transfers).
 
-use std::collections::BTreeSet;
-
 use store::{Body, MessageKind, NodeId, Payload, Replica, Siblings, SyncOutcome, Transfer};
 use tokio::task::JoinSet;
 
@@ -69,8 +67,14 @@ impl Node {
             for node in fresher {
                 state.fresh_at.insert(node, now);
             }
-            let in_ring: BTreeSet<NodeId> =
-                state.ring.tokens().into_iter().map(|t| t.node).collect();
+            // Every gossip exchange comes here, so this stays cheap: a handful of distinct
+            // nodes among the tokens, found without sorting them.
+            let mut in_ring: Vec<NodeId> = Vec::new();
+            for token in state.ring.tokens() {
+                if !in_ring.contains(&token.node) {
+                    in_ring.push(token.node);
+                }
+            }
             let members: Vec<(NodeId, bool)> = state
                 .view
                 .0

@@ -60,6 +60,12 @@ pub enum Seeds {
     Case,
     Sweep(u64),
     One(u64),
+    /// Seeds `first..=last`: one part of a sweep, which the grader splits over several case
+    /// processes so that a long sweep uses every core and no report grows without bound.
+    Range {
+        first: u64,
+        last: u64,
+    },
 }
 
 impl Seeds {
@@ -76,15 +82,37 @@ impl Seeds {
     pub fn count(self) -> u64 {
         match self {
             Seeds::Sweep(n) => n,
+            Seeds::Range { first, last } => last.saturating_sub(first) + 1,
             Seeds::Case | Seeds::One(_) => 1,
         }
     }
+
+    /// A sweep split into parts of at most [`Seeds::PART`] seeds, in seed order, each run by a
+    /// case process of its own; anything else is one part.
+    pub fn parts(self) -> Vec<Seeds> {
+        let Seeds::Sweep(n) = self else {
+            return vec![self];
+        };
+        let parts = n.div_ceil(Self::PART).max(1);
+        // Even parts: a sweep of 120 runs as 3 x 40, not 50 + 50 + 20.
+        let size = n.div_ceil(parts);
+        (0..parts)
+            .map(|i| Seeds::Range {
+                first: i * size + 1,
+                last: ((i + 1) * size).min(n),
+            })
+            .collect()
+    }
+
+    /// The most seeds one case process runs in a sweep.
+    pub const PART: u64 = 25;
 
     /// The seeds a workload runs under, given the case's own.
     fn list(self, case_seed: u64) -> Vec<u64> {
         match self {
             Seeds::Case => vec![case_seed],
             Seeds::Sweep(n) => (1..=n).collect(),
+            Seeds::Range { first, last } => (first..=last).collect(),
             Seeds::One(s) => vec![s],
         }
     }
@@ -238,6 +266,11 @@ pub struct CheckExpect {
     #[serde(skip)]
     #[schemars(skip)]
     pub case: String,
+    /// The case's own seed (`setup.seed`), for the seeds a run without `--seeds` must report
+    /// (set by `prepare`, in the grader only).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub case_seed: u64,
 }
 
 impl CheckExpect {
@@ -248,6 +281,18 @@ impl CheckExpect {
         }
         if runs.is_empty() {
             return Err(Mismatch::new("a run for every seed", "no run"));
+        }
+        // Judging a case process: it must report exactly the seeds it was given, in order, so a
+        // seed that fails cannot be left out.
+        if let Some(options) = snapshots.judging() {
+            let want = options.seeds.list(self.case_seed);
+            let got: Vec<u64> = runs.iter().map(|r| r.seed).collect();
+            if got != want {
+                return Err(Mismatch::new(
+                    format!("a run for each of the {} seeds given", want.len()),
+                    format!("runs for {} seeds, not those given", got.len()),
+                ));
+            }
         }
         for run in runs {
             judge(&run.observed, self).map_err(|mut m| {
@@ -551,22 +596,73 @@ fn judge(observed: &workload::Observed, expect: &CheckExpect) -> Result<(), Mism
 
 /// Keeps, of a run's trace, only the messages a violation's explanation can show (those of a
 /// client request, and those about a key the clients used, see `workload::explain`): gossip and
-/// anti-entropy are most of a trace, and a sweep reports every seed's run in one message.
+/// anti-entropy are most of a trace, and a sweep reports every seed's run.
+///
+/// A message is kept when it belongs to a client request, or when its line (`TraceEntry`'s
+/// `Display`) contains ` KEY` for a key of the history, as `explain` looks for it. Writing every
+/// line out is most of a run's cost, so the line is written only for a message that can contain
+/// the key: one whose detail, sender, receiver or kind contains it, or any message when the key
+/// could come from the line's fixed words, separators or numbers ([`LINE_WORDS`]).
 fn about_keys(mut observed: workload::Observed) -> workload::Observed {
-    let needles: BTreeSet<String> = observed
+    let keys: BTreeSet<&str> = observed
         .history
         .events
         .iter()
-        .map(|e| format!(" {}", e.key))
+        .map(|e| e.key.as_str())
         .collect();
-    observed.trace.retain(|entry| {
-        entry.request.is_some() || {
-            let line = entry.to_string();
-            needles.iter().any(|n| line.contains(n.as_str()))
-        }
-    });
+    let needles: Vec<Needle> = keys.into_iter().map(Needle::new).collect();
+    let mut kind = String::new();
+    observed
+        .trace
+        .retain(|entry| entry.request.is_some() || mentions_any(entry, &needles, &mut kind));
     observed
 }
+
+/// ` KEY`, as `workload::explain` looks for it in a trace line, and whether the key could come
+/// from anywhere in a line.
+struct Needle {
+    text: String,
+    anywhere: bool,
+}
+
+impl Needle {
+    fn new(key: &str) -> Self {
+        Needle {
+            text: format!(" {key}"),
+            anywhere: key.is_empty()
+                || key.contains(char::is_whitespace)
+                || key.bytes().all(|b| b.is_ascii_digit())
+                || LINE_WORDS.contains(key),
+        }
+    }
+}
+
+/// Whether `entry`'s line contains one of `needles` (`kind` is a reusable buffer).
+fn mentions_any(
+    entry: &dynamo_common::sim::TraceEntry,
+    needles: &[Needle],
+    kind: &mut String,
+) -> bool {
+    use std::fmt::Write as _;
+    kind.clear();
+    let _ = write!(kind, "{}", entry.kind);
+    let mut line: Option<String> = None;
+    needles.iter().any(|needle| {
+        let key = &needle.text[1..];
+        let may = needle.anywhere
+            || entry.detail.contains(key)
+            || entry.from.as_str().contains(key)
+            || entry.to.as_str().contains(key)
+            || kind.contains(key);
+        may && line
+            .get_or_insert_with(|| entry.to_string())
+            .contains(needle.text.as_str())
+    })
+}
+
+/// Every word and separator a trace line holds besides its times, nodes, kind and detail (see
+/// `TraceEntry`'s `Display`): a key found in none of those can come into a line only from here.
+const LINE_WORDS: &str = " ms -> arrives nobody waiting, lost: is down dropped partitioned ";
 
 /// A write's answer as the client saw it.
 fn written(actual: &Result<Written, StoreError>) -> String {
@@ -722,10 +818,15 @@ impl StagePlugin for Plugin {
         )
     }
 
-    fn prepare(name: &str, _setup: &Setup, steps: &mut [Spanned<Step>]) {
+    fn seeded(step: &Step) -> bool {
+        matches!(step, Step::Workload(_))
+    }
+
+    fn prepare(name: &str, setup: &Setup, steps: &mut [Spanned<Step>]) {
         for step in steps {
             if let Step::Workload(w) = &mut step.value {
                 w.expect.case = name.to_string();
+                w.expect.case_seed = setup.seed.unwrap_or(1);
             }
         }
     }
@@ -956,5 +1057,59 @@ impl StagePlugin for Plugin {
             };
             m.with_trace(items)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dynamo_common::NodeId;
+    use dynamo_common::sim::{Fate, MessageKind, TraceEntry};
+
+    use super::{Needle, mentions_any};
+
+    /// The quick filter keeps exactly the messages whose line contains ` KEY`, for keys that
+    /// look like a workload's and for keys made to collide with names, kinds, words and times.
+    #[test]
+    fn the_trace_filter_matches_the_lines() {
+        let nodes = ["A", "k1", "node k1", "ack"];
+        let kinds = [MessageKind::Put, MessageKind::Ack, MessageKind::Gossip];
+        let details = ["", "k1 = c0-1@2", "k10", "x k1", "k1k"];
+        let fates = [
+            Fate::Arrives { at_ms: 15 },
+            Fate::ArrivesUnheard { at_ms: 7 },
+            Fate::LostNodeDown,
+            Fate::Dropped,
+            Fate::Partitioned,
+        ];
+        let keys = [
+            "k1", "k", "1", "15", "ms", "ck", "-", "down", "k1 =", "", "A",
+        ];
+        let mut kind = String::new();
+        for from in nodes {
+            for kind_of in kinds {
+                for detail in details {
+                    for fate in &fates {
+                        let entry = TraceEntry {
+                            sent_ms: 15,
+                            from: NodeId::from(from),
+                            to: NodeId::from("B"),
+                            kind: kind_of,
+                            detail: detail.to_string(),
+                            fate: fate.clone(),
+                            request: None,
+                        };
+                        let line = entry.to_string();
+                        for key in keys {
+                            let needle = [Needle::new(key)];
+                            assert_eq!(
+                                mentions_any(&entry, &needle, &mut kind),
+                                line.contains(&format!(" {key}")),
+                                "key {key:?} in {line:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }
