@@ -190,8 +190,9 @@ fn copy_course(dir: &Path) {
     set_apart(dir);
 }
 
-/// Gives every package of the copy's own workspace a profile of its own (one codegen unit fewer
-/// than the default), so its build artifacts never share a name with the course's.
+/// Gives every package of the copy's own workspace a profile of its own (unoptimised, which also
+/// keeps the copy's build short, and one codegen unit fewer than the default), so its build
+/// artifacts never share a name with the course's.
 ///
 /// The copy builds in the course's build folder, so that the crates.io dependencies (identical in
 /// both, and the bulk of a cold build) are reused instead of rebuilt for minutes. But cargo names
@@ -222,11 +223,12 @@ fn set_apart(dir: &Path) {
     for package in metadata["packages"].as_array().expect("packages") {
         let name = package["name"].as_str().expect("package name");
         config.push_str(&format!(
-            "[profile.dev.package.{name}]\ncodegen-units = 255\n"
+            "[profile.dev.package.{name}]\nopt-level = 0\ncodegen-units = 255\n"
         ));
     }
     let path = dir.join(".cargo/config.toml");
     if std::fs::read_to_string(&path).ok().as_deref() != Some(config.as_str()) {
+        std::fs::create_dir_all(dir.join(".cargo")).expect("create the copy's .cargo");
         std::fs::write(path, config).expect("write the copy's cargo config");
     }
 }
