@@ -6,6 +6,18 @@ use super::Node;
 
 impl Node {
     pub(super) async fn on_message(&self, envelope: Envelope) -> Body {
+        // A leaving node has handed its keys over and ticks no more: a write stored here now
+        // would never move on. Refusing it makes the coordinator count this node as failed and
+        // write to a fallback instead (reads are still answered).
+        let write = matches!(
+            envelope.body,
+            Body::Request(Request::Put { .. } | Request::Hint { .. })
+                | Body::Entries(_)
+                | Body::SyncRoot(_)
+        );
+        if write && self.state.borrow().leaving {
+            return Body::Refused("this node is leaving the cluster".to_string());
+        }
         let from = envelope.from;
         let kind = envelope.kind;
         match envelope.body {

@@ -101,7 +101,13 @@ impl Node {
     }
 
     /// Stage 3's handoff, when some hint's primary is up again.
+    ///
+    /// A hint whose primary has left the cluster can never be delivered: it becomes this node's
+    /// own copy of the key (merged with what it holds), and the membership hand-off (`moves.rs`)
+    /// then moves it to the key's current primaries and drops it here, like any key this node
+    /// holds but no longer replicates.
     async fn handoff(&self) {
+        self.adopt_orphan_hints();
         let hints = self.host.storage().hints();
         if !hints.iter().any(|h| self.alive(&h.primary)) {
             return;
@@ -110,6 +116,23 @@ impl Node {
         let size = self.state.borrow().view.0.len();
         if let Ok(sloppy) = (self.stages.sloppy)(config, size.max(config.quorum.n)) {
             sloppy.handoff(&self.network, &self.me()).await;
+        }
+    }
+
+    /// Turns every hint for a member that left into this node's own copy of its key.
+    fn adopt_orphan_hints(&self) {
+        let orphans: Vec<_> = {
+            let state = self.state.borrow();
+            self.host
+                .storage()
+                .hints()
+                .into_iter()
+                .filter(|h| state.view.0.get(&h.primary).is_some_and(|m| m.left))
+                .collect()
+        };
+        for hint in orphans {
+            self.store_merge(&hint.key, hint.object.0);
+            self.host.storage().delete_hint(&hint.primary, &hint.key);
         }
     }
 
