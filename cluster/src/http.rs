@@ -767,6 +767,16 @@ async fn replica(State(app): State<App>, Path(key): Path<String>) -> Response {
     .into_response()
 }
 
+/// The 403 an administrative request gets when it comes neither from loopback nor with the token.
+fn admin_refusal(app: &App, from: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+    (!admin_allowed(app, from, headers)).then(|| {
+        error(
+            StatusCode::FORBIDDEN,
+            "admin endpoints answer loopback or the token only",
+        )
+    })
+}
+
 fn admin_allowed(app: &App, from: SocketAddr, headers: &HeaderMap) -> bool {
     match &app.token {
         Some(token) => headers.get(TOKEN).and_then(|v| v.to_str().ok()) == Some(token.as_str()),
@@ -785,11 +795,8 @@ async fn partition(
     headers: HeaderMap,
     Json(req): Json<PartitionRequest>,
 ) -> Response {
-    if !admin_allowed(&app, from, &headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "admin endpoints answer loopback or the token only",
-        );
+    if let Some(refusal) = admin_refusal(&app, from, &headers) {
+        return refusal;
     }
     let refuse: BTreeSet<NodeId> = req.refuse.iter().map(NodeId::new).collect();
     app.event("partition", "", &format!("refusing {refuse:?}"));
@@ -802,11 +809,8 @@ async fn heal(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if !admin_allowed(&app, from, &headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "admin endpoints answer loopback or the token only",
-        );
+    if let Some(refusal) = admin_refusal(&app, from, &headers) {
+        return refusal;
     }
     app.event("heal", "", "refusing nobody");
     app.info.peers.set_refused(BTreeSet::new());
@@ -821,11 +825,8 @@ async fn leave(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if !admin_allowed(&app, from, &headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "admin endpoints answer loopback or the token only",
-        );
+    if let Some(refusal) = admin_refusal(&app, from, &headers) {
+        return refusal;
     }
     let keys = app.status().await.map(|s| s.keys).unwrap_or_default();
     app.event("leave", "", "handing this node's ranges to the others");
