@@ -124,12 +124,17 @@ impl Ring {
             .iter()
             .map(|t| self.nodes.iter().position(|n| *n == t.node).unwrap_or(0))
             .collect();
-        self.slices = (0..=SLICES)
-            .map(|b| {
-                let start = (b as u128) << (64 - SLICE_BITS);
-                self.positions.partition_point(|&p| u128::from(p) < start) as u32
-            })
-            .collect();
+        // One sweep over the sorted positions: slice `b` starts at the first position whose
+        // top bits are at least `b`.
+        self.slices.clear();
+        let mut first = 0usize;
+        for b in 0..=SLICES {
+            let start = (b as u128) << (64 - SLICE_BITS);
+            while first < self.positions.len() && u128::from(self.positions[first]) < start {
+                first += 1;
+            }
+            self.slices.push(first as u32);
+        }
     }
 }
 

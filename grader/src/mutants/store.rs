@@ -225,6 +225,7 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
                 if BUG == 1 && all_tombstones(object) =>
             {
                 self.host.storage().remove(key);
+                self.inner.storage_changed(key);
                 Body::Response(Response::Ack)
             }
             (
@@ -234,6 +235,7 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
             (Body::Entries(entries), _) if BUG == 3 => {
                 for (key, set) in entries {
                     self.host.storage().put(key, set.clone());
+                    self.inner.storage_changed(key);
                 }
                 Body::Ack
             }
@@ -250,6 +252,7 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
                         self.host.storage().remove(&key);
                     }
                 }
+                self.inner.storage_changed(&key);
                 self.inner.handle(envelope).await
             }
             _ => self.inner.handle(envelope).await,

@@ -12,7 +12,10 @@
 //! - `ranges.rs`: the Merkle roots and last syncs per range that `status` reports.
 //! - `moves.rs`: what a membership change moves: stage 1's transfers, and handing off (then
 //!   dropping) the keys this node no longer replicates.
+//! - `index.rs`: what the periodic work needs about the stored keys (their primaries, a Merkle
+//!   tree per peer, strays, tombstones), kept up to date as the data changes.
 
+mod index;
 mod moves;
 mod ranges;
 mod replica;
@@ -71,6 +74,14 @@ struct State {
     ranges: Option<Vec<(store::Range, Vec<NodeId>)>>,
     /// `leave()` has begun: the node's periodic work stops, leaving hands off what remains.
     leaving: bool,
+    /// The nodes in the ring, in no particular order (gossip checks it at every exchange).
+    in_ring: Vec<NodeId>,
+    /// What the periodic work needs about the stored keys, until the ring changes (`index.rs`).
+    index: Option<index::Index>,
+    /// How many changes the node made to its data, and the last one of each key: a sync
+    /// confirms only keys unchanged since it compared them (`Node::confirm`).
+    changes: u64,
+    changed_at: BTreeMap<String, u64>,
 }
 
 impl Node {
@@ -80,9 +91,7 @@ impl Node {
 
     /// Every member of the ring, in ring-walk order from `key`.
     fn walk(&self, key: &str) -> Vec<NodeId> {
-        let state = self.state.borrow();
-        let size = state.view.0.values().filter(|m| !m.left).count().max(1);
-        state.ring.preference_list(key, size).unwrap_or_default()
+        index::primaries_in(&self.state.borrow(), key, usize::MAX)
     }
 
     /// Whether gossip believes `node` is up.
@@ -116,6 +125,8 @@ impl Node {
         if merged == held || merged.is_empty() {
             return false;
         }
+        self.note_stored(key, &merged);
+        self.touch(key);
         self.host.storage().put(key, Siblings(merged));
         if !self.quirks.stale_confirmations {
             self.state.borrow_mut().confirmed.remove(key);
@@ -309,6 +320,7 @@ impl StoreNode for Node {
             view.0.insert(member.clone(), Member::default());
         }
         let network = host.network();
+        let config_members: Vec<NodeId> = config.members.iter().cloned().collect();
         Ok(Node {
             config,
             stages,
@@ -323,6 +335,10 @@ impl StoreNode for Node {
                 synced: BTreeMap::new(),
                 ranges: None,
                 leaving: false,
+                in_ring: config_members,
+                index: None,
+                changes: 0,
+                changed_at: BTreeMap::new(),
             }),
             quirks: Quirks::default(),
         })

@@ -72,7 +72,7 @@ impl Node {
         let me = self.me();
         let mut sent: BTreeMap<String, (Vec<NodeId>, Siblings)> = BTreeMap::new();
         let mut per_primary: BTreeMap<NodeId, Vec<(String, Siblings)>> = BTreeMap::new();
-        let keys = self.host.storage().keys();
+        let keys: Vec<String> = self.with_index(|index| index.strays.iter().cloned().collect());
         for key in keys {
             let primaries = self.primaries(&key);
             if primaries.is_empty()
@@ -126,6 +126,8 @@ impl Node {
                 unchanged && storage.remove(&key).is_some()
             };
             if removed {
+                self.note_removed(&key);
+                self.touch(&key);
                 self.state.borrow_mut().confirmed.remove(&key);
             }
         }
@@ -139,8 +141,9 @@ impl Node {
         let transfers = {
             let mut state = self.state.borrow_mut();
             state.leaving = true;
-            state.ranges = None;
+            Node::ring_changed(&mut state);
             let transfers = state.ring.remove_node(&me).unwrap_or_default();
+            state.in_ring.retain(|n| *n != me);
             let mine = state.view.0.entry(me.clone()).or_default();
             mine.left = true;
             mine.heartbeat += 1;

@@ -14,6 +14,7 @@ impl Node {
             Body::Request(Request::Put { .. } | Request::Hint { .. })
                 | Body::Entries(_)
                 | Body::SyncRoot(_)
+                | Body::SyncLevel { .. }
         );
         if write && self.state.borrow().leaving {
             return Body::Refused("this node is leaving the cluster".to_string());
@@ -70,17 +71,54 @@ impl Node {
                 self.merge_view(&view).await;
                 Body::Gossip(self.state.borrow().view.clone())
             }
-            Body::SyncRoot(root) => {
-                let (replica, keys) = self.shared_replica(&from);
-                if replica.node(0, 0) == root {
-                    self.confirm(&from, &keys);
+            Body::SyncLevel { level, hashes } => {
+                if level > self.sync_level() || hashes.len() as u64 != 1u64 << level {
+                    return Body::Refused(format!(
+                        "a sync level of {} hashes at level {level}; this node's tree compares \
+                         level {} at most",
+                        hashes.len(),
+                        self.sync_level()
+                    ));
+                }
+                let mine = self.shared_level(&from, level);
+                let nodes: Vec<u64> = (0u64..)
+                    .zip(mine.iter().zip(&hashes))
+                    .filter(|(_, (a, b))| a != b)
+                    .map(|(i, _)| i)
+                    .collect();
+                // The keys under matching nodes are the same on both sides.
+                let matched = self.shared_outside(&from, level, &nodes);
+                self.confirm(&from, &matched, self.changes());
+                if nodes.is_empty() {
                     self.record_sync(&from, SyncOutcome::InSync);
                     Body::InSync
                 } else {
                     self.record_sync(&from, SyncOutcome::Answered);
-                    let entries = keys
-                        .iter()
-                        .map(|k| (k.clone(), Siblings(replica.get(k))))
+                    let entries = self
+                        .shared_under(&from, level, &nodes)
+                        .into_iter()
+                        .map(|(k, set)| (k, Siblings(set)))
+                        .collect();
+                    Body::Differing {
+                        level,
+                        nodes,
+                        entries,
+                    }
+                }
+            }
+            // The reference opens with `SyncLevel`; the root-only exchange is answered all the
+            // same (every shared key when the roots differ).
+            Body::SyncRoot(root) => {
+                if self.shared_level(&from, 0).first() == Some(&root) {
+                    self.confirm(&from, &self.shared_outside(&from, 0, &[]), self.changes());
+                    self.record_sync(&from, SyncOutcome::InSync);
+                    Body::InSync
+                } else {
+                    self.record_sync(&from, SyncOutcome::Answered);
+                    let entries = self
+                        .shared_under(&from, 0, &[0])
+                        .into_iter()
+                        .map(|(k, set)| (k, Siblings(set)))
                         .collect();
                     Body::Entries(entries)
                 }

@@ -2,7 +2,7 @@
 //! what this node no longer replicates (`moves.rs`), reaping; and the membership changes gossip
 //! brings (joins and leaves, with stage 1's transfers).
 
-use store::{Body, MessageKind, NodeId, Payload, Replica, Siblings, SyncOutcome, Transfer};
+use store::{Body, MessageKind, NodeId, Payload, Siblings, SyncOutcome, Transfer};
 use tokio::task::JoinSet;
 
 use super::Node;
@@ -67,29 +67,28 @@ impl Node {
             for node in fresher {
                 state.fresh_at.insert(node, now);
             }
-            // Every gossip exchange comes here, so this stays cheap: a handful of distinct
-            // nodes among the tokens, found without sorting them.
-            let mut in_ring: Vec<NodeId> = Vec::new();
-            for token in state.ring.tokens() {
-                if !in_ring.contains(&token.node) {
-                    in_ring.push(token.node);
-                }
-            }
-            let members: Vec<(NodeId, bool)> = state
+            // Every gossip exchange comes here, so this stays cheap: the ring's nodes are kept
+            // in `in_ring` rather than found among its tokens.
+            let changes: Vec<(NodeId, bool)> = state
                 .view
                 .0
                 .iter()
+                .filter(|(n, m)| {
+                    let in_ring = state.in_ring.contains(n);
+                    (m.left && in_ring && **n != me) || (!m.left && !in_ring)
+                })
                 .map(|(n, m)| (n.clone(), m.left))
                 .collect();
-            for (node, left) in members {
-                if left && in_ring.contains(&node) && node != me {
+            for (node, left) in changes {
+                Node::ring_changed(&mut state);
+                if left {
                     // Whoever takes over from a leaver gets the keys from the leaver itself.
                     let _ = state.ring.remove_node(&node);
-                    state.ranges = None;
-                } else if !left && !in_ring.contains(&node) {
-                    state.ranges = None;
+                    state.in_ring.retain(|n| *n != node);
+                } else {
                     if let Ok(moved) = state.ring.add_node(node.clone()) {
                         transfers.extend(moved.into_iter().filter(|t| t.from == me));
+                        state.in_ring.push(node.clone());
                     }
                     state.fresh_at.insert(node, now);
                 }
@@ -136,37 +135,28 @@ impl Node {
         }
     }
 
-    /// The keys this node holds whose primaries include both it and `peer`, as a stage-5
-    /// replica.
-    pub(super) fn shared_replica(&self, peer: &NodeId) -> (Box<dyn Replica>, Vec<String>) {
-        let me = self.me();
-        let n = self.config.quorum.n;
-        let keys: Vec<String> = self.host.storage().keys();
-        let mut replica = (self.stages.replica)(self.config.merkle_depth);
-        let mut shared = Vec::new();
-        for key in keys {
-            let walk = self.walk(&key);
-            let primaries = &walk[..n.min(walk.len())];
-            if primaries.contains(&me) && primaries.contains(peer) {
-                let held = self
-                    .host
-                    .storage()
-                    .get(&key)
-                    .map(|s| s.0)
-                    .unwrap_or_default();
-                if !held.is_empty() {
-                    replica.insert(&key, held);
-                    shared.push(key);
-                }
-            }
-        }
-        (replica, shared)
+    /// The number of changes this node made to its data so far: a stamp for [`Node::confirm`].
+    pub(super) fn changes(&self) -> u64 {
+        self.state.borrow().changes
     }
 
-    /// Records that `peer` holds the same sets as this node for `keys`.
-    pub(super) fn confirm(&self, peer: &NodeId, keys: &[String]) {
+    /// Records a change of `key`'s set (stored or removed).
+    pub(super) fn touch(&self, key: &str) {
+        let mut state = self.state.borrow_mut();
+        state.changes += 1;
+        let stamp = state.changes;
+        state.changed_at.insert(key.to_string(), stamp);
+    }
+
+    /// Records that `peer` holds the same sets as this node for `keys`, as this node held them
+    /// when it had made `since` changes: a key changed after that (while an exchange awaited its
+    /// answer) is not confirmed, since the peer confirmed the set it had before.
+    pub(super) fn confirm(&self, peer: &NodeId, keys: &[String], since: u64) {
         let mut state = self.state.borrow_mut();
         for key in keys {
+            if state.changed_at.get(key).is_some_and(|&at| at > since) {
+                continue;
+            }
             state
                 .confirmed
                 .entry(key.clone())
@@ -197,24 +187,39 @@ impl Node {
             state.turn = state.turn.wrapping_add(1);
             peers[state.turn % peers.len()].clone()
         };
-        let (mut mine, keys) = self.shared_replica(&peer);
-        let root = mine.node(0, 0);
+        // The opener is one level of the tree the index keeps up to date (the leaves of a
+        // shallow tree): no tree is built for an exchange that finds the two sides in sync, and
+        // one that does not moves only the keys under the nodes that differ.
+        let level = self.sync_level();
+        let hashes = self.shared_level(&peer, level);
+        let since = self.changes();
         let answer = self
             .host
             .send(
                 &peer,
                 MessageKind::Sync,
-                format!("root {root}"),
-                Body::SyncRoot(root),
+                format!("level {level}"),
+                Body::SyncLevel { level, hashes },
             )
             .await;
         match answer {
             Ok(Body::InSync) => {
-                self.confirm(&peer, &keys);
+                self.confirm(&peer, &self.shared_outside(&peer, level, &[]), since);
                 self.record_sync(&peer, SyncOutcome::InSync);
             }
-            Ok(Body::Entries(entries)) => {
-                let mut theirs = (self.stages.replica)(self.config.merkle_depth);
+            Ok(Body::Differing {
+                level: answered,
+                nodes,
+                entries,
+            }) if answered == level && nodes.iter().all(|&n| n < 1 << level) => {
+                let depth = self.config.merkle_depth;
+                // Keys under the nodes that matched are the same on both sides.
+                self.confirm(&peer, &self.shared_outside(&peer, level, &nodes), since);
+                let mut mine = (self.stages.replica)(depth);
+                for (key, set) in self.shared_under(&peer, level, &nodes) {
+                    mine.insert(&key, set);
+                }
+                let mut theirs = (self.stages.replica)(depth);
                 for (key, siblings) in entries {
                     if !siblings.0.is_empty() {
                         theirs.insert(&key, siblings.0);
@@ -238,7 +243,7 @@ impl Node {
                         theirs.delete(key);
                     }
                 }
-                self.confirm(&peer, &reaped_there);
+                self.confirm(&peer, &reaped_there, since);
                 let report = mine.sync(theirs.as_mut(), &self.stages.sibling_stores());
                 for key in &report.received {
                     self.store_merge(key, mine.get(key));
@@ -253,8 +258,10 @@ impl Node {
                     sent: back.len(),
                     received: report.received.len(),
                 };
+                // What this node now holds for these keys is what it stored from the exchange.
+                let since = self.changes();
                 if back.is_empty() {
-                    self.confirm(&peer, &all);
+                    self.confirm(&peer, &all, since);
                     self.record_sync(&peer, repaired);
                 } else {
                     let detail = format!("{} keys", back.len());
@@ -263,7 +270,7 @@ impl Node {
                         .send(&peer, MessageKind::Sync, detail, Body::Entries(back))
                         .await;
                     if matches!(acked, Ok(Body::Ack)) {
-                        self.confirm(&peer, &all);
+                        self.confirm(&peer, &all, since);
                         self.record_sync(&peer, repaired);
                     } else {
                         self.record_sync(&peer, SyncOutcome::NoAnswer);
@@ -290,7 +297,7 @@ impl Node {
     fn reap(&self) {
         let me = self.me();
         let n = self.config.quorum.n;
-        let keys = self.host.storage().keys();
+        let keys: Vec<String> = self.with_index(|index| index.tombstones.iter().cloned().collect());
         for key in keys {
             let Some(held) = self.host.storage().get(&key) else {
                 continue;
@@ -309,6 +316,8 @@ impl Node {
                 .unwrap_or_default();
             if primaries.iter().all(|p| *p == me || confirmed.contains(p)) {
                 self.host.storage().remove(&key);
+                self.note_removed(&key);
+                self.touch(&key);
                 self.state.borrow_mut().confirmed.remove(&key);
             }
         }

@@ -26,7 +26,27 @@ pub enum Body {
     /// nodes replicate. Answered with [`Body::InSync`] when the receiver's root is the same,
     /// with [`Body::Entries`] (the receiver's side of those keys) otherwise.
     SyncRoot(Hash),
-    /// Anti-entropy: the receiver's root matched; nothing to do.
+    /// Anti-entropy, opening, for trees that can differ in a few places while writes are in
+    /// flight: the hashes of one level of the sender's Merkle tree (stage 5's `node(level, i)`
+    /// for every `i`, in order) over the keys both nodes replicate. Answered with
+    /// [`Body::InSync`] when every one matches the receiver's, with [`Body::Differing`]
+    /// otherwise.
+    SyncLevel {
+        /// The level, `0` (the root) to the tree's depth (the leaves).
+        level: u32,
+        /// `2^level` hashes.
+        hashes: Vec<Hash>,
+    },
+    /// Anti-entropy: the receiver's answer to a [`Body::SyncLevel`] that did not match.
+    Differing {
+        /// The level compared.
+        level: u32,
+        /// The nodes of that level whose hashes differ, in order.
+        nodes: Vec<u64>,
+        /// The receiver's side of the keys under those nodes.
+        entries: Vec<(String, Siblings)>,
+    },
+    /// Anti-entropy: the receiver's root (or level) matched; nothing to do.
     InSync,
     /// Keys with their sibling sets: an anti-entropy side, a transfer on join or leave, or the
     /// keys a sync sends back. Answered with [`Body::Ack`] once merged and stored.

