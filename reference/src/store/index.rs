@@ -205,3 +205,49 @@ impl Node {
         }
     }
 }
+
+impl Node {
+    /// Compares the index with one built afresh from storage; says what differs. For tests:
+    /// the index is kept up to date change by change, and a change it missed would make
+    /// anti-entropy trust a stale tree (`grader/src/stages/store/index_tests.rs`).
+    #[doc(hidden)]
+    pub fn check_index(&self) -> Result<(), String> {
+        let Some(kept) = self.state.borrow_mut().index.take() else {
+            return Ok(());
+        };
+        let fresh = self.with_index(std::mem::take);
+        let verdict = compare(&kept, &fresh);
+        self.state.borrow_mut().index = Some(kept);
+        verdict.map_err(|e| format!("{}: {e}", self.me()))
+    }
+}
+
+fn compare(kept: &Index, fresh: &Index) -> Result<(), String> {
+    if kept.primaries != fresh.primaries {
+        return Err("the keys' primaries differ from storage's".into());
+    }
+    if kept.strays != fresh.strays {
+        return Err(format!(
+            "strays {:?}, storage has {:?}",
+            kept.strays, fresh.strays
+        ));
+    }
+    if kept.tombstones != fresh.tombstones {
+        return Err(format!(
+            "tombstones {:?}, storage has {:?}",
+            kept.tombstones, fresh.tombstones
+        ));
+    }
+    let peers: BTreeSet<&NodeId> = kept.shared.keys().chain(fresh.shared.keys()).collect();
+    for peer in peers {
+        let keys = |i: &Index| i.shared.get(peer).map(|t| t.keys()).unwrap_or_default();
+        let root = |i: &Index| i.shared.get(peer).map(|t| t.node(0, 0));
+        if keys(kept) != keys(fresh) {
+            return Err(format!("the keys shared with {peer} differ from storage's"));
+        }
+        if !keys(kept).is_empty() && root(kept) != root(fresh) {
+            return Err(format!("the tree shared with {peer} has a stale root"));
+        }
+    }
+    Ok(())
+}

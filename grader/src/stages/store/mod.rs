@@ -20,6 +20,8 @@
 //! - `sim.rs`: the simulated host (transport, dispatcher, faults, ticks).
 //! - `workload.rs`: clients, schedule, quiescence, final state, the checkers.
 
+#[cfg(test)]
+mod index_tests;
 mod sim;
 #[cfg(test)]
 mod status_tests;
