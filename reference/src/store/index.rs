@@ -49,6 +49,14 @@ impl Index {
     }
 }
 
+/// Counts a change of `key`'s set (stored or removed) and records it as the key's last: what
+/// `Node::confirm` checks a sync's confirmations against.
+fn stamp(state: &mut State, key: &str) {
+    state.changes += 1;
+    let at = state.changes;
+    state.changed_at.insert(key.to_string(), at);
+}
+
 /// The first N nodes of the key's walk under `state`'s ring (see [`Node::walk`]).
 pub(super) fn primaries_in(state: &State, key: &str, n: usize) -> Vec<NodeId> {
     let size = state.view.0.values().filter(|m| !m.left).count().max(1);
@@ -80,18 +88,21 @@ impl Node {
         f(state.index.get_or_insert_with(Index::default))
     }
 
-    /// Records `key`'s new set (stored by this node) in the index.
+    /// Records `key`'s new set (stored by this node) in the index, and stamps the change.
     pub(super) fn note_stored(&self, key: &str, set: &[Version]) {
         let mut state = self.state.borrow_mut();
+        stamp(&mut state, key);
         if let Some(mut index) = state.index.take() {
             self.index_one(&state, &mut index, key, set.to_vec());
             state.index = Some(index);
         }
     }
 
-    /// Records that `key` left this node's storage.
+    /// Records that `key` left this node's storage, and stamps the change.
     pub(super) fn note_removed(&self, key: &str) {
-        if let Some(index) = self.state.borrow_mut().index.as_mut() {
+        let mut state = self.state.borrow_mut();
+        stamp(&mut state, key);
+        if let Some(index) = state.index.as_mut() {
             index.forget(key);
         }
     }

@@ -126,7 +126,6 @@ impl Node {
             return false;
         }
         self.note_stored(key, &merged);
-        self.touch(key);
         self.host.storage().put(key, Siblings(merged));
         if !self.quirks.stale_confirmations {
             self.state.borrow_mut().confirmed.remove(key);

@@ -127,7 +127,6 @@ impl Node {
             };
             if removed {
                 self.note_removed(&key);
-                self.touch(&key);
                 self.state.borrow_mut().confirmed.remove(&key);
             }
         }

@@ -140,14 +140,6 @@ impl Node {
         self.state.borrow().changes
     }
 
-    /// Records a change of `key`'s set (stored or removed).
-    pub(super) fn touch(&self, key: &str) {
-        let mut state = self.state.borrow_mut();
-        state.changes += 1;
-        let stamp = state.changes;
-        state.changed_at.insert(key.to_string(), stamp);
-    }
-
     /// Records that `peer` holds the same sets as this node for `keys`, as this node held them
     /// when it had made `since` changes: a key changed after that (while an exchange awaited its
     /// answer) is not confirmed, since the peer confirmed the set it had before.
@@ -317,7 +309,6 @@ impl Node {
             if primaries.iter().all(|p| *p == me || confirmed.contains(p)) {
                 self.host.storage().remove(&key);
                 self.note_removed(&key);
-                self.touch(&key);
                 self.state.borrow_mut().confirmed.remove(&key);
             }
         }

@@ -8,17 +8,14 @@
 
 use std::cell::RefCell;
 
-use dynamo_common::NodeId;
 use reference::store::Node as Reference;
 use store::{
-    Body, ConfigError, Context, Envelope, Host, Mode, NodeConfig, NodeStatus, QuorumConfig,
-    ReadResult, RequestOptions, Stages, StoreError, StoreNode,
+    Body, ConfigError, Context, Envelope, Host, NodeConfig, NodeStatus, ReadResult, RequestOptions,
+    Stages, StoreError, StoreNode,
 };
 use tokio::task::LocalSet;
 
 use super::{Bounds, ClusterSpec, Workload, workload};
-use crate::implementation::Implementation;
-use crate::implementations;
 
 thread_local! {
     /// The first difference any node found.
@@ -77,29 +74,15 @@ impl StoreNode for Checked {
     }
 }
 
+/// The unit tests' cluster of `nodes`, on checking nodes, with a tombstone grace short enough to
+/// reap within a run and a latency spread that reorders messages.
 fn spec(nodes: &[&str]) -> ClusterSpec {
-    let r = Implementation::Reference;
     ClusterSpec {
-        stages: dynamo_select::store::stages(
-            implementations::hash_ring(&r),
-            implementations::fault_tolerance(&r),
-            implementations::vector_clocks(&r),
-            implementations::anti_entropy(&r),
-            implementations::read_repair(&r),
-        ),
         new_node: store::new_node::<Checked>(),
-        nodes: nodes.iter().map(NodeId::new).collect(),
-        quorum: QuorumConfig { n: 3, r: 2, w: 2 },
-        mode: Mode::Eventual,
         vnodes: 8,
-        timeout_ms: 100,
-        tick_ms: 100,
-        suspect_after_ms: 400,
         tombstone_grace_ms: 300,
-        merkle_depth: 4,
         latency: Bounds(2, 15),
-        loss: 0.0,
-        seed: 1,
+        ..super::reference_spec(nodes)
     }
 }
 

@@ -511,6 +511,35 @@ pub struct ClusterSpec {
     pub seed: u64,
 }
 
+/// The cluster the unit tests start from: reference stages and nodes, N=3 R=2 W=2, eventual,
+/// 4 vnodes, the grader's default timers, a 5 ms network, seed 1.
+#[cfg(test)]
+fn reference_spec(nodes: &[&str]) -> ClusterSpec {
+    let r = crate::implementation::Implementation::Reference;
+    ClusterSpec {
+        stages: dynamo_select::store::stages(
+            implementations::hash_ring(&r),
+            implementations::fault_tolerance(&r),
+            implementations::vector_clocks(&r),
+            implementations::anti_entropy(&r),
+            implementations::read_repair(&r),
+        ),
+        new_node: implementations::store(&r),
+        nodes: nodes.iter().map(NodeId::new).collect(),
+        quorum: QuorumConfig { n: 3, r: 2, w: 2 },
+        mode: Mode::Eventual,
+        vnodes: 4,
+        timeout_ms: 100,
+        tick_ms: 100,
+        suspect_after_ms: 400,
+        tombstone_grace_ms: 1000,
+        merkle_depth: 4,
+        latency: Bounds(5, 5),
+        loss: 0.0,
+        seed: 1,
+    }
+}
+
 impl ClusterSpec {
     pub fn configs(&self) -> Vec<NodeConfig> {
         let members: BTreeSet<NodeId> = self.nodes.iter().cloned().collect();

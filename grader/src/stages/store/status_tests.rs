@@ -9,40 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dynamo_common::NodeId;
 use dynamo_common::request::{RequestId, scope};
-use store::{Mode, QuorumConfig, RequestOptions, SyncOutcome};
+use store::{RequestOptions, SyncOutcome};
 use tokio::task::LocalSet;
 use tokio::time::{Duration, sleep};
 
 use super::sim::Cluster;
-use super::{Bounds, ClusterSpec, StoreEvent, workload};
-use crate::implementation::Implementation;
-use crate::implementations;
-
-fn spec() -> ClusterSpec {
-    let r = Implementation::Reference;
-    ClusterSpec {
-        stages: dynamo_select::store::stages(
-            implementations::hash_ring(&r),
-            implementations::fault_tolerance(&r),
-            implementations::vector_clocks(&r),
-            implementations::anti_entropy(&r),
-            implementations::read_repair(&r),
-        ),
-        new_node: implementations::store(&r),
-        nodes: ["A", "B", "C"].iter().map(NodeId::new).collect(),
-        quorum: QuorumConfig { n: 3, r: 2, w: 2 },
-        mode: Mode::Eventual,
-        vnodes: 4,
-        timeout_ms: 100,
-        tick_ms: 100,
-        suspect_after_ms: 400,
-        tombstone_grace_ms: 1000,
-        merkle_depth: 4,
-        latency: Bounds(5, 5),
-        loss: 0.0,
-        seed: 1,
-    }
-}
+use super::{StoreEvent, workload};
 
 /// Each node's report for the range holding `key`: its root (hex) and its syncs there.
 fn reports(
@@ -71,7 +43,7 @@ fn roots(r: &BTreeMap<NodeId, (String, BTreeMap<NodeId, store::SyncRecord>)>) ->
 
 #[test]
 fn replicas_report_their_own_equal_roots_after_convergence_and_different_ones_while_partitioned() {
-    let spec = spec();
+    let spec = super::reference_spec(&["A", "B", "C"]);
     let runtime = super::super::cluster::paused_runtime().expect("a runtime");
     LocalSet::new().block_on(&runtime, async {
         let cluster = workload::start(&spec, spec.seed).expect("the cluster");
