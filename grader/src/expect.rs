@@ -28,6 +28,11 @@ pub struct Mismatch {
     /// HTML report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<Item>,
+    /// The seed whose run failed (a store workload judged in the grader): a sweep's runs carry
+    /// no traces, so the runner reruns this seed alone to draw its messages. Never sent by a
+    /// case process.
+    #[serde(skip)]
+    pub seed: Option<u64>,
 }
 
 impl Mismatch {
@@ -36,6 +41,7 @@ impl Mismatch {
             expected: expected.into(),
             actual: actual.into(),
             trace: Vec::new(),
+            seed: None,
         }
     }
 
@@ -70,8 +76,11 @@ pub trait Expectation {
     fn judge(&self, observed: &Observed, snapshots: &mut Snapshots) -> Result<(), Mismatch>;
 }
 
-/// A step's actual value as the child reports it: the JSON of what it passed to `check`.
-pub type Observed = serde_json::Value;
+/// A step's actual value as the child reports it: the JSON of what it passed to `check`, kept
+/// as text until [`judge_as`] decodes it into the step's own type. (Decoding a store sweep's
+/// report into a `serde_json::Value` first, then into its type, was most of the grader's own
+/// share of a sweep.)
+pub type Observed = serde_json::value::RawValue;
 
 /// Decodes `observed` as `A` (the type the child's `check` was given) and checks it with `check`.
 /// A report that does not decode fails the step: it is not what the grader's own code sends.
@@ -79,7 +88,7 @@ pub fn judge_as<A: DeserializeOwned>(
     observed: &Observed,
     check: impl FnOnce(&A) -> Result<(), Mismatch>,
 ) -> Result<(), Mismatch> {
-    match A::deserialize(observed) {
+    match serde_json::from_str::<A>(observed.get()) {
         Ok(actual) => check(&actual),
         Err(e) => Err(Mismatch::new(
             "the step's result",

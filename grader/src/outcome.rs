@@ -54,6 +54,9 @@ pub struct CaseOutcome {
     /// The same messages as data, drawn as a sequence diagram by the HTML report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diagram: Vec<Item>,
+    /// The seed of a store workload's failing run (see `Mismatch::seed`); not reported.
+    #[serde(skip)]
+    pub seed: Option<u64>,
 }
 
 impl CaseOutcome {
@@ -67,6 +70,7 @@ impl CaseOutcome {
             message: String::new(),
             trace: Vec::new(),
             diagram: Vec::new(),
+            seed: None,
         }
     }
 

@@ -41,7 +41,7 @@ pub enum ToParent {
     /// About to run the setup (`None`) or a step.
     Begin { step: Option<usize> },
     /// The actual value of the current step, as given to its expectation's `check`.
-    Observed { value: Observed },
+    Observed { value: Box<Observed> },
     /// The current step (or setup) failed: on its own (an operation it needed failed), or after
     /// a `Fail` verdict, with the simulated message trace to show.
     Failed { mismatch: Mismatch },

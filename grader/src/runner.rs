@@ -180,7 +180,15 @@ pub fn run_one(meta: &CaseMeta, launcher: &Launcher, options: &RunOptions) -> Ra
         None => course.load(&meta.path).map(std::sync::Arc::from),
     };
     let outcome = match loaded {
-        Ok(case) => run_loaded(case.as_ref(), &course, launcher, options),
+        Ok(case) => {
+            let outcome = run_loaded(case.as_ref(), &course, launcher, options);
+            match outcome.seed {
+                Some(seed) if options.seeds.is_sweep() && outcome.status == Status::Fail => {
+                    rerun_traced(case.as_ref(), &course, launcher, outcome, seed)
+                }
+                _ => outcome,
+            }
+        }
         Err(diags) => {
             let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
             crash(format!(
@@ -193,6 +201,39 @@ pub fn run_one(meta: &CaseMeta, launcher: &Launcher, options: &RunOptions) -> Ra
         outcome,
         duration: started.elapsed(),
     }
+}
+
+/// A sweep's runs carry no message traces (`Seeds::traced`): its failing `seed` runs again alone,
+/// traced, so the report draws the messages around the violation. The same seed gives the same
+/// history, so the rerun fails the same way and its outcome (with the trace) is reported; a
+/// rerun that does not fail the same way means the code under test is not deterministic, and the
+/// sweep's outcome is reported with that said.
+fn rerun_traced(
+    case: &dyn LoadedCase,
+    course: &Course,
+    launcher: &Launcher,
+    swept: CaseOutcome,
+    seed: u64,
+) -> CaseOutcome {
+    let alone = RunOptions {
+        seeds: crate::stages::store::Seeds::One(seed),
+    };
+    let rerun = run_loaded(case, course, launcher, &alone);
+    if rerun.status == swept.status && rerun.actual == swept.actual {
+        return rerun;
+    }
+    let mut outcome = swept;
+    outcome.message.push_str(&format!(
+        "\n(run alone, seed {seed} did not fail the same way ({}): the code under test does not \
+         give the same history for the same seed; look for randomness, HashMap order or wall-clock \
+         time in it)",
+        if rerun.status == Status::Pass {
+            "it passed".to_string()
+        } else {
+            rerun.message
+        }
+    ));
+    outcome
 }
 
 /// The wall-clock time a case process may take: the run's timeout, plus two seconds per seed
@@ -563,6 +604,7 @@ impl<'a> Judge<'a> {
             actual: Some(mismatch.actual),
             trace,
             diagram: mismatch.trace,
+            seed: mismatch.seed,
         }
     }
 

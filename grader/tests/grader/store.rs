@@ -58,6 +58,25 @@ fn a_sweep_failure_reproduces_alone() {
     assert!(alone.contains(&format!("with seed {seed}: ")), "{alone}");
 }
 
+/// A sweep's runs record no message traces (they are most of a sweep's cost); the failing seed
+/// runs again alone, traced, so the report still draws the messages around the violation, the
+/// same ones `--seed S` draws.
+#[test]
+fn a_sweep_failure_shows_its_messages() {
+    let (code, swept) = store(&["--seeds", "10", "--verbose"]);
+    assert_eq!(code, 1, "{swept}");
+    let messages = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains(" arrives ") || l.contains(" -> client "))
+            .map(str::to_string)
+            .collect()
+    };
+    let drawn = messages(&swept);
+    assert!(!drawn.is_empty(), "no messages drawn:\n{swept}");
+    let (_, alone) = store(&["--seed", "8", "--verbose"]);
+    assert_eq!(drawn, messages(&alone), "{swept}\n---\n{alone}");
+}
+
 /// The reference passes the same case under the same seeds.
 #[test]
 fn the_reference_passes_the_sweep() {

@@ -95,7 +95,7 @@ fn run(nodes: &[&str], yaml: &str, seeds: u64) {
     for seed in 1..=seeds {
         FOUND.with(|f| f.borrow_mut().take());
         let observed = LocalSet::new()
-            .block_on(&runtime, workload::run(&spec, &workload, seed))
+            .block_on(&runtime, workload::run(&spec, &workload, seed, true))
             .expect("the workload runs");
         assert!(
             !observed.history.events.is_empty(),

@@ -106,6 +106,19 @@ impl Seeds {
             .collect()
     }
 
+    /// Whether runs record their message traces. A sweep's do not: recording and reporting
+    /// every message of every seed was a third of a sweep's cost, and a trace only explains a
+    /// failure. The grader reruns a sweep's failing seed alone ([`Seeds::One`]), traced, to
+    /// draw its messages (`crate::runner::run_one`); a seed gives the same history every time.
+    pub fn traced(self) -> bool {
+        matches!(self, Seeds::Case | Seeds::One(_))
+    }
+
+    /// Whether this is a sweep, or one part of one.
+    pub fn is_sweep(self) -> bool {
+        matches!(self, Seeds::Sweep(_) | Seeds::Range { .. })
+    }
+
     /// The most seeds one case process runs in a sweep.
     pub const PART: u64 = 25;
 
@@ -305,6 +318,7 @@ impl CheckExpect {
                     self.case,
                     seed = run.seed,
                 );
+                m.seed = Some(run.seed);
                 m
             })?;
         }
@@ -910,12 +924,13 @@ impl StagePlugin for Plugin {
             // A workload runs on fresh clusters, one per seed; it observes here, and the grader
             // judges every seed's run.
             let mut runs = Vec::new();
+            let traced = state.seeds.traced();
             for seed in state.seeds.list(state.spec.seed) {
                 let spec = state.spec.clone();
                 let local = LocalSet::new();
                 let observed = local
                     .block_on(&state.runtime, async {
-                        workload::run(&spec, w, seed).await
+                        workload::run(&spec, w, seed, traced).await
                     })
                     .map_err(|e| {
                         Mismatch::new("the workload to run", format!("with seed {seed}: {e}"))

@@ -14,7 +14,7 @@
 //! Everything random comes from one SplitMix64 seeded by the case (or the sweep's) seed, and the
 //! runtime is single-threaded and paused, so a seed gives the same history on every machine.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -127,6 +127,8 @@ pub struct Cluster {
     pub rng: RefCell<Rng>,
     /// Every message, as the reports draw it.
     pub trace: RefCell<Vec<TraceEntry>>,
+    /// Whether messages are traced (a sweep's runs are not; see `Seeds::traced`).
+    pub tracing: Cell<bool>,
     /// Members that left the cluster for good.
     pub left: RefCell<BTreeSet<NodeId>>,
     pub stages: Stages,
@@ -146,6 +148,7 @@ impl Cluster {
             net: RefCell::new(net),
             rng: RefCell::new(Rng::new(seed)),
             trace: RefCell::default(),
+            tracing: Cell::new(true),
             left: RefCell::default(),
             stages,
             new_node,
@@ -240,8 +243,12 @@ impl Cluster {
         (fate, latency)
     }
 
-    /// Traces a message sent now; returns its index in the trace.
+    /// Traces a message sent now; returns its index in the trace (`usize::MAX` when not
+    /// tracing).
     fn record(&self, envelope: &Envelope, fate: Option<&str>, arrive_ms: u64) -> usize {
+        if !self.tracing.get() {
+            return usize::MAX;
+        }
         let fate = match fate {
             None => Fate::Arrives { at_ms: arrive_ms },
             Some("lost: partitioned") => Fate::Partitioned,

@@ -199,8 +199,14 @@ pub fn final_state(cluster: &Cluster, spec: &ClusterSpec) -> Observed {
 }
 
 /// Runs the workload on a fresh cluster with `seed`, then quiesces; returns what it observed.
-pub async fn run(spec: &ClusterSpec, workload: &Workload, seed: u64) -> Result<Observed, String> {
+pub async fn run(
+    spec: &ClusterSpec,
+    workload: &Workload,
+    seed: u64,
+    traced: bool,
+) -> Result<Observed, String> {
     let cluster = start(spec, seed)?;
+    cluster.tracing.set(traced);
     let mut rng = Rng::new(seed ^ 0x5EED);
     // The fault schedule, with times drawn within each event's bounds.
     let mut schedule: Vec<(u64, StoreEvent)> = workload
