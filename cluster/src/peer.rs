@@ -113,7 +113,7 @@ pub async fn receive(
             message,
             received_ms,
         );
-        crate::dashboard::log::emit(&info.events, event);
+        crate::dashboard::log::emit_exchange(&info.events, event);
     }
     Received::Answered {
         envelope: Envelope {

@@ -39,6 +39,7 @@ use store::{Body, Envelope, MessageKind, NoReply};
 use tokio::sync::broadcast;
 
 use crate::actor::{Command, NodeHandle};
+use crate::dashboard::log::Exchange;
 use crate::link::{Link, Outcome};
 use crate::wire::Answer;
 
@@ -231,7 +232,7 @@ pub fn answer_kind(kind: MessageKind) -> MessageKind {
 )]
 pub fn exchange_event(
     node: &NodeId,
-    direction: &str,
+    direction: &'static str,
     kind: MessageKind,
     peer: &NodeId,
     detail: &str,
@@ -239,24 +240,19 @@ pub fn exchange_event(
     request: Option<&RequestId>,
     message: Option<u64>,
     started_ms: u64,
-) -> serde_json::Value {
-    let mut event = serde_json::json!({
-        "node": node, "t_ms": now_ms(), "kind": kind.to_string(), "direction": direction,
-        "peer": peer, "detail": detail, "outcome": outcome,
-    });
-    let started = if direction == "sent" {
-        "sent_ms"
-    } else {
-        "received_ms"
-    };
-    event[started] = started_ms.into();
-    if let Some(request) = request {
-        event["request"] = request.to_string().into();
+) -> Exchange {
+    Exchange {
+        node: node.clone(),
+        t_ms: now_ms(),
+        kind,
+        direction,
+        peer: peer.clone(),
+        detail: detail.to_string(),
+        outcome: outcome.to_string(),
+        request: request.cloned(),
+        message,
+        started_ms,
     }
-    if let Some(message) = message {
-        event["message"] = message.into();
-    }
-    event
 }
 
 impl Transport<Body> for HttpTransport {
@@ -355,7 +351,7 @@ impl Transport<Body> for HttpTransport {
                     Some(message),
                     sent_ms,
                 );
-                crate::dashboard::log::emit(&events, event);
+                crate::dashboard::log::emit_exchange(&events, event);
             }
             outcome
         });
@@ -408,7 +404,7 @@ impl HttpTransport {
                     Some(message),
                     sent_ms,
                 );
-                crate::dashboard::log::emit(&events, received);
+                crate::dashboard::log::emit_exchange(&events, received);
                 let sent = exchange_event(
                     &me,
                     "sent",
@@ -420,7 +416,7 @@ impl HttpTransport {
                     Some(message),
                     sent_ms,
                 );
-                crate::dashboard::log::emit(&events, sent);
+                crate::dashboard::log::emit_exchange(&events, sent);
             }
             outcome
         })
