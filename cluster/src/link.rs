@@ -49,8 +49,11 @@ pub struct Link {
 }
 
 impl Link {
-    /// Opens a link from `me` (reachable at `my_addr`) to `peer` at `addr`; connecting and the
-    /// handshake must end within `timeout`.
+    /// Opens a link from `me` (reachable at `my_addr`) to `peer` at `addr`, for requests that
+    /// wait `timeout` for their answers. Connecting and the handshake get twice that: a peer that
+    /// accepts the connection but never answers (a paused process) then costs the requests
+    /// queued meanwhile a [`NoReply::Timeout`](store::NoReply), as a silent peer should, before
+    /// the link gives up.
     pub fn open(
         me: &NodeId,
         my_addr: &str,
@@ -165,7 +168,7 @@ enum OpenError {
 
 /// Connects, upgrades, then reads answers until the connection ends; closes the link then.
 async fn run(args: RunArgs, frames: mpsc::UnboundedReceiver<RequestFrame>, waiting: Arc<Waiting>) {
-    let reader = match tokio::time::timeout(args.timeout, connect(&args)).await {
+    let reader = match tokio::time::timeout(args.timeout * 2, connect(&args)).await {
         Ok(Ok(stream)) => stream,
         // A refused connection is the everyday sign of a peer that is down: no log line.
         Ok(Err(OpenError::Connect { .. })) | Err(_) => return close(&waiting),
