@@ -12,7 +12,10 @@
 //! transport opens a fresh link for the next message to that peer. That is how a killed and
 //! revived peer is reached again, and why a refused connection costs no timeout. A request whose
 //! answer does not come within the node's timeout is the waiter's business
-//! ([`Link::forget`]); the link itself stays up, as a paused peer may resume.
+//! ([`Link::forget`]); the link itself stays up, as a paused peer may resume. The one case this
+//! does not cover is a connection a network drops silently (no reset, no close): its requests
+//! time out until the operating system gives up on the connection. On loopback, and for a peer
+//! whose host restarts (its kernel resets the old connection), that cannot last.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
