@@ -13,8 +13,11 @@
 //!   bytes, values at most [`MAX_VALUE`] bytes of UTF-8, `1 <= r, w <= N`; anything else is a 400
 //!   whose JSON `error` says which. A quorum out of reach is a 503 naming the acks or replies
 //!   received and needed, and saying that a failed write may still be stored.
+//! - `GET /peer` with `Upgrade: dynamo-peer/1`: a long-lived peer connection, the route nodes
+//!   use ([`crate::wire`], served by [`crate::peer`]).
 //! - `POST /peer`: one stage-7 envelope in, the node's answering envelope out (JSON); refused
-//!   (403) when the operator's partition cuts the sender off.
+//!   (403) when the operator's partition cuts the sender off. Kept for tools and tests; nodes
+//!   talk over peer connections.
 //! - `GET /ping`, `/cluster` (JSON: members, liveness, ring, keys, hints, stages), `/metrics`
 //!   (Prometheus text), `/events` (server-sent events: client requests, peer exchanges, liveness
 //!   changes), `/replica/{key}` (this replica's versions with their clocks, tombstones as a
@@ -47,17 +50,18 @@ use dynamo_common::NodeId;
 use dynamo_common::request::RequestId;
 use serde::Deserialize;
 use store::{
-    Body, Context, Envelope, Liveness, MessageKind, Mode, NodeConfig, NodeStatus, Payload, Request,
-    RequestOptions, SharedStorage, Siblings, StoreError,
+    Context, Envelope, Liveness, Mode, NodeConfig, NodeStatus, Payload, RequestOptions,
+    SharedStorage, Siblings, StoreError,
 };
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::actor::{ActorError, Command, NodeHandle};
+use crate::peer::Received;
 use crate::stages::Stages;
 use crate::storage::Flusher;
-use crate::transport::{ADDRS, FROM_ADDR, MESSAGE, Peers, answer_kind, exchange_event, now_ms};
+use crate::transport::{ADDRS, FROM, FROM_ADDR, MESSAGE, Peers, now_ms};
 
 /// Longest key accepted, in bytes.
 pub const MAX_KEY: usize = 256;
@@ -181,7 +185,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(crate::dashboard::routes())
         .route("/kv/{key}", get(kv_get).put(kv_put).delete(kv_delete))
-        .route("/peer", post(peer))
+        .route("/peer", post(peer).get(peer_upgrade))
         .route("/ping", get(ping))
         .route("/cluster", get(cluster))
         .route("/metrics", get(metrics))
@@ -472,95 +476,64 @@ async fn peer(
     headers: HeaderMap,
     Json(envelope): Json<Envelope>,
 ) -> Response {
-    let info = &app.info;
-    if envelope.to != info.name {
-        return error(
-            StatusCode::MISDIRECTED_REQUEST,
-            format!("this is {}, not {}", info.name, envelope.to),
-        );
-    }
-    let from = envelope.from.clone();
-    if info.peers.refuses(&from) {
-        return error(
-            StatusCode::FORBIDDEN,
-            format!("{from} is on the other side of a partition"),
-        );
-    }
-    if let Some(addr) = headers.get(FROM_ADDR).and_then(|v| v.to_str().ok()) {
-        info.peers.learn(&from, addr);
-    }
-    if let Some(book) = headers.get(ADDRS).and_then(|v| v.to_str().ok()) {
-        info.peers.learn_book(&info.name, book);
-    }
-    let received_ms = now_ms();
-    let message = headers
-        .get(MESSAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let kind = envelope.kind;
-    let detail = envelope.detail.clone();
-    let request = envelope.request.clone();
-    // A replica request concerns one key: its answer waits only for that key's changes.
-    let key = match &envelope.body {
-        Body::Request(
-            Request::Put { key, .. } | Request::Get { key } | Request::Hint { key, .. },
-        ) => Some(key.clone()),
-        _ => None,
-    };
-    *info
-        .metrics
-        .peer
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(kind.to_string())
-        .or_default() += 1;
-    let answer = app
-        .node
-        .ask(|reply| Command::Handle { envelope, reply })
-        .await;
-    // An ack (or any answer) leaves only once what the node stored is durable: group commit.
-    match &key {
-        Some(key) => info.flusher.flush_key(key).await,
-        None => info.flusher.flush().await,
-    }
-    match answer {
-        Ok(body) => {
-            if info.events.receiver_count() > 0 || request.is_some() {
-                let outcome = match &body {
-                    Body::Refused(why) => format!("refused: {why}"),
-                    _ => "answered".into(),
-                };
-                let event = exchange_event(
-                    &info.name,
-                    "received",
-                    kind,
-                    &from,
-                    &detail,
-                    &outcome,
-                    request.as_ref(),
-                    message,
-                    received_ms,
-                );
-                crate::dashboard::log::emit(&info.events, event);
-            }
-            let mut response = Json(Envelope {
-                from: info.name.clone(),
-                to: from,
-                kind: answer_kind(kind),
-                detail: String::new(),
-                body,
-                request,
-            })
-            .into_response();
-            if kind == MessageKind::Gossip
-                && let Ok(book) = HeaderValue::from_str(&info.peers.book())
-            {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let message = header(MESSAGE).and_then(|v| v.parse::<u64>().ok());
+    match crate::peer::receive(&app, envelope, header(FROM_ADDR), header(ADDRS), message).await {
+        Received::Answered { envelope, book } => {
+            let mut response = Json(envelope).into_response();
+            if let Some(book) = book.and_then(|b| HeaderValue::from_str(&b).ok()) {
                 response.headers_mut().insert(ADDRS, book);
             }
             response
         }
-        Err(e) => actor_error(&app, e),
+        Received::Misdirected(why) => error(StatusCode::MISDIRECTED_REQUEST, why),
+        Received::Refused(why) => error(StatusCode::FORBIDDEN, why),
+        Received::Failed(e) => actor_error(&app, e),
     }
+}
+
+/// `GET /peer` with `Upgrade: dynamo-peer/1`: switches the connection to the peer protocol
+/// ([`crate::wire`]) and serves it ([`crate::peer::serve_connection`]). The opener names itself
+/// in `X-Dynamo-From` and its address in `X-Dynamo-From-Addr`.
+async fn peer_upgrade(State(app): State<App>, mut request: axum::extract::Request) -> Response {
+    let headers = request.headers();
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if !header(axum::http::header::UPGRADE.as_str())
+        .is_some_and(|p| p.eq_ignore_ascii_case(crate::wire::PROTOCOL))
+    {
+        return error(
+            StatusCode::UPGRADE_REQUIRED,
+            format!(
+                "GET /peer opens a peer connection: send `Connection: upgrade` and `Upgrade: {}`",
+                crate::wire::PROTOCOL
+            ),
+        );
+    }
+    let peer = header(FROM).unwrap_or("an unnamed peer").to_string();
+    let from_addr = header(FROM_ADDR).map(str::to_string);
+    let upgrade = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        match upgrade.await {
+            Ok(upgraded) => {
+                let io = hyper_util::rt::TokioIo::new(upgraded);
+                crate::peer::serve_connection(app, io, peer, from_addr).await;
+            }
+            Err(e) => eprintln!(
+                "node {}: peer connection from {peer}: upgrade failed: {e}",
+                app.info.name
+            ),
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(axum::http::header::CONNECTION, "upgrade")
+        .header(axum::http::header::UPGRADE, crate::wire::PROTOCOL)
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
 async fn ping(State(app): State<App>) -> String {

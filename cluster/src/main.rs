@@ -12,11 +12,14 @@ mod cli;
 mod client;
 mod dashboard;
 mod http;
+mod link;
+mod peer;
 mod serve;
 mod stages;
 mod storage;
 mod supervisor;
 mod transport;
+mod wire;
 
 use clap::Parser;
 

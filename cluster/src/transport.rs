@@ -1,12 +1,21 @@
-//! The host's transport: stage-7 envelopes over HTTP, the real-process backend of
+//! The host's transport: stage-7 envelopes between node processes, the real-process backend of
 //! [`Transport<Body>`].
 //!
-//! `send` POSTs the envelope as JSON to the receiver's `/peer`; the receiver hands it to its node
-//! and answers with the node's answering envelope. The wait is bounded by the node's timeout: a
-//! refused connection (the process is gone) is [`NoReply::Down`], a deadline that passes is
-//! [`NoReply::Timeout`]. The operator's partitions (`cargo dynamo partition`, the `/admin/*`
-//! endpoints) live in [`Peers`], shared by this sending side and the receiving `/peer` handler:
-//! a node sends nothing to, and hears nothing from, a node it refuses.
+//! `send` hands the envelope to the link for its receiver ([`crate::link`]): one long-lived
+//! connection per peer, opened on the peer's ordinary HTTP port and upgraded to the compact peer
+//! protocol ([`crate::wire`]: length-prefixed MessagePack frames, numbered, many in flight, as
+//! many per write as are queued). The receiver hands it to its node and answers with the node's
+//! answering envelope once it is durable ([`crate::peer`]). The wait is bounded by the node's
+//! timeout: a refused connection (the process is gone) or a connection that breaks is
+//! [`NoReply::Down`], a deadline that passes is [`NoReply::Timeout`]. A failed link is dropped and
+//! the next message to that peer opens a fresh one, so a killed and revived peer is reached again.
+//! The operator's partitions (`cargo dynamo partition`, the `/admin/*` endpoints) live in
+//! [`Peers`], shared by this sending side and the receiving side: a node sends nothing to, and
+//! hears nothing from, a node it refuses.
+//!
+//! What the `POST /peer` route's headers carry travels in the frames and the handshake: the
+//! sender's address ([`FROM_ADDR`], in the handshake), its number for the message ([`MESSAGE`])
+//! and, on gossip, its address book ([`ADDRS`]), each in the request frame.
 //!
 //! An envelope a node sends to itself (a coordinator is usually one of the key's replicas) never
 //! touches the network: it goes straight to the node's own actor, as the simulator delivers it.
@@ -17,9 +26,9 @@
 //! going backwards within a process, so gossip heartbeats (which are `now_ms` values) keep
 //! increasing across restarts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dynamo_common::BoxFuture;
@@ -30,10 +39,16 @@ use store::{Body, Envelope, MessageKind, NoReply};
 use tokio::sync::broadcast;
 
 use crate::actor::{Command, NodeHandle};
+use crate::dashboard::log::Exchange;
+use crate::link::{Link, Outcome};
+use crate::wire::Answer;
 
 /// The header in which a sender names the address it can be reached at, so receivers learn the
 /// addresses of members they were not started with (`--join`).
 pub const FROM_ADDR: &str = "x-dynamo-from-addr";
+
+/// The header in which a node opening a peer connection names itself (for the receiver's logs).
+pub const FROM: &str = "x-dynamo-from";
 
 /// The header carrying the sender's number for a message, so the receiver's record of it joins
 /// the sender's in a request's diagram (`dashboard::requests`).
@@ -65,8 +80,6 @@ pub fn now_ms() -> u64 {
 pub struct Peers {
     addrs: RwLock<BTreeMap<NodeId, String>>,
     refused: RwLock<BTreeSet<NodeId>>,
-    /// Each member's parsed `/peer` URL (parsing one per message showed in profiles).
-    urls: RwLock<BTreeMap<NodeId, reqwest::Url>>,
 }
 
 impl Peers {
@@ -75,7 +88,6 @@ impl Peers {
         Self {
             addrs: RwLock::new(members),
             refused: RwLock::default(),
-            urls: RwLock::default(),
         }
     }
 
@@ -122,22 +134,6 @@ impl Peers {
         }
     }
 
-    /// `node`'s `/peer` URL, if its address is known.
-    pub fn peer_url(&self, node: &NodeId) -> Option<reqwest::Url> {
-        let addr = self.addr(node)?;
-        let urls = self.urls.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(url) = urls.get(node).filter(|u| u.authority() == addr) {
-            return Some(url.clone());
-        }
-        drop(urls);
-        let url = reqwest::Url::parse(&format!("http://{addr}/peer")).ok()?;
-        self.urls
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(node.clone(), url.clone());
-        Some(url)
-    }
-
     /// Whether the operator cut this node off from `node`.
     pub fn refuses(&self, node: &NodeId) -> bool {
         self.refused
@@ -160,13 +156,15 @@ impl Peers {
     }
 }
 
-/// The HTTP backend of [`Transport<Body>`].
+/// The backend of [`Transport<Body>`] between node processes: peer connections, self-sends in
+/// process.
 pub struct HttpTransport {
     me: NodeId,
     my_addr: String,
     timeout: Duration,
     peers: Arc<Peers>,
-    client: reqwest::Client,
+    /// The open link to each peer (replaced when it fails or the peer's address changes).
+    links: Mutex<HashMap<NodeId, Arc<Link>>>,
     events: broadcast::Sender<String>,
     runtime: tokio::runtime::Handle,
     /// The node's own actor, for envelopes to itself (set once the node is built).
@@ -177,8 +175,7 @@ impl HttpTransport {
     /// A transport for `me` (reachable at `my_addr`) whose requests give up after `timeout`;
     /// every exchange is announced on `events` (one JSON line each).
     ///
-    /// Call it inside the process's multi-thread runtime: exchanges run there (HTTP client work,
-    /// JSON), not on the node's single thread, which only awaits their answers.
+    /// Call it inside the process's runtime: links and exchanges run there.
     pub fn new(
         me: NodeId,
         my_addr: String,
@@ -186,19 +183,12 @@ impl HttpTransport {
         peers: Arc<Peers>,
         events: broadcast::Sender<String>,
     ) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
-            .build()
-            .expect("a plain HTTP client builds");
         Self {
             me,
             my_addr,
             timeout,
             peers,
-            client,
+            links: Mutex::default(),
             events,
             runtime: tokio::runtime::Handle::current(),
             local: OnceLock::new(),
@@ -208,6 +198,19 @@ impl HttpTransport {
     /// Delivers envelopes addressed to this node to `node` directly from now on.
     pub fn set_local(&self, node: NodeHandle) {
         let _ = self.local.set(node);
+    }
+
+    /// The open link to `to` at `addr`, or a fresh one when there is none, it failed, or the
+    /// peer's address changed.
+    fn link(&self, to: &NodeId, addr: &str) -> Arc<Link> {
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(link) = links.get(to).filter(|l| l.addr == addr && !l.is_closed()) {
+            return link.clone();
+        }
+        let _enter = self.runtime.enter();
+        let link = Link::open(&self.me, &self.my_addr, to, addr, self.timeout);
+        links.insert(to.clone(), link.clone());
+        link
     }
 }
 
@@ -229,7 +232,7 @@ pub fn answer_kind(kind: MessageKind) -> MessageKind {
 )]
 pub fn exchange_event(
     node: &NodeId,
-    direction: &str,
+    direction: &'static str,
     kind: MessageKind,
     peer: &NodeId,
     detail: &str,
@@ -237,24 +240,19 @@ pub fn exchange_event(
     request: Option<&RequestId>,
     message: Option<u64>,
     started_ms: u64,
-) -> serde_json::Value {
-    let mut event = serde_json::json!({
-        "node": node, "t_ms": now_ms(), "kind": kind.to_string(), "direction": direction,
-        "peer": peer, "detail": detail, "outcome": outcome,
-    });
-    let started = if direction == "sent" {
-        "sent_ms"
-    } else {
-        "received_ms"
-    };
-    event[started] = started_ms.into();
-    if let Some(request) = request {
-        event["request"] = request.to_string().into();
+) -> Exchange {
+    Exchange {
+        node: node.clone(),
+        t_ms: now_ms(),
+        kind,
+        direction,
+        peer: peer.clone(),
+        detail: detail.to_string(),
+        outcome: outcome.to_string(),
+        request: request.cloned(),
+        message,
+        started_ms,
     }
-    if let Some(message) = message {
-        event["message"] = message.into();
-    }
-    event
 }
 
 impl Transport<Body> for HttpTransport {
@@ -282,73 +280,60 @@ impl Transport<Body> for HttpTransport {
             node: to.clone(),
             timeout_ms: self.timeout.as_millis() as u64,
         };
-        let url = self.peers.peer_url(&to);
-        let peers = self.peers.clone();
-        let book = (envelope.kind == MessageKind::Gossip).then(|| self.peers.book());
+        let message = MESSAGES.fetch_add(1, Ordering::Relaxed) + 1;
+        let sent_ms = now_ms();
+        let kind = envelope.kind;
+        let detail = envelope.detail.clone();
+        let request = envelope.request.clone();
+        // Queued now, not when first polled: the message leaves even if the sender stops waiting
+        // (a coordinator done at its W-th ack), as on any network.
         let refused = self.peers.refuses(&to);
-        let client = self.client.clone();
-        let my_addr = self.my_addr.clone();
+        let sent = match self.peers.addr(&to) {
+            Some(addr) if !refused => {
+                let book = (kind == MessageKind::Gossip).then(|| self.peers.book());
+                let link = self.link(&to, &addr);
+                let (id, answer) = link.send(message, book, envelope);
+                Some((link, id, answer))
+            }
+            _ => None,
+        };
+        let peers = self.peers.clone();
         let events = self.events.clone();
         let me = self.me.clone();
         let deadline = self.timeout;
-        let lost = NoReply::Down { node: to.clone() };
-        let message = MESSAGES.fetch_add(1, Ordering::Relaxed) + 1;
-        let sent_ms = now_ms();
+        let lost = down.clone();
+        // The wait runs as a task of its own, so the exchange's event is recorded (and a late
+        // answer noted) even when the sender stopped waiting.
         let exchange = self.runtime.spawn(async move {
-            let kind = envelope.kind;
-            let detail = envelope.detail.clone();
-            let request = envelope.request.clone();
             // Why no answer came, when the reason is a partition (the error alone says "down").
             let mut partitioned = None;
-            let outcome = async {
-                let Some(url) = url.filter(|_| !refused) else {
+            let outcome = match sent {
+                None => {
                     if refused {
                         partitioned = Some("partitioned: this node refuses it");
                     }
-                    return Err(down.clone());
-                };
-                let body = serde_json::to_vec(&envelope).map_err(|_| down.clone())?;
-                let exchange = async {
-                    let mut post = client
-                        .post(url)
-                        .header("content-type", "application/json")
-                        .header(FROM_ADDR, my_addr)
-                        .header(MESSAGE, message);
-                    if let Some(book) = book {
-                        post = post.header(ADDRS, book);
-                    }
-                    let response = post.body(body).send().await.map_err(|e| {
-                        Some(if e.is_timeout() {
-                            timeout.clone()
-                        } else {
-                            down.clone()
-                        })
-                    })?;
-                    // A refusal (the receiver's side of a partition) or an error page: no answer.
-                    if response.status() == reqwest::StatusCode::FORBIDDEN {
-                        return Err(None);
-                    }
-                    if !response.status().is_success() {
-                        return Err(Some(down.clone()));
-                    }
-                    if let Some(book) = response.headers().get(ADDRS).and_then(|v| v.to_str().ok())
-                    {
-                        peers.learn_book(&me, book);
-                    }
-                    let bytes = response.bytes().await.map_err(|_| Some(timeout.clone()))?;
-                    serde_json::from_slice::<Envelope>(&bytes).map_err(|_| Some(down.clone()))
-                };
-                match tokio::time::timeout(deadline, exchange).await {
-                    Ok(Ok(answer)) => Ok(answer),
-                    Ok(Err(Some(e))) => Err(e),
-                    Ok(Err(None)) => {
-                        partitioned = Some("partitioned: refused by the receiver");
-                        Err(down.clone())
-                    }
-                    Err(_) => Err(timeout.clone()),
+                    Err(down)
                 }
-            }
-            .await;
+                Some((link, id, answer)) => match tokio::time::timeout(deadline, answer).await {
+                    Ok(Ok(Outcome::Answer(Answer::Answered { envelope, book }))) => {
+                        if let Some(book) = book {
+                            peers.learn_book(&me, &book);
+                        }
+                        Ok(envelope)
+                    }
+                    Ok(Ok(Outcome::Answer(Answer::Refused(_)))) => {
+                        partitioned = Some("partitioned: refused by the receiver");
+                        Err(down)
+                    }
+                    Ok(Ok(Outcome::Answer(Answer::Failed(_)) | Outcome::Lost)) | Ok(Err(_)) => {
+                        Err(down)
+                    }
+                    Err(_) => {
+                        link.forget(id);
+                        Err(timeout)
+                    }
+                },
+            };
             if events.receiver_count() > 0 || request.is_some() {
                 let result = match (&outcome, partitioned) {
                     (Ok(_), _) => "answered".to_string(),
@@ -366,7 +351,7 @@ impl Transport<Body> for HttpTransport {
                     Some(message),
                     sent_ms,
                 );
-                crate::dashboard::log::emit(&events, event);
+                crate::dashboard::log::emit_exchange(&events, event);
             }
             outcome
         });
@@ -419,7 +404,7 @@ impl HttpTransport {
                     Some(message),
                     sent_ms,
                 );
-                crate::dashboard::log::emit(&events, received);
+                crate::dashboard::log::emit_exchange(&events, received);
                 let sent = exchange_event(
                     &me,
                     "sent",
@@ -431,7 +416,7 @@ impl HttpTransport {
                     Some(message),
                     sent_ms,
                 );
-                crate::dashboard::log::emit(&events, sent);
+                crate::dashboard::log::emit_exchange(&events, sent);
             }
             outcome
         })

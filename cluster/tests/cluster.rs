@@ -874,3 +874,270 @@ fn nodes_join_one_by_one_and_a_leave_hands_its_ranges_over() {
         "no acknowledged write is lost when C leaves"
     );
 }
+
+// ---- Peer connections (`cluster/src/wire.rs`, `link.rs`, `peer.rs`) ----
+
+/// The peer protocol's frames as the tests speak them: the same field names and variants as
+/// `cluster/src/wire.rs` (MessagePack with named fields, each after a big-endian `u32` length).
+#[derive(serde::Serialize)]
+struct RequestFrame {
+    id: u64,
+    message: u64,
+    book: Option<String>,
+    envelope: store::Envelope,
+}
+
+#[derive(serde::Deserialize, Debug)]
+struct AnswerFrame {
+    id: u64,
+    answer: PeerAnswer,
+}
+
+#[derive(serde::Deserialize, Debug)]
+enum PeerAnswer {
+    Answered {
+        envelope: store::Envelope,
+        #[expect(
+            dead_code,
+            reason = "decoded to check the frame's shape; only gossip has one"
+        )]
+        book: Option<String>,
+    },
+    Refused(String),
+    Failed(String),
+}
+
+/// Opens a peer connection to `addr` as node `from`: the HTTP/1.1 upgrade, then frames.
+fn peer_connection(addr: &str, from: &str) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let head = format!(
+        "GET /peer HTTP/1.1\r\nhost: {addr}\r\nconnection: upgrade\r\nupgrade: dynamo-peer/1\r\n\
+         x-dynamo-from: {from}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let mut byte = [0u8];
+    while !answer.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).expect("the upgrade's answer");
+        answer.push(byte[0]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+    stream
+}
+
+fn send_frame(stream: &mut std::net::TcpStream, frame: &RequestFrame) {
+    use std::io::Write;
+    let body = rmp_serde::to_vec_named(frame).unwrap();
+    let mut bytes = (body.len() as u32).to_be_bytes().to_vec();
+    bytes.extend(body);
+    stream.write_all(&bytes).unwrap();
+}
+
+/// The next answer frame, or `None` when the receiver closed the connection.
+fn read_answer(stream: &mut std::net::TcpStream) -> Option<AnswerFrame> {
+    use std::io::Read;
+    let mut prefix = [0u8; 4];
+    stream.read_exact(&mut prefix).ok()?;
+    let mut body = vec![0u8; u32::from_be_bytes(prefix) as usize];
+    stream.read_exact(&mut body).expect("a whole frame");
+    Some(rmp_serde::from_slice(&body).expect("an answer frame"))
+}
+
+fn get_frame(id: u64, from: &str, to: &str, key: &str) -> RequestFrame {
+    RequestFrame {
+        id,
+        message: id,
+        book: None,
+        envelope: store::Envelope {
+            from: store::NodeId::new(from),
+            to: store::NodeId::new(to),
+            kind: store::MessageKind::Get,
+            detail: format!("get {key}"),
+            body: store::Body::Request(store::Request::Get { key: key.into() }),
+            request: None,
+        },
+    }
+}
+
+/// Hints waiting on the nodes of `cluster` that answer, summed.
+fn hints_waiting(cluster: &Cluster) -> u64 {
+    let mut total = 0;
+    for addr in &cluster.addrs {
+        let Some(r) = request("GET", addr, "/cluster", &[], None) else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+        total += v["hints"]
+            .as_object()
+            .into_iter()
+            .flat_map(|h| h.values())
+            .filter_map(|n| n.as_u64())
+            .sum::<u64>();
+    }
+    total
+}
+
+/// Hinted handoff over peer connections (§4.6): a SIGKILLed replica's links break; writes go on
+/// with hints; once it is revived, the other nodes open fresh connections to it and every hint is
+/// delivered (the revived node holds each key it is a primary of) and deleted. Real processes,
+/// bounded polls.
+#[test]
+fn a_killed_peer_is_reached_again_after_revive_and_hints_flow_back() {
+    let mut cluster = Cluster::start("reconnect", 4, 21100);
+    let a = cluster.addrs[0].clone();
+    for i in 0..10 {
+        let r = put(&a, &format!("before-{i}"), "v", None).unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    cluster.kill(3);
+    // Once A's gossip suspects D, writes of D's keys go to fallbacks with hints (§4.6).
+    assert!(
+        eventually(Duration::from_secs(15), || !alive_members(&a).contains("D")),
+        "A suspects the killed D"
+    );
+    for i in 0..20 {
+        let r = put(&a, &format!("after-{i}"), "v", None).unwrap();
+        assert_eq!(r.status, 200, "writes go on while D is down: {}", r.body);
+    }
+    assert!(hints_waiting(&cluster) > 0, "fallbacks keep hints for D");
+    cluster.revive(3);
+    let d = cluster.addrs[3].clone();
+    let delivered = |key: &str| {
+        let r = request("GET", &d, &format!("/replica/{key}"), &[], None);
+        let v: serde_json::Value = r
+            .and_then(|r| serde_json::from_str(&r.body).ok())
+            .unwrap_or_default();
+        // The walk of the ring names every node; the first N = 3 are the key's primaries.
+        let primary = v["preference_list"]
+            .as_array()
+            .is_some_and(|l| l.iter().take(3).any(|n| n == "D"));
+        !primary || v["versions"].as_array().is_some_and(|v| !v.is_empty())
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            hints_waiting(&cluster) == 0 && (0..20).all(|i| delivered(&format!("after-{i}")))
+        }),
+        "every hint reaches the revived D and is deleted; hints left: {}; D's replicas: {:?}",
+        hints_waiting(&cluster),
+        (0..20)
+            .filter_map(|i| request("GET", &d, &format!("/replica/after-{i}"), &[], None))
+            .map(|r| r.body)
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Partitions over peer connections: the receiver refuses a cut-off sender's frames (answering
+/// `Refused`, keeping the connection), the sender sends nothing to a node it refuses, and after
+/// heal the same connections carry writes again.
+#[test]
+fn a_partition_refuses_traffic_over_peer_connections() {
+    let cluster = Cluster::start("peer-partition", 3, 21110);
+    let [a, b, c] = [0, 1, 2].map(|i| cluster.addrs[i].clone());
+    assert_eq!(put(&a, "before", "v", None).unwrap().status, 200);
+    let refuse = |addr: &str, names: &str| {
+        let body = format!("{{\"refuse\": [{names}]}}");
+        let r = request(
+            "POST",
+            addr,
+            "/admin/partition",
+            &[("content-type", "application/json")],
+            Some(&body),
+        )
+        .unwrap();
+        assert_eq!(r.status, 204, "{}", r.body);
+    };
+    // The receivers' side: B and C refuse A; A does not know it and sends.
+    refuse(&b, "\"A\"");
+    refuse(&c, "\"A\"");
+    let r = put(&a, "cut", "v", None).unwrap();
+    assert_eq!(r.status, 503, "B and C refuse A's replica puts: {}", r.body);
+    let mut raw = peer_connection(&b, "A");
+    send_frame(&mut raw, &get_frame(1, "A", "B", "before"));
+    let answer = read_answer(&mut raw).expect("an answer");
+    assert_eq!(answer.id, 1);
+    assert!(
+        matches!(&answer.answer, PeerAnswer::Refused(why) if why.contains("partition")),
+        "{answer:?}"
+    );
+    // The connection stays open: a node B does not refuse is answered on it.
+    send_frame(&mut raw, &get_frame(2, "C", "B", "before"));
+    let answer = read_answer(&mut raw).expect("an answer");
+    assert_eq!(answer.id, 2);
+    assert!(
+        matches!(&answer.answer, PeerAnswer::Answered { envelope, .. }
+            if matches!(envelope.body, store::Body::Response(store::Response::Value(Some(_))))),
+        "{answer:?}"
+    );
+    cluster.heal();
+    assert_eq!(put(&a, "healed", "v", None).unwrap().status, 200);
+    // The sender's side: A refuses B and C, which would accept.
+    refuse(&a, "\"B\", \"C\"");
+    let r = put(&a, "cut-2", "v", None).unwrap();
+    assert_eq!(r.status, 503, "A sends nothing to B and C: {}", r.body);
+    cluster.heal();
+    let r = put(&a, "healed-2", "v", None).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// A peer connection that sends what is not a frame gets one last frame naming the problem and is
+/// closed; the node, its other connections and the JSON `POST /peer` route carry on.
+#[test]
+fn a_malformed_frame_closes_only_its_connection() {
+    use std::io::Write;
+    let cluster = Cluster::start("malformed", 3, 21120);
+    let [a, b] = [0, 1].map(|i| cluster.addrs[i].clone());
+    let r = request("PUT", &b, "/kv/k?w=3", &[], Some("v")).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let closing = |bytes: &[u8], expect: &str| {
+        let mut raw = peer_connection(&a, "X");
+        raw.write_all(bytes).unwrap();
+        let last = read_answer(&mut raw).expect("a frame naming the problem");
+        assert_eq!(last.id, 0);
+        assert!(
+            matches!(&last.answer, PeerAnswer::Failed(why) if why.contains(expect)),
+            "{last:?}"
+        );
+        assert!(
+            read_answer(&mut raw).is_none(),
+            "then the connection closes"
+        );
+    };
+    let mut garbage = 5u32.to_be_bytes().to_vec();
+    garbage.extend_from_slice(b"hello");
+    closing(&garbage, "malformed frame");
+    closing(&u32::MAX.to_be_bytes(), "larger than the limit");
+    // The node and its other connections carry on.
+    assert_eq!(request("GET", &a, "/ping", &[], None).unwrap().status, 200);
+    let r = request("PUT", &b, "/kv/k2?w=3", &[], Some("v")).unwrap();
+    assert_eq!(
+        r.status, 200,
+        "B's own connection to A still works: {}",
+        r.body
+    );
+    let mut raw = peer_connection(&a, "B");
+    send_frame(&mut raw, &get_frame(7, "B", "A", "k2"));
+    let answer = read_answer(&mut raw).expect("an answer");
+    assert!(
+        matches!(answer.answer, PeerAnswer::Answered { .. }),
+        "{answer:?}"
+    );
+    let envelope = serde_json::to_string(&get_frame(1, "B", "A", "k2").envelope).unwrap();
+    let r = request(
+        "POST",
+        &a,
+        "/peer",
+        &[("content-type", "application/json")],
+        Some(&envelope),
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "POST /peer still serves JSON: {}", r.body);
+    assert!(cluster.log(0).contains("closing this connection"));
+    // A GET /peer without the upgrade says what it expects.
+    let r = request("GET", &a, "/peer", &[], None).unwrap();
+    assert_eq!(r.status, 426, "{}", r.body);
+}

@@ -16,11 +16,18 @@
 //! - each message the node received for it, once answered: `{"node", "direction": "received",
 //!   "kind", "peer" (the sender), "detail", "request", "message", "received_ms", "t_ms"
 //!   (answered), "outcome"}`.
+//!
+//! A node sends and receives several messages per client request, so the message events are
+//! kept as [`Exchange`] records and made JSON only when the live stream or the dashboard reads
+//! them: building a JSON object per message showed in profiles under load.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+use dynamo_common::NodeId;
+use dynamo_common::request::RequestId;
 use serde_json::Value;
+use store::MessageKind;
 use tokio::sync::broadcast;
 
 /// How many request events a node keeps.
@@ -29,7 +36,97 @@ pub const KEPT: usize = 20_000;
 /// How many client requests `/dash/api/local/requests` lists.
 pub const LISTED: usize = 100;
 
-static KEPT_EVENTS: Mutex<VecDeque<Value>> = Mutex::new(VecDeque::new());
+static KEPT_EVENTS: Mutex<VecDeque<Kept>> = Mutex::new(VecDeque::new());
+
+/// One kept event: a client request's (JSON already) or one of its messages'.
+enum Kept {
+    Json(Value),
+    Exchange(Exchange),
+}
+
+impl Kept {
+    fn to_json(&self) -> Value {
+        match self {
+            Kept::Json(v) => v.clone(),
+            Kept::Exchange(e) => e.to_json(),
+        }
+    }
+
+    fn is_of(&self, id: &str) -> bool {
+        match self {
+            Kept::Json(v) => v["request"] == id,
+            Kept::Exchange(e) => e.request.as_ref().is_some_and(|r| r.to_string() == id),
+        }
+    }
+}
+
+/// The event of one peer exchange (see the module's doc): `direction` `sent` or `received`,
+/// `started_ms` when it was sent or received, `t_ms` when it ended.
+pub struct Exchange {
+    /// The node recording it.
+    pub node: NodeId,
+    /// When the exchange ended.
+    pub t_ms: u64,
+    /// The message's kind.
+    pub kind: MessageKind,
+    /// `sent` or `received`.
+    pub direction: &'static str,
+    /// The other node.
+    pub peer: NodeId,
+    /// The message's detail line.
+    pub detail: String,
+    /// `answered`, or why not.
+    pub outcome: String,
+    /// The client request it belongs to.
+    pub request: Option<RequestId>,
+    /// The sender's number for the message.
+    pub message: Option<u64>,
+    /// When it was sent (`sent`) or received (`received`).
+    pub started_ms: u64,
+}
+
+impl Exchange {
+    /// The event as `/events` and the dashboard show it.
+    pub fn to_json(&self) -> Value {
+        let mut event = serde_json::json!({
+            "node": self.node, "t_ms": self.t_ms, "kind": self.kind.to_string(),
+            "direction": self.direction, "peer": self.peer, "detail": self.detail,
+            "outcome": self.outcome,
+        });
+        let started = if self.direction == "sent" {
+            "sent_ms"
+        } else {
+            "received_ms"
+        };
+        event[started] = self.started_ms.into();
+        if let Some(request) = &self.request {
+            event["request"] = request.to_string().into();
+        }
+        if let Some(message) = self.message {
+            event["message"] = message.into();
+        }
+        event
+    }
+}
+
+/// Announces the exchange `event` on the live stream (when anyone listens) and keeps it when it
+/// belongs to a client request.
+pub fn emit_exchange(events: &broadcast::Sender<String>, event: Exchange) {
+    if events.receiver_count() > 0 {
+        let _ = events.send(event.to_json().to_string());
+    }
+    if event.request.is_some() {
+        keep(Kept::Exchange(event));
+    }
+}
+
+fn keep(event: Kept) {
+    let mut kept = KEPT_EVENTS.lock().unwrap_or_else(|e| e.into_inner());
+    if kept.len() == KEPT {
+        kept.pop_front();
+    }
+    kept.push_back(event);
+}
 
 /// Announces `event` on the live stream (when anyone listens) and keeps it when it belongs to
 /// a client request.
@@ -38,11 +135,7 @@ pub fn emit(events: &broadcast::Sender<String>, event: Value) {
         let _ = events.send(event.to_string());
     }
     if event.get("request").is_some_and(|r| r.is_string()) {
-        let mut kept = KEPT_EVENTS.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.len() == KEPT {
-            kept.pop_front();
-        }
-        kept.push_back(event);
+        keep(Kept::Json(event));
     }
 }
 
@@ -55,8 +148,8 @@ pub fn is_client_request(event: &Value) -> bool {
 pub fn of_request(id: &str) -> Vec<Value> {
     let kept = KEPT_EVENTS.lock().unwrap_or_else(|e| e.into_inner());
     kept.iter()
-        .filter(|e| e["request"] == id)
-        .cloned()
+        .filter(|e| e.is_of(id))
+        .map(Kept::to_json)
         .collect()
 }
 
@@ -65,8 +158,10 @@ pub fn recent_requests() -> Vec<Value> {
     let kept = KEPT_EVENTS.lock().unwrap_or_else(|e| e.into_inner());
     kept.iter()
         .rev()
-        .filter(|e| is_client_request(e))
+        .filter_map(|e| match e {
+            Kept::Json(v) if is_client_request(v) => Some(v.clone()),
+            _ => None,
+        })
         .take(LISTED)
-        .cloned()
         .collect()
 }
