@@ -3,9 +3,12 @@
 //! The ring keeps its tokens in one sorted `Vec` plus a parallel `Vec<u64>` of their positions.
 //! A lookup first reads a small index (the first token of each of 4,096 equal slices of the
 //! ring, 16 KiB), then scans the handful of positions in the key's slice: constant time, and two
-//! cache lines instead of a dozen misses of a binary search over a large ring. A preference list
-//! is a short walk from there. Membership changes rebuild everything: joins and leaves are rare
-//! next to lookups, and a rebuild keeps the invariants obvious.
+//! cache lines instead of a dozen misses of a binary search over a large ring (a ring of fewer
+//! than [`SMALL`] tokens skips the index: its binary search stays in a few cache lines). A
+//! preference list is a short walk from there. Membership changes rebuild everything: joins and
+//! leaves are rare next to lookups, and a rebuild keeps the invariants obvious. A node's token
+//! positions are hashed once, when it joins (every node of a simulated cluster builds its own
+//! ring, node by node, so rebuilds are frequent there).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +21,8 @@ pub struct Ring {
     vnodes_per_node: u32,
     /// Physical nodes, in the order they joined; `slots` index into it.
     nodes: Vec<NodeId>,
-    /// Nodes whose tokens were placed by hand (`add_node_at`): their positions, by vnode.
+    /// Every node's token positions, by vnode: hashed when it joined, or placed by hand
+    /// (`add_node_at`).
     placed: BTreeMap<NodeId, Vec<u64>>,
     /// Every token in ring order.
     tokens: Vec<Token>,
@@ -27,12 +31,15 @@ pub struct Ring {
     /// `tokens[i]`'s node as an index into `nodes`, so distinctness checks compare integers.
     slots: Vec<usize>,
     /// `slices[b]`: index of the first token at or after the start of slice `b` (the positions
-    /// whose top `SLICE_BITS` bits are `b`); `slices[SLICES]` is `tokens.len()`.
+    /// whose top `SLICE_BITS` bits are `b`); `slices[SLICES]` is `tokens.len()`. Empty for a
+    /// ring of fewer than [`SMALL`] tokens.
     slices: Vec<u32>,
 }
 
 const SLICE_BITS: u32 = 12;
 const SLICES: usize = 1 << SLICE_BITS;
+/// Rings with fewer tokens than this are searched without the slice index.
+const SMALL: usize = 256;
 
 /// The position of `s` on the ring: the first 8 bytes of SHA-256(`s`), big-endian.
 pub fn position(s: &str) -> u64 {
@@ -48,9 +55,13 @@ impl Ring {
         if self.tokens.is_empty() {
             return None;
         }
-        let slice = (pos >> (64 - SLICE_BITS)) as usize;
-        let (lo, hi) = (self.slices[slice] as usize, self.slices[slice + 1] as usize);
-        let i = lo + self.positions[lo..hi].partition_point(|&p| p < pos);
+        let i = if self.slices.is_empty() {
+            self.positions.partition_point(|&p| p < pos)
+        } else {
+            let slice = (pos >> (64 - SLICE_BITS)) as usize;
+            let (lo, hi) = (self.slices[slice] as usize, self.slices[slice + 1] as usize);
+            lo + self.positions[lo..hi].partition_point(|&p| p < pos)
+        };
         Some(if i == self.tokens.len() { 0 } else { i })
     }
 
@@ -60,11 +71,7 @@ impl Ring {
 
     /// The range `(previous token, token]` of the token at index `i`.
     fn range_of(&self, i: usize) -> Range {
-        let prev = if i == 0 { self.tokens.len() - 1 } else { i - 1 };
-        Range {
-            start: self.positions[prev],
-            end: self.positions[i],
-        }
+        range_in(&self.positions, i)
     }
 
     /// A join: `placed` positions for `add_node_at`, `None` for hashed tokens.
@@ -72,19 +79,22 @@ impl Ring {
         if self.nodes.contains(&node) {
             return Err(RingError::DuplicateNode(node));
         }
-        let before = self.clone();
+        let at = placed.unwrap_or_else(|| {
+            (0..self.vnodes_per_node)
+                .map(|vnode| position(&format!("{node}#{vnode}")))
+                .collect()
+        });
         self.nodes.push(node.clone());
-        if let Some(at) = placed {
-            self.placed.insert(node.clone(), at);
-        }
-        self.rebuild();
-        if before.tokens.is_empty() {
+        self.placed.insert(node.clone(), at);
+        let (before, before_positions) = self.rebuild();
+        if before.is_empty() {
             return Ok(Vec::new());
         }
         let transfers = (0..self.tokens.len())
             .filter(|&i| self.tokens[i].node == node)
             .filter_map(|i| {
-                let from = before.owner_of_position(self.positions[i])?.clone();
+                let owner = owning_in(&before_positions, self.positions[i]);
+                let from = before.get(owner)?.node.clone();
                 Some(Transfer {
                     range: self.range_of(i),
                     from,
@@ -95,30 +105,27 @@ impl Ring {
         Ok(transfers)
     }
 
-    fn rebuild(&mut self) {
-        self.tokens = self
+    /// Rebuilds the tokens and indexes from `nodes` and `placed`; returns the tokens and
+    /// positions it replaced.
+    fn rebuild(&mut self) -> (Vec<Token>, Vec<u64>) {
+        let tokens = self
             .nodes
             .iter()
-            .flat_map(|node| match self.placed.get(node) {
-                Some(at) => (0u32..)
-                    .zip(at)
-                    .map(|(vnode, &position)| Token {
-                        position,
-                        node: node.clone(),
-                        vnode,
-                    })
-                    .collect::<Vec<_>>(),
-                None => (0..self.vnodes_per_node)
-                    .map(|vnode| Token {
-                        position: position(&format!("{node}#{vnode}")),
-                        node: node.clone(),
-                        vnode,
-                    })
-                    .collect(),
+            .flat_map(|node| {
+                let at = self.placed.get(node).map_or(&[][..], Vec::as_slice);
+                (0u32..).zip(at).map(|(vnode, &position)| Token {
+                    position,
+                    node: node.clone(),
+                    vnode,
+                })
             })
             .collect();
+        let before = std::mem::replace(&mut self.tokens, tokens);
         self.tokens.sort_unstable();
-        self.positions = self.tokens.iter().map(|t| t.position).collect();
+        let before_positions = std::mem::replace(
+            &mut self.positions,
+            self.tokens.iter().map(|t| t.position).collect(),
+        );
         self.slots = self
             .tokens
             .iter()
@@ -127,6 +134,9 @@ impl Ring {
         // One sweep over the sorted positions: slice `b` starts at the first position whose
         // top bits are at least `b`.
         self.slices.clear();
+        if self.positions.len() < SMALL {
+            return (before, before_positions);
+        }
         let mut first = 0usize;
         for b in 0..=SLICES {
             let start = (b as u128) << (64 - SLICE_BITS);
@@ -135,6 +145,23 @@ impl Ring {
             }
             self.slices.push(first as u32);
         }
+        (before, before_positions)
+    }
+}
+
+/// The index of the token owning `pos` among sorted `positions` (not empty): the first at or
+/// after it, wrapping to 0.
+fn owning_in(positions: &[u64], pos: u64) -> usize {
+    let i = positions.partition_point(|&p| p < pos);
+    if i == positions.len() { 0 } else { i }
+}
+
+/// The range `(previous token, token]` of the token at index `i` of sorted `positions`.
+fn range_in(positions: &[u64], i: usize) -> Range {
+    let prev = if i == 0 { positions.len() - 1 } else { i - 1 };
+    Range {
+        start: positions[prev],
+        end: positions[i],
     }
 }
 
@@ -150,7 +177,7 @@ impl HashRing for Ring {
             tokens: Vec::new(),
             positions: Vec::new(),
             slots: Vec::new(),
-            slices: vec![0; SLICES + 1],
+            slices: Vec::new(),
         })
     }
 
@@ -173,16 +200,15 @@ impl HashRing for Ring {
         let Some(slot) = self.nodes.iter().position(|n| n == node) else {
             return Err(RingError::UnknownNode(node.clone()));
         };
-        let before = self.clone();
         self.nodes.remove(slot);
         self.placed.remove(node);
-        self.rebuild();
-        let transfers = (0..before.tokens.len())
-            .filter(|&i| before.tokens[i].node == *node)
+        let (before, before_positions) = self.rebuild();
+        let transfers = (0..before.len())
+            .filter(|&i| before[i].node == *node)
             .filter_map(|i| {
-                let to = self.owner_of_position(before.positions[i])?.clone();
+                let to = self.owner_of_position(before_positions[i])?.clone();
                 Some(Transfer {
-                    range: before.range_of(i),
+                    range: range_in(&before_positions, i),
                     from: node.clone(),
                     to,
                 })
