@@ -29,10 +29,11 @@ pub struct Mismatch {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<Item>,
     /// The seed whose run failed (a store workload judged in the grader): a sweep's runs carry
-    /// no traces, so the runner reruns this seed alone to draw its messages. Never sent by a
+    /// no traces, so the runner reruns this seed alone to draw its messages (a sweep's seeds
+    /// start at 1; `NonZeroU64` keeps `Result<_, Mismatch>` small). Never sent by a
     /// case process.
     #[serde(skip)]
-    pub seed: Option<u64>,
+    pub seed: Option<std::num::NonZeroU64>,
 }
 
 impl Mismatch {

@@ -56,7 +56,7 @@ pub struct CaseOutcome {
     pub diagram: Vec<Item>,
     /// The seed of a store workload's failing run (see `Mismatch::seed`); not reported.
     #[serde(skip)]
-    pub seed: Option<u64>,
+    pub seed: Option<std::num::NonZeroU64>,
 }
 
 impl CaseOutcome {

@@ -318,7 +318,7 @@ impl CheckExpect {
                     self.case,
                     seed = run.seed,
                 );
-                m.seed = Some(run.seed);
+                m.seed = std::num::NonZeroU64::new(run.seed);
                 m
             })?;
         }
