@@ -4,7 +4,7 @@
 //! A lookup first reads a small index (the first token of each of 4,096 equal slices of the
 //! ring, 16 KiB), then scans the handful of positions in the key's slice: constant time, and two
 //! cache lines instead of a dozen misses of a binary search over a large ring (a ring of fewer
-//! than [`SMALL`] tokens skips the index: its binary search stays in a few cache lines). A
+//! than `SMALL` tokens skips the index: its binary search stays in a few cache lines). A
 //! preference list is a short walk from there. Membership changes rebuild everything: joins and
 //! leaves are rare next to lookups, and a rebuild keeps the invariants obvious. A node's token
 //! positions are hashed once, when it joins (every node of a simulated cluster builds its own
