@@ -183,7 +183,7 @@ pub fn run_one(meta: &CaseMeta, launcher: &Launcher, options: &RunOptions) -> Ra
         Ok(case) => {
             let outcome = run_loaded(case.as_ref(), &course, launcher, options);
             match outcome.seed {
-                Some(seed) if options.seeds.is_sweep() && outcome.status == Status::Fail => {
+                Some(seed) if !options.seeds.traced() && outcome.status == Status::Fail => {
                     rerun_traced(case.as_ref(), &course, launcher, outcome, seed.get())
                 }
                 _ => outcome,

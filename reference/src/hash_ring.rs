@@ -55,13 +55,12 @@ impl Ring {
         if self.tokens.is_empty() {
             return None;
         }
-        let i = if self.slices.is_empty() {
-            self.positions.partition_point(|&p| p < pos)
-        } else {
-            let slice = (pos >> (64 - SLICE_BITS)) as usize;
-            let (lo, hi) = (self.slices[slice] as usize, self.slices[slice + 1] as usize);
-            lo + self.positions[lo..hi].partition_point(|&p| p < pos)
-        };
+        if self.slices.is_empty() {
+            return Some(owning_in(&self.positions, pos));
+        }
+        let slice = (pos >> (64 - SLICE_BITS)) as usize;
+        let (lo, hi) = (self.slices[slice] as usize, self.slices[slice + 1] as usize);
+        let i = lo + self.positions[lo..hi].partition_point(|&p| p < pos);
         Some(if i == self.tokens.len() { 0 } else { i })
     }
 

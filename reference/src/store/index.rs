@@ -200,13 +200,12 @@ impl Node {
     /// The hashes of level `level` of the tree over the keys this node and `peer` both
     /// replicate (the empty tree's when they share none).
     pub(super) fn shared_level(&self, peer: &NodeId, level: u32) -> Vec<Hash> {
-        let depth = self.config.merkle_depth;
         self.with_index(|index| {
             let empty;
             let tree = match index.tree(peer, &|| self.new_tree()) {
                 Some(tree) => tree,
                 None => {
-                    empty = (self.stages.replica)(depth);
+                    empty = self.new_tree();
                     &*empty
                 }
             };

@@ -114,11 +114,6 @@ impl Seeds {
         matches!(self, Seeds::Case | Seeds::One(_))
     }
 
-    /// Whether this is a sweep, or one part of one.
-    pub fn is_sweep(self) -> bool {
-        matches!(self, Seeds::Sweep(_) | Seeds::Range { .. })
-    }
-
     /// The most seeds one case process runs in a sweep.
     pub const PART: u64 = 25;
 
