@@ -8,8 +8,12 @@
 //! the learner edits a solution, and it builds the runner itself:
 //!
 //! ```text
-//! cargo build -p grader-child --keep-going --message-format json --no-default-features --features STAGES
+//! cargo build -p grader-child --keep-going --message-format json
 //! ```
+//!
+//! (its default features: every stage, exactly as `cargo build --workspace` builds it, so the two
+//! share one build; see `workspace-hack` for the dependencies' side of that). Only when a stage
+//! does not compile is it rebuilt with `--no-default-features --features STAGES` (below).
 //!
 //! An edit then costs one small crate, `dynamo-learner` and a relink of a thin binary. Cargo's own
 //! status lines (`Compiling hash-ring-solution …`, its progress bar on a terminal) go straight to
@@ -151,13 +155,18 @@ pub fn case_runner(root: &Path) -> Result<CaseRunner, BuildError> {
         let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         command
             .args(["build", "-p", "grader-child", "--keep-going"])
-            .args(["--message-format", "json", "--no-default-features"])
+            .args(["--message-format", "json"])
             .current_dir(root)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if !features.is_empty() {
-            command.args(["--features", &features.join(",")]);
+        // Every stage: the default features, exactly as `cargo build --workspace` and `cargo
+        // test --workspace` build this package, so that all three share one build of it.
+        if !broken.is_empty() {
+            command.arg("--no-default-features");
+            if !features.is_empty() {
+                command.args(["--features", &features.join(",")]);
+            }
         }
         if release {
             command.arg("--release");

@@ -8,6 +8,8 @@
 //!   so), and every other stage is graded. This runs on a copy of the course, so the learner's
 //!   files are never touched; the copy and its build live under `target/layout-test` and are
 //!   kept between runs (only changed files are rewritten), so only the first run builds it cold.
+//! - The grader's own builds and the workspace's ask for the same features of every dependency,
+//!   so they share one compiled copy of it (checked on `cargo tree`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -31,17 +33,22 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-/// The workspace's resolved dependency graph: package id → (name, normal and build deps' ids).
-fn graph() -> BTreeMap<String, (String, Vec<String>)> {
-    // This machine's platform only: other platforms' dependencies may not be downloaded.
+/// This machine's target triple.
+fn host() -> String {
     let rustc = Command::new("rustc")
         .arg("-vV")
         .output()
         .expect("rustc -vV");
-    let host = String::from_utf8_lossy(&rustc.stdout)
+    String::from_utf8_lossy(&rustc.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
-        .expect("rustc names its host");
+        .expect("rustc names its host")
+}
+
+/// The workspace's resolved dependency graph: package id → (name, normal and build deps' ids).
+fn graph() -> BTreeMap<String, (String, Vec<String>)> {
+    // This machine's platform only: other platforms' dependencies may not be downloaded.
+    let host = host();
     let out = Command::new(cargo())
         .args([
             "metadata",
@@ -136,6 +143,54 @@ fn the_grader_never_depends_on_a_solution() {
     }
 }
 
+/// Every package `cargo tree` resolves for `args`, each as `name version [features]` (a package
+/// compiled twice with different features shows twice), on this machine's platform.
+fn resolved(args: &[&str]) -> BTreeSet<String> {
+    let out = Command::new(cargo())
+        .args(["tree", "--offline", "--locked", "--prefix", "none"])
+        .args(["--format", "{p} [{f}]", "--target", &host()])
+        .args(args)
+        .current_dir(course_root())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| line.trim_end_matches(" (*)").to_string())
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+/// `cargo grade` builds the grader and then the case runner; `cargo test --workspace` (and
+/// `cargo build --workspace`) builds everything, the cluster included. Cargo compiles a
+/// dependency once per set of features asked for, so unless the grader's two builds ask for
+/// exactly the features the whole workspace asks for, the first `cargo grade` after a `cargo
+/// test` (and every CI run) compiles tokio again and every crate above it: the contracts, the
+/// reference and the grader, minutes on two cores. `workspace-hack` lists what the cluster turns
+/// on; this catches a dependency added to the cluster (or a test) with features of its own.
+#[test]
+fn the_grader_and_the_workspace_share_one_build_of_every_dependency() {
+    let workspace = resolved(&["--workspace", "--edges", "normal,build,dev"]);
+    for args in [
+        &["-p", "grader", "--edges", "normal,build"][..],
+        &["-p", "grader-child", "--edges", "normal,build"][..],
+    ] {
+        let own: Vec<String> = resolved(args).difference(&workspace).cloned().collect();
+        assert!(
+            own.is_empty(),
+            "`cargo build {}` resolves these packages with features `cargo build --workspace` \
+             does not, so they (and everything above them) would be compiled twice; add the \
+             missing features to workspace-hack/Cargo.toml:\n{}",
+            args[..2].join(" "),
+            own.join("\n")
+        );
+    }
+}
+
 /// `target/layout-test` beside this test binary (`target/debug/deps/grader-…`).
 fn test_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
@@ -171,7 +226,7 @@ fn sync_dir(from: &Path, to: &Path) {
 /// A copy of the course (without the cluster, which the grader never builds) at `dir`.
 fn copy_course(dir: &Path) {
     let root = course_root();
-    for folder in ["stages", "reference", "grader", "checkers", "tests"] {
+    for folder in ["stages", "reference", "grader", "checkers", "tests", "workspace-hack"] {
         sync_dir(&root.join(folder), &dir.join(folder));
     }
     sync_file(&root.join("Cargo.lock"), &dir.join("Cargo.lock"));
