@@ -16,13 +16,16 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use clap::Args;
 use hdrhistogram::Histogram;
+use hyper::Method;
 use serde::Serialize;
 
 use crate::cli::Mode;
 use crate::cli::NodeOptions;
 use crate::client::Http;
+use crate::http_client::{Config, HttpClient};
 use crate::supervisor::{node_argv, node_name, spawn, wait_ready};
 
 /// `cargo dynamo bench`'s options.
@@ -339,13 +342,13 @@ fn load(
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .pool_max_idle_per_host(args.clients)
-        .tcp_nodelay(true)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let value = "v".repeat(args.value_size);
+    let client = HttpClient::new(Config {
+        timeout: Some(Duration::from_secs(5)),
+        nodelay: true,
+        max_idle_per_host: args.clients,
+        ..Config::default()
+    });
+    let value = Bytes::from("v".repeat(args.value_size));
     let addrs: Arc<Vec<String>> = Arc::new(addrs.to_vec());
     let warmup = Duration::from_secs(1);
     let duration = Duration::from_secs(args.duration.max(1));
@@ -415,47 +418,35 @@ fn load(
 }
 
 async fn dynamo_op(
-    client: &reqwest::Client,
+    client: &HttpClient,
     addr: &str,
     key: usize,
     is_get: bool,
-    value: &str,
+    value: &Bytes,
     contexts: &mut HashMap<usize, String>,
 ) -> bool {
     let url = format!("http://{addr}/kv/bench-{key}");
     let request = if is_get {
-        client.get(&url)
+        client.get(url)
     } else {
-        let mut r = client.put(&url).body(value.to_string());
+        let mut r = client.request(Method::PUT, url).body(value.clone());
         if let Some(c) = contexts.get(&key) {
-            r = r.header(crate::http::CONTEXT, c);
+            r = r.header(crate::http::CONTEXT, c.clone());
         }
         r
     };
     match request.send().await {
         Ok(response) => {
-            let status = response.status().as_u16();
-            if let Some(c) = response
-                .headers()
-                .get(crate::http::CONTEXT)
-                .and_then(|v| v.to_str().ok())
-            {
+            if let Some(c) = response.header(crate::http::CONTEXT) {
                 contexts.insert(key, c.to_string());
             }
-            let _ = response.bytes().await;
-            status == 200 || (is_get && status == 404)
+            response.status == 200 || (is_get && response.status == 404)
         }
         Err(_) => false,
     }
 }
 
-async fn etcd_op(
-    client: &reqwest::Client,
-    addr: &str,
-    key: usize,
-    is_get: bool,
-    value: &str,
-) -> bool {
+async fn etcd_op(client: &HttpClient, addr: &str, key: usize, is_get: bool, value: &[u8]) -> bool {
     let k = STANDARD.encode(format!("bench-{key}"));
     let (path, body) = if is_get {
         ("range", serde_json::json!({ "key": k }))
@@ -465,18 +456,11 @@ async fn etcd_op(
             serde_json::json!({ "key": k, "value": STANDARD.encode(value) }),
         )
     };
-    match client
-        .post(format!("http://{addr}/v3/kv/{path}"))
+    client
+        .request(Method::POST, format!("http://{addr}/v3/kv/{path}"))
         .header("content-type", "application/json")
         .body(body.to_string())
         .send()
         .await
-    {
-        Ok(response) => {
-            let ok = response.status().is_success();
-            let _ = response.bytes().await;
-            ok
-        }
-        Err(_) => false,
-    }
+        .is_ok_and(|response| response.is_success())
 }

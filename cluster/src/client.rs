@@ -8,6 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hyper::Method;
+
+use crate::http_client::HttpClient;
 use crate::supervisor::{State, load};
 
 /// An HTTP answer.
@@ -20,10 +23,11 @@ pub struct Answer {
     pub body: String,
 }
 
-/// A blocking HTTP client for the command-line tools (a small runtime around reqwest).
+/// A blocking HTTP client for the command-line tools (a small runtime around
+/// [`HttpClient`]).
 pub struct Http {
     runtime: tokio::runtime::Runtime,
-    client: reqwest::Client,
+    client: HttpClient,
 }
 
 impl Http {
@@ -33,11 +37,10 @@ impl Http {
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Self { runtime, client })
+        Ok(Self {
+            runtime,
+            client: HttpClient::with_timeout(timeout),
+        })
     }
 
     /// GET `url`.
@@ -53,28 +56,22 @@ impl Http {
         headers: &[(&str, String)],
         body: Option<String>,
     ) -> Result<Answer, String> {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let method = Method::from_bytes(method.as_bytes()).map_err(|e| format!("{url}: {e}"))?;
         let mut request = self.client.request(method, url);
         for (name, value) in headers {
-            request = request.header(*name, value);
+            request = request.header(name, value.clone());
         }
         if let Some(body) = body {
             request = request.body(body);
         }
-        self.runtime.block_on(async {
-            let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
-            let status = response.status().as_u16();
-            let context = response
-                .headers()
-                .get(crate::http::CONTEXT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let body = response.text().await.map_err(|e| format!("{url}: {e}"))?;
-            Ok(Answer {
-                status,
-                context,
-                body,
-            })
+        let response = self
+            .runtime
+            .block_on(request.send())
+            .map_err(|e| e.to_string())?;
+        Ok(Answer {
+            status: response.status,
+            context: response.header(crate::http::CONTEXT).map(str::to_string),
+            body: response.text(),
         })
     }
 }

@@ -12,6 +12,7 @@ mod cli;
 mod client;
 mod dashboard;
 mod http;
+mod http_client;
 mod link;
 mod peer;
 mod serve;

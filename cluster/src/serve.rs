@@ -23,6 +23,7 @@ use store::{NodeConfig, QuorumConfig, SharedStorage, Siblings};
 use crate::actor::{self, Launch};
 use crate::cli::NodeOptions;
 use crate::http::{App, Info, Metrics, router};
+use crate::http_client::{Config, HttpClient};
 use crate::stages::{Selection, Stages};
 use crate::storage::RedbStorage;
 use crate::transport::{HttpTransport, Peers};
@@ -204,13 +205,13 @@ fn cannot_start(name: &str, errors: Vec<crate::stages::StageError>) -> String {
 /// The members a running node knows, with their addresses (its `/cluster`).
 async fn seed_members(seed: &str) -> Result<BTreeMap<NodeId, String>, String> {
     let url = format!("http://{seed}/cluster");
-    let body: serde_json::Value = reqwest::get(&url)
+    let response = HttpClient::new(Config::default())
+        .get(&url)
+        .send()
         .await
-        .map_err(|e| format!("--join {seed}: {e}"))?
-        .bytes()
-        .await
-        .map_err(|e| format!("--join {seed}: {e}"))
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| format!("--join {seed}: {e}")))?;
+        .map_err(|e| format!("--join {seed}: {e}"))?;
+    let body: serde_json::Value =
+        serde_json::from_slice(&response.body).map_err(|e| format!("--join {seed}: {e}"))?;
     let members: BTreeMap<NodeId, String> = body["members"]
         .as_array()
         .into_iter()

@@ -24,6 +24,7 @@ use dynamo_common::NodeId;
 use store::{Liveness, RangeStatus, Siblings, SyncOutcome, SyncRecord};
 
 use crate::http::App;
+use crate::http_client::HttpClient;
 use crate::supervisor;
 use crate::transport::now_ms;
 
@@ -138,16 +139,13 @@ pub async fn node(State(app): State<App>) -> Json<Value> {
     Json(local(&app).await)
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_millis(800))
-        .build()
-        .unwrap_or_default()
+fn client() -> HttpClient {
+    HttpClient::with_timeout(Duration::from_millis(800))
 }
 
-async fn fetch_json(client: &reqwest::Client, url: String) -> Option<Value> {
+async fn fetch_json(client: &HttpClient, url: String) -> Option<Value> {
     let response = client.get(url).send().await.ok()?;
-    serde_json::from_slice(&response.bytes().await.ok()?).ok()
+    serde_json::from_slice(&response.body).ok()
 }
 
 /// Fetches `path` from every member at once; `None` for those that did not answer.

@@ -16,16 +16,15 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::http::App;
+use crate::http_client::{Config, HttpClient};
 
 async fn forward(addr: String, tx: mpsc::Sender<String>) {
-    let Ok(client) = reqwest::Client::builder()
-        .connect_timeout(Duration::from_millis(500))
-        .build()
-    else {
-        return;
-    };
+    let client = HttpClient::new(Config {
+        connect_timeout: Some(Duration::from_millis(500)),
+        ..Config::default()
+    });
     while !tx.is_closed() {
-        if let Ok(mut response) = client.get(format!("http://{addr}/events")).send().await {
+        if let Ok(mut response) = client.get(format!("http://{addr}/events")).stream().await {
             let mut buffer = String::new();
             while let Ok(Some(chunk)) = response.chunk().await {
                 if tx.is_closed() {
