@@ -226,7 +226,14 @@ fn sync_dir(from: &Path, to: &Path) {
 /// A copy of the course (without the cluster, which the grader never builds) at `dir`.
 fn copy_course(dir: &Path) {
     let root = course_root();
-    for folder in ["stages", "reference", "grader", "checkers", "tests", "workspace-hack"] {
+    for folder in [
+        "stages",
+        "reference",
+        "grader",
+        "checkers",
+        "tests",
+        "workspace-hack",
+    ] {
         sync_dir(&root.join(folder), &dir.join(folder));
     }
     sync_file(&root.join("Cargo.lock"), &dir.join("Cargo.lock"));
