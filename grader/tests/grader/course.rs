@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::util::{code, course_root, grader, json, scratch, stderr, stdout};
 
 /// A throw-away course: a copy of the real `tests/` folder, so a test can edit it freely.
-fn copy_course(name: &str) -> std::path::PathBuf {
+fn copy_course(name: &str) -> crate::util::Scratch {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).expect("mkdir");
         for entry in std::fs::read_dir(from).expect("read dir").flatten() {

@@ -8,7 +8,7 @@
 //! case authors can really put in a message. Every run is on simulated time, so the page is the
 //! same on every machine; the browser runs with a hard wall-clock limit and is killed past it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -35,8 +35,8 @@ fn nasty_case(dir: &Path) {
 }
 
 /// Grades quorum and read repair with mutants (and the private case), writing the HTML report;
-/// returns the page and the JSON report of the same run.
-fn report(name: &str) -> (String, Value, PathBuf) {
+/// returns the page, the JSON report of the same run, and the folder holding `report.html`.
+fn report(name: &str) -> (String, Value, crate::util::Scratch) {
     let dir = scratch(name);
     nasty_case(&dir);
     let page = dir.join("report.html");
@@ -59,7 +59,7 @@ fn report(name: &str) -> (String, Value, PathBuf) {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let json: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
     let html = std::fs::read_to_string(&page).expect("the HTML report was written");
-    (html, json, page)
+    (html, json, dir)
 }
 
 /// The JSON inside each `<figure class="sequence">`, in page order.
@@ -231,7 +231,8 @@ fn html_report_draws_the_diagrams_in_a_browser() {
         eprintln!("skipped: {CHROMIUM} is not installed (apt-get install chromium)");
         return;
     }
-    let (html, _, page) = report("html-browser");
+    let (html, _, dir) = report("html-browser");
+    let page = dir.join("report.html");
     let artifacts = course_root().join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).expect("create target/test-artifacts");
     std::fs::copy(&page, artifacts.join("grade-report.html")).expect("keep the page");

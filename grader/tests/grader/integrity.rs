@@ -256,7 +256,7 @@ fn hidden_cases_stay_hidden() {
     }
 }
 
-fn copy_tests(name: &str) -> std::path::PathBuf {
+fn copy_tests(name: &str) -> crate::util::Scratch {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).expect("mkdir");
         for entry in std::fs::read_dir(from).expect("read dir").flatten() {

@@ -143,12 +143,13 @@ fn the_grader_never_depends_on_a_solution() {
     }
 }
 
-/// Every package `cargo tree` resolves for `args`, each as `name version [features]` (a package
-/// compiled twice with different features shows twice), on this machine's platform.
-fn resolved(args: &[&str]) -> BTreeSet<String> {
+/// Every package `cargo tree` resolves for `args` (`name version`), with every feature any of
+/// its builds gets (a package built for the compiler's use and for the program shows twice in
+/// `cargo tree`; the union errs on the side of reporting), on this machine's platform.
+fn resolved(args: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
     let out = Command::new(cargo())
         .args(["tree", "--offline", "--locked", "--prefix", "none"])
-        .args(["--format", "{p} [{f}]", "--target", &host()])
+        .args(["--format", "{p}|{f}", "--target", &host()])
         .args(args)
         .current_dir(course_root())
         .output()
@@ -158,20 +159,28 @@ fn resolved(args: &[&str]) -> BTreeSet<String> {
         "cargo tree {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|line| line.trim_end_matches(" (*)").to_string())
-        .filter(|line| !line.is_empty())
-        .collect()
+    let mut packages: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let line = line.trim_end_matches(" (*)");
+        let Some((package, features)) = line.split_once('|') else {
+            continue;
+        };
+        let features = features.split(',').filter(|f| !f.is_empty());
+        packages
+            .entry(package.to_string())
+            .or_default()
+            .extend(features.map(str::to_string));
+    }
+    packages
 }
 
-/// `cargo grade` builds the grader and then the case runner; `cargo test --workspace` (and
-/// `cargo build --workspace`) builds everything, the cluster included. Cargo compiles a
-/// dependency once per set of features asked for, so unless the grader's two builds ask for
-/// exactly the features the whole workspace asks for, the first `cargo grade` after a `cargo
-/// test` (and every CI run) compiles tokio again and every crate above it: the contracts, the
-/// reference and the grader, minutes on two cores. `workspace-hack` lists what the cluster turns
-/// on; this catches a dependency added to the cluster (or a test) with features of its own.
+/// `cargo grade` builds the grader and then the case runner; `cargo test --workspace` builds
+/// everything, the cluster and the tests included. Cargo compiles a dependency once per set of
+/// features asked for, so unless the grader's two builds ask for exactly the features the whole
+/// workspace asks for, the first `cargo grade` after a `cargo test` (and every CI run) compiles
+/// tokio (or serde_json, or syn) again and every crate above it: the contracts, the reference and
+/// the grader, minutes on two cores. `workspace-hack` lists what the cluster and the tests turn
+/// on; this catches a dependency added with features of its own.
 #[test]
 fn the_grader_and_the_workspace_share_one_build_of_every_dependency() {
     let workspace = resolved(&["--workspace", "--edges", "normal,build,dev"]);
@@ -179,14 +188,22 @@ fn the_grader_and_the_workspace_share_one_build_of_every_dependency() {
         &["-p", "grader", "--edges", "normal,build"][..],
         &["-p", "grader-child", "--edges", "normal,build"][..],
     ] {
-        let own: Vec<String> = resolved(args).difference(&workspace).cloned().collect();
+        let differ: Vec<String> = resolved(args)
+            .into_iter()
+            .filter(|(package, features)| workspace.get(package) != Some(features))
+            .map(|(package, features)| {
+                let all = workspace.get(&package).cloned().unwrap_or_default();
+                let missing: Vec<&String> = all.difference(&features).collect();
+                format!("{package}: features {missing:?} missing")
+            })
+            .collect();
         assert!(
-            own.is_empty(),
-            "`cargo build {}` resolves these packages with features `cargo build --workspace` \
-             does not, so they (and everything above them) would be compiled twice; add the \
+            differ.is_empty(),
+            "`cargo build {}` resolves these packages with fewer features than `cargo test \
+             --workspace`, so they (and everything above them) would be compiled twice; add the \
              missing features to workspace-hack/Cargo.toml:\n{}",
             args[..2].join(" "),
-            own.join("\n")
+            differ.join("\n")
         );
     }
 }

@@ -56,13 +56,38 @@ pub fn course_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A scratch folder unique to this test, emptied first.
-pub fn scratch(name: &str) -> PathBuf {
+/// A scratch folder unique to this test, emptied first, and removed when the test passes (a
+/// failing test leaves it for inspection; its path is in the test's messages).
+pub fn scratch(name: &str) -> Scratch {
     let dir =
         std::env::temp_dir().join(format!("mini-dynamo-grader-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+    Scratch(dir)
+}
+
+/// A folder of [`scratch`]'s: a path while the test runs, gone after it passes.
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// Runs `stage` with `mutant` on top of the reference everywhere else and asserts that `catcher`,
