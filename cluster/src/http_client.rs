@@ -368,6 +368,15 @@ fn io_reason(error: &std::io::Error) -> String {
 mod tests {
     use super::*;
 
+    /// A listener on a free loopback port, and its address.
+    async fn loopback() -> (tokio::net::TcpListener, std::net::SocketAddr) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        (listener, addr)
+    }
+
     /// Method, headers and body reach the server, and status, headers and body come back;
     /// two requests in a row share one kept-alive connection.
     #[tokio::test]
@@ -393,10 +402,7 @@ mod tests {
                 },
             ),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (listener, addr) = loopback().await;
         let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = connections.clone();
         let server = tokio::spawn(async move {
@@ -427,10 +433,7 @@ mod tests {
     #[tokio::test]
     async fn stream_yields_pieces_as_they_arrive() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (listener, addr) = loopback().await;
         let (got_first, first_seen) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.expect("accept");
@@ -499,10 +502,7 @@ mod tests {
     /// A server that accepts but never answers costs the timeout, then a `Timeout` error.
     #[tokio::test]
     async fn silent_server_times_out() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (listener, addr) = loopback().await;
         let held = tokio::spawn(async move { listener.accept().await });
         let client = HttpClient::with_timeout(Duration::from_millis(200));
         let error = client

@@ -33,6 +33,21 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// What `cargo ARGS` prints in `dir`, after asserting that it succeeded.
+fn cargo_stdout(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(cargo())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cargo {args:?} does not start: {e}"));
+    assert!(
+        out.status.success(),
+        "cargo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// This machine's target triple.
 fn host() -> String {
     let rustc = Command::new("rustc")
@@ -49,24 +64,18 @@ fn host() -> String {
 fn graph() -> BTreeMap<String, (String, Vec<String>)> {
     // This machine's platform only: other platforms' dependencies may not be downloaded.
     let host = host();
-    let out = Command::new(cargo())
-        .args([
+    let out = cargo_stdout(
+        &course_root(),
+        &[
             "metadata",
             "--format-version",
             "1",
             "--offline",
             "--filter-platform",
-        ])
-        .arg(host)
-        .current_dir(course_root())
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            &host,
+        ],
     );
-    let metadata: Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
+    let metadata: Value = serde_json::from_slice(&out).expect("metadata is JSON");
     let names: BTreeMap<&str, &str> = metadata["packages"]
         .as_array()
         .expect("packages")
@@ -147,20 +156,12 @@ fn the_grader_never_depends_on_a_solution() {
 /// its builds gets (a package built for the compiler's use and for the program shows twice in
 /// `cargo tree`; the union errs on the side of reporting), on this machine's platform.
 fn resolved(args: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
-    let out = Command::new(cargo())
-        .args(["tree", "--offline", "--locked", "--prefix", "none"])
-        .args(["--format", "{p}|{f}", "--target", &host()])
-        .args(args)
-        .current_dir(course_root())
-        .output()
-        .expect("cargo tree runs");
-    assert!(
-        out.status.success(),
-        "cargo tree {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let host = host();
+    let tree = ["tree", "--offline", "--locked", "--prefix", "none"];
+    let format = ["--format", "{p}|{f}", "--target", &host];
+    let out = cargo_stdout(&course_root(), &[&tree[..], &format, args].concat());
     let mut packages: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in String::from_utf8_lossy(&out).lines() {
         let line = line.trim_end_matches(" (*)");
         let Some((package, features)) = line.split_once('|') else {
             continue;
@@ -279,23 +280,17 @@ fn copy_course(dir: &Path) {
 /// in the copy: without a difference in profile, the copy's broken stage 1 would overwrite the
 /// course's own artifacts (seen: a later `cargo grade` in the course replayed the copy's error).
 fn set_apart(dir: &Path) {
-    let metadata = Command::new(cargo())
-        .args([
+    let metadata = cargo_stdout(
+        dir,
+        &[
             "metadata",
             "--no-deps",
             "--format-version",
             "1",
             "--offline",
-        ])
-        .current_dir(dir)
-        .output()
-        .expect("cargo metadata on the copy");
-    assert!(
-        metadata.status.success(),
-        "{}",
-        String::from_utf8_lossy(&metadata.stderr)
+        ],
     );
-    let metadata: Value = serde_json::from_slice(&metadata.stdout).expect("metadata JSON");
+    let metadata: Value = serde_json::from_slice(&metadata).expect("metadata JSON");
     let mut config = std::fs::read_to_string(course_root().join(".cargo/config.toml"))
         .expect("the course's .cargo/config.toml");
     config.push_str("\n# The layout test's copy: its own artifacts in the shared build folder.\n");
