@@ -871,7 +871,8 @@ fn nodes_join_one_by_one_and_a_leave_hands_its_ranges_over() {
             &both,
             &addrs[..2]
         )),
-        "no acknowledged write is lost when C leaves"
+        "no acknowledged write is lost when C leaves; missing: {:?}",
+        missing(&both, &addrs[..2])
     );
 }
 
