@@ -12,10 +12,10 @@ use fault_tolerance::{
     Ack, ConfigError, FaultConfig, Network, NoReply, NodeId, Placement, SloppyCoordinator,
     SloppyError, StoredObject,
 };
-use tokio::task::JoinSet;
 use tokio::time::{Duration, timeout};
 
 use crate::quorum::validate;
+use crate::together::Together;
 
 /// The reference sloppy-quorum coordinator.
 #[derive(Clone, Copy, Debug)]
@@ -36,24 +36,14 @@ pub async fn round<Fut>(sends: Vec<Fut>, timeout_ms: u64) -> Vec<bool>
 where
     Fut: Future<Output = Result<Ack, NoReply>> + Send + 'static,
 {
-    let mut tasks = JoinSet::new();
-    let total = sends.len();
-    for (i, sent) in sends.into_iter().enumerate() {
-        tasks.spawn(async move {
-            let acked = matches!(
-                timeout(Duration::from_millis(timeout_ms), sent).await,
-                Ok(Ok(_))
-            );
-            (i, acked)
-        });
-    }
-    let mut acked = vec![false; total];
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((i, ok)) = joined {
-            acked[i] = ok;
-        }
-    }
-    acked
+    // The outcome is per send, in the order given, so the round needs no task per send.
+    let bounded = sends.into_iter().map(|sent| async move {
+        matches!(
+            timeout(Duration::from_millis(timeout_ms), sent).await,
+            Ok(Ok(_))
+        )
+    });
+    Together::new(bounded).all().await
 }
 
 impl SloppyCoordinator for Sloppy {

@@ -22,4 +22,5 @@ pub mod hash_ring;
 pub mod quorum;
 pub mod read_repair;
 pub mod store;
+mod together;
 pub mod vector_clocks;

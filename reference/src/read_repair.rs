@@ -1,14 +1,16 @@
 //! Stage 6: read repair.
 //!
-//! One loop over a `JoinSet` of gets, as in stage 2, except that it does not stop at the quorum:
-//! the client is answered at the R-th reply (or once R is out of reach), and the loop goes on
-//! until every replica has replied or failed, because a late reply can be the stale one, or the
-//! newest. Only then is the result known, and the repairs go out, in parallel.
+//! One loop over the gets, sent at once and taken as they arrive (as in stage 2; a `JoinSet` does
+//! it too, the reference polls them in its own task, see `together.rs`), except that it does not
+//! stop at the quorum: the client is answered at the R-th reply (or once R is out of reach), and
+//! the loop goes on until every replica has replied or failed, because a late reply can be the
+//! stale one, or the newest. Only then is the result known, and the repairs go out, in parallel.
 
 use read_repair::{
     Answer, Client, Network, NodeId, ReadError, ReadRepair, Siblings, Stage4, Version,
 };
-use tokio::task::JoinSet;
+
+use crate::together::Together;
 
 /// The reference read coordinator.
 #[derive(Clone, Copy, Debug)]
@@ -40,13 +42,12 @@ pub fn is_behind(stage4: &Stage4, held: &Siblings, result: &[Version]) -> bool {
 
 /// Sends `result` to each of `stale`, in parallel, and waits for every ack or failure.
 pub async fn repair(network: &Network, key: &str, stale: Vec<NodeId>, result: &[Version]) {
-    let mut repairs = JoinSet::new();
-    for node in stale {
+    let repairs = stale.into_iter().map(|node| {
         let (network, key, set) = (network.clone(), key.to_string(), Siblings(result.to_vec()));
-        repairs.spawn(async move { network.send_repair(&node, &key, set).await });
-    }
+        async move { network.send_repair(&node, &key, set).await }
+    });
     // A failed repair is no error of the read: anti-entropy (stage 5) catches what it missed.
-    while repairs.join_next().await.is_some() {}
+    Together::new(repairs).all().await;
 }
 
 impl ReadRepair for Coordinator {
@@ -62,23 +63,21 @@ impl ReadRepair for Coordinator {
         key: &str,
         client: Client,
     ) {
-        let mut gets = JoinSet::new();
-        for node in preference {
+        let mut gets = Together::new(preference.iter().map(|node| {
             let (network, node, key) = (network.clone(), node.clone(), key.to_string());
-            gets.spawn(async move {
+            async move {
                 let reply = network.send_get(&node, &key).await;
                 (node, reply)
-            });
-        }
+            }
+        }));
         let total = preference.len();
         let mut replies: Vec<(NodeId, Siblings)> = Vec::with_capacity(total);
         let mut failed = 0;
         let mut client = Some(client);
-        while let Some(joined) = gets.join_next().await {
-            match joined {
-                Ok((node, Ok(held))) => replies.push((node, held.unwrap_or_default())),
-                // A get task can only fail to join if it panicked: a replica that failed.
-                Ok((_, Err(_))) | Err(_) => failed += 1,
+        while let Some((_, (node, reply))) = gets.next().await {
+            match reply {
+                Ok(held) => replies.push((node, held.unwrap_or_default())),
+                Err(_) => failed += 1,
             }
             let answer: Option<Answer> = if replies.len() == self.r {
                 Some(Ok(reconcile(stage4, replies.iter().map(|(_, s)| s))))

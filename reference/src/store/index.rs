@@ -139,8 +139,10 @@ impl Node {
         }
     }
 
-    /// The ring changed: every key's primaries may have.
-    pub(super) fn ring_changed(state: &mut State) {
+    /// The ring is about to change: every key's primaries may. The syncs recorded on the old
+    /// ring are filed on its ranges first.
+    pub(super) fn ring_changed(state: &mut State, me: &NodeId) {
+        Node::file_syncs(state, me);
         state.ranges = None;
         state.index = None;
     }

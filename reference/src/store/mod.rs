@@ -70,6 +70,9 @@ struct State {
     confirmed: BTreeMap<String, BTreeSet<NodeId>>,
     /// Per range, the last anti-entropy exchange with each peer that covered it (for `status`).
     synced: BTreeMap<store::Range, BTreeMap<NodeId, store::SyncRecord>>,
+    /// The last exchange with each peer since the ring last changed, not yet filed per range
+    /// (`ranges.rs`).
+    synced_now: BTreeMap<NodeId, store::SyncRecord>,
     /// The ring's ranges with their primaries, until the ring changes (`ranges.rs`).
     ranges: Option<Vec<(store::Range, Vec<NodeId>)>>,
     /// `leave()` has begun: the node's periodic work stops, leaving hands off what remains.
@@ -332,6 +335,7 @@ impl StoreNode for Node {
                 turn: 0,
                 confirmed: BTreeMap::new(),
                 synced: BTreeMap::new(),
+                synced_now: BTreeMap::new(),
                 ranges: None,
                 leaving: false,
                 in_ring: config_members,

@@ -18,9 +18,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use store::{Body, MessageKind, NodeId, Siblings, Transfer};
-use tokio::task::JoinSet;
 
 use super::Node;
+use crate::together::Together;
 
 impl Node {
     /// The key's primaries by this node's ring: the first N of its walk.
@@ -95,23 +95,22 @@ impl Node {
         if sent.is_empty() {
             return;
         }
-        let mut sends = JoinSet::new();
-        for (peer, entries) in per_primary {
+        let sends = per_primary.into_iter().map(|(peer, entries)| {
             let host = self.host.clone();
             let detail = format!("{} keys handed off", entries.len());
-            sends.spawn(async move {
+            async move {
                 let answer = host
                     .send(&peer, MessageKind::Transfer, detail, Body::Entries(entries))
                     .await;
                 (peer, matches!(answer, Ok(Body::Ack)))
-            });
-        }
-        let mut acked = BTreeSet::new();
-        while let Some(joined) = sends.join_next().await {
-            if let Ok((peer, true)) = joined {
-                acked.insert(peer);
             }
-        }
+        });
+        let acked: BTreeSet<NodeId> = Together::new(sends)
+            .all()
+            .await
+            .into_iter()
+            .filter_map(|(peer, ok)| ok.then_some(peer))
+            .collect();
         if self.quirks.keep_handed_off {
             return;
         }
@@ -140,7 +139,7 @@ impl Node {
         let transfers = {
             let mut state = self.state.borrow_mut();
             state.leaving = true;
-            Node::ring_changed(&mut state);
+            Node::ring_changed(&mut state, &me);
             let transfers = state.ring.remove_node(&me).unwrap_or_default();
             state.in_ring.retain(|n| *n != me);
             let mine = state.view.0.entry(me.clone()).or_default();

@@ -7,11 +7,9 @@
 //! node's Merkle depth over the keys of one range, cheap next to a sync), and an exchange with a
 //! peer is recorded on every range the two replicate together.
 
-use std::collections::BTreeMap;
-
 use store::{NodeId, Range, RangeStatus, SyncOutcome, SyncRecord};
 
-use super::Node;
+use super::{Node, State};
 
 impl Node {
     /// Every range of the current ring (the arc ending at each token, in ring order) with its
@@ -93,8 +91,18 @@ impl Node {
         let state = self.state.borrow();
         mine.into_iter()
             .zip(trees)
-            .map(|((range, replicas), (tree, keys))| RangeStatus {
-                synced: state.synced.get(&range).cloned().unwrap_or_default(),
+            .map(|((range, replicas), (tree, keys))| {
+                // Filed syncs of earlier rings, then this ring's.
+                let mut synced = state.synced.get(&range).cloned().unwrap_or_default();
+                for peer in &replicas {
+                    if let Some(record) = state.synced_now.get(peer) {
+                        synced.insert(peer.clone(), *record);
+                    }
+                }
+                (range, replicas, tree, keys, synced)
+            })
+            .map(|(range, replicas, tree, keys, synced)| RangeStatus {
+                synced,
                 range,
                 replicas,
                 keys,
@@ -104,27 +112,40 @@ impl Node {
     }
 
     /// Records an anti-entropy exchange with `peer` on every range the two replicate.
+    ///
+    /// Syncs happen every tick and the ring rarely changes, so the record is kept per peer
+    /// (`State::synced_now`) and written onto the ranges only when the ring changes
+    /// ([`Node::file_syncs`]) or a status is asked for.
     pub(super) fn record_sync(&self, peer: &NodeId, outcome: SyncOutcome) {
-        let me = self.me();
-        let shared: Vec<Range> = self.with_ranges(|ranges| {
-            ranges
-                .iter()
-                .filter(|(_, replicas)| replicas.contains(&me) && replicas.contains(peer))
-                .map(|(range, _)| *range)
-                .collect()
-        });
+        // The ranges the record will be filed on are this ring's.
+        self.with_ranges(|_| ());
         let record = SyncRecord {
             at_ms: self.host.now_ms(),
             outcome,
         };
-        let mut state = self.state.borrow_mut();
-        for range in shared {
-            let peers: &mut BTreeMap<NodeId, SyncRecord> = state.synced.entry(range).or_default();
-            match peers.get_mut(peer) {
-                Some(kept) => *kept = record,
-                None => {
-                    peers.insert(peer.clone(), record);
-                }
+        self.state
+            .borrow_mut()
+            .synced_now
+            .insert(peer.clone(), record);
+    }
+
+    /// Files the syncs recorded since the last ring change onto the ranges of that ring, which
+    /// is about to change.
+    pub(super) fn file_syncs(state: &mut State, me: &NodeId) {
+        let Some(ranges) = state.ranges.take() else {
+            return;
+        };
+        let syncs = std::mem::take(&mut state.synced_now);
+        for (range, replicas) in &ranges {
+            if !replicas.contains(me) {
+                continue;
+            }
+            for (peer, record) in syncs.iter().filter(|(p, _)| replicas.contains(p)) {
+                state
+                    .synced
+                    .entry(*range)
+                    .or_default()
+                    .insert(peer.clone(), *record);
             }
         }
     }

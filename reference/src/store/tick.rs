@@ -3,9 +3,9 @@
 //! brings (joins and leaves, with stage 1's transfers).
 
 use store::{Body, MessageKind, NodeId, Payload, Siblings, SyncOutcome, Transfer};
-use tokio::task::JoinSet;
 
 use super::Node;
+use crate::together::Together;
 
 impl Node {
     pub(super) async fn on_tick(&self) {
@@ -36,10 +36,9 @@ impl Node {
                 .collect();
             (state.view.clone(), peers)
         };
-        let mut sends = JoinSet::new();
-        for peer in peers {
+        let sends = peers.into_iter().map(|peer| {
             let (host, view) = (self.host.clone(), view.clone());
-            sends.spawn(async move {
+            async move {
                 host.send(
                     &peer,
                     MessageKind::Gossip,
@@ -47,10 +46,12 @@ impl Node {
                     Body::Gossip(view),
                 )
                 .await
-            });
-        }
-        while let Some(joined) = sends.join_next().await {
-            if let Ok(Ok(Body::Gossip(theirs))) = joined {
+            }
+        });
+        // Each answer is merged as it comes (merging views is order-free).
+        let mut sends = Together::new(sends);
+        while let Some((_, answer)) = sends.next().await {
+            if let Ok(Body::Gossip(theirs)) = answer {
                 self.merge_view(&theirs).await;
             }
         }
@@ -80,7 +81,7 @@ impl Node {
                 .map(|(n, m)| (n.clone(), m.left))
                 .collect();
             for (node, left) in changes {
-                Node::ring_changed(&mut state);
+                Node::ring_changed(&mut state, &me);
                 if left {
                     // Whoever takes over from a leaver gets the keys from the leaver itself.
                     let _ = state.ring.remove_node(&node);

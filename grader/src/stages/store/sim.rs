@@ -15,16 +15,21 @@
 //! runtime is single-threaded and paused, so a seed gives the same history on every machine.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use dynamo_common::host::{MemStorage, Storage, Transport};
 use dynamo_common::sim::{Fate, MessageKind, NoReply, TraceEntry};
-use dynamo_common::{BoxFuture, NodeId};
+use dynamo_common::{BoxFuture, LocalBoxFuture, NodeId};
 use store::{Body, DynStoreNode, Envelope, Host, NewNode, NodeConfig, Siblings, Stages};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{Duration, Instant, sleep, sleep_until, timeout};
+use tokio::time::{Duration, Instant, sleep, sleep_until};
 
 /// The only randomness of a run: SplitMix64.
 #[derive(Clone, Debug)]
@@ -70,9 +75,21 @@ impl NetState {
     }
 }
 
-type Job = (Envelope, oneshot::Sender<Result<Envelope, NoReply>>);
+/// What the nodes' transports and handlers tell the dispatcher.
+enum Job {
+    /// A node sends a request; the dispatcher answers on `reply` (or times it out).
+    Send {
+        envelope: Envelope,
+        reply: oneshot::Sender<Result<Envelope, NoReply>>,
+        timeout_ms: u64,
+    },
+    /// A receiver finished handling call `call` after waiting on something (most handlers
+    /// answer at once, on the dispatcher's own poll; see [`Cluster::land_request`]).
+    Answered { call: u64, answer: Envelope },
+}
 
-/// One node's transport: a handle to the dispatcher.
+/// One node's transport: a handle to the dispatcher. The future it returns waits on one
+/// channel; the dispatcher, not a timer per message, decides when an answer or a timeout comes.
 struct SimTransport {
     me: NodeId,
     start: Instant,
@@ -91,29 +108,124 @@ impl Transport<Body> for SimTransport {
         self.timeout_ms
     }
     fn send(&self, envelope: Envelope) -> BoxFuture<'static, Result<Envelope, NoReply>> {
-        let (tx, rx) = oneshot::channel();
-        let to = envelope.to.clone();
-        let timeout_ms = self.timeout_ms;
-        let sent = self.jobs.send((envelope, tx)).is_ok();
+        let (reply, answer) = oneshot::channel();
+        let lost = NoReply::Timeout {
+            node: envelope.to.clone(),
+            timeout_ms: self.timeout_ms,
+        };
+        let job = Job::Send {
+            envelope,
+            reply,
+            timeout_ms: self.timeout_ms,
+        };
+        let sent = self.jobs.send(job).is_ok();
         Box::pin(async move {
-            let lost = NoReply::Timeout {
-                node: to,
-                timeout_ms,
-            };
             if !sent {
                 return Err(lost);
             }
-            let deadline = Instant::now() + Duration::from_millis(timeout_ms);
-            match timeout(Duration::from_millis(timeout_ms), rx).await {
-                Ok(Ok(answer)) => answer,
-                // A lost message is silence: the sender learns nothing before its timeout.
-                Ok(Err(_)) => {
-                    sleep_until(deadline).await;
-                    Err(lost)
-                }
-                Err(_) => Err(lost),
-            }
+            // The dispatcher always answers (the reply, or a timeout at the deadline) unless the
+            // cluster is gone.
+            answer.await.unwrap_or(Err(lost))
         })
+    }
+}
+
+/// A request waiting for its answer: its sender's channel until the answer lands or the
+/// deadline passes.
+struct Call {
+    reply: Option<oneshot::Sender<Result<Envelope, NoReply>>>,
+    to: NodeId,
+    timeout_ms: u64,
+}
+
+/// A message in the air: a request on its way to the receiver, or an answer on its way back.
+struct Flight {
+    envelope: Envelope,
+    call: u64,
+    /// Its index in the trace (`usize::MAX` when not tracing).
+    trace: usize,
+    answer: bool,
+}
+
+/// What happens at a simulated time: a message lands, or a call's deadline passes.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Due {
+    /// A message lands (an index into [`Air::flights`]).
+    Lands(usize),
+    /// Call `.0` stops waiting. After landings of the same millisecond: an answer that lands at
+    /// its deadline is heard.
+    Deadline(u64),
+}
+
+/// The network's state in flight, owned by the dispatcher: calls, messages in the air, and
+/// what is due when, in (time, order of scheduling) order.
+#[derive(Default)]
+struct Air {
+    /// Open calls by id; ids are consecutive from `base`, a freed call is `None` until the front.
+    calls: VecDeque<Option<Call>>,
+    base: u64,
+    flights: Vec<Option<Flight>>,
+    free: Vec<usize>,
+    /// Min-heap of (at_ms, what, seq).
+    due: BinaryHeap<Reverse<(u64, u64, Due)>>,
+    seq: u64,
+}
+
+impl Air {
+    fn open(&mut self, call: Call) -> u64 {
+        self.calls.push_back(Some(call));
+        self.base + self.calls.len() as u64 - 1
+    }
+    fn call(&mut self, id: u64) -> Option<&mut Call> {
+        let i = usize::try_from(id.checked_sub(self.base)?).ok()?;
+        self.calls.get_mut(i)?.as_mut()
+    }
+    fn close(&mut self, id: u64) -> Option<Call> {
+        let i = usize::try_from(id.checked_sub(self.base)?).ok()?;
+        let call = self.calls.get_mut(i)?.take();
+        while matches!(self.calls.front(), Some(None)) {
+            self.calls.pop_front();
+            self.base += 1;
+        }
+        call
+    }
+    fn schedule(&mut self, at_ms: u64, due: Due) {
+        self.seq += 1;
+        // Landings before deadlines of the same millisecond, then in scheduling order.
+        let order = match due {
+            Due::Lands(_) => self.seq,
+            Due::Deadline(_) => self.seq | 1 << 63,
+        };
+        self.due.push(Reverse((at_ms, order, due)));
+    }
+    fn launch(&mut self, at_ms: u64, flight: Flight) {
+        let index = match self.free.pop() {
+            Some(i) => {
+                self.flights[i] = Some(flight);
+                i
+            }
+            None => {
+                self.flights.push(Some(flight));
+                self.flights.len() - 1
+            }
+        };
+        self.schedule(at_ms, Due::Lands(index));
+    }
+    fn land(&mut self, index: usize) -> Option<Flight> {
+        let flight = self.flights.get_mut(index)?.take();
+        self.free.push(index);
+        flight
+    }
+    /// The next thing due at or before `now_ms`.
+    fn next_due(&mut self, now_ms: u64) -> Option<Due> {
+        let Reverse((at, _, _)) = self.due.peek()?;
+        if *at > now_ms {
+            return None;
+        }
+        self.due.pop().map(|Reverse((_, _, due))| due)
+    }
+    fn next_at(&self) -> Option<u64> {
+        self.due.peek().map(|Reverse((at, _, _))| *at)
     }
 }
 
@@ -134,12 +246,13 @@ pub struct Cluster {
     pub stages: Stages,
     pub new_node: NewNode,
     jobs: mpsc::UnboundedSender<Job>,
+    air: RefCell<Air>,
 }
 
 impl Cluster {
     /// Starts the dispatcher; nodes are added with [`Cluster::start_node`].
     pub fn new(stages: Stages, new_node: NewNode, net: NetState, seed: u64) -> Rc<Self> {
-        let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
+        let (jobs, rx) = mpsc::unbounded_channel::<Job>();
         let cluster = Rc::new(Cluster {
             start: Instant::now(),
             configs: RefCell::default(),
@@ -153,15 +266,49 @@ impl Cluster {
             stages,
             new_node,
             jobs,
+            air: RefCell::default(),
         });
-        let weak = Rc::downgrade(&cluster);
-        tokio::task::spawn_local(async move {
-            while let Some((envelope, reply)) = rx.recv().await {
-                let Some(cluster) = weak.upgrade() else { break };
-                tokio::task::spawn_local(async move { cluster.deliver(envelope, reply).await });
-            }
-        });
+        tokio::task::spawn_local(Cluster::dispatch(Rc::downgrade(&cluster), rx));
         cluster
+    }
+
+    /// The dispatcher: takes the jobs the nodes send, and at each simulated time lands the
+    /// messages and passes the deadlines that are due. One timer (reset to the next thing due)
+    /// serves every message in the air.
+    async fn dispatch(cluster: Weak<Cluster>, mut jobs: mpsc::UnboundedReceiver<Job>) {
+        let timer = sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let mut armed: Option<u64> = None;
+        loop {
+            let next = {
+                let Some(cluster) = cluster.upgrade() else {
+                    break;
+                };
+                while let Ok(job) = jobs.try_recv() {
+                    cluster.take(job);
+                }
+                cluster.run_due();
+                cluster.air.borrow().next_at()
+            };
+            if next != armed {
+                if let (Some(at), Some(cluster)) = (next, cluster.upgrade()) {
+                    timer.as_mut().reset(cluster.at(at));
+                }
+                armed = next;
+            }
+            tokio::select! {
+                biased;
+                job = jobs.recv() => {
+                    let (Some(job), Some(cluster)) = (job, cluster.upgrade()) else { break };
+                    cluster.take(job);
+                }
+                () = &mut timer, if armed.is_some() => armed = None,
+            }
+        }
+    }
+
+    fn at(&self, at_ms: u64) -> Instant {
+        self.start + Duration::from_millis(at_ms)
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -277,20 +424,127 @@ impl Cluster {
         }
     }
 
-    async fn deliver(
-        self: Rc<Self>,
+    /// A job from a transport or a handler.
+    fn take(self: &Rc<Self>, job: Job) {
+        match job {
+            Job::Send {
+                envelope,
+                reply,
+                timeout_ms,
+            } => self.send(envelope, reply, timeout_ms),
+            Job::Answered { call, answer } => self.answer(call, answer),
+        }
+    }
+
+    /// A request leaves its sender now: it is traced, its fate drawn, and its sender's deadline
+    /// set. A lost message is silence: the sender learns nothing before its deadline.
+    fn send(
+        &self,
         envelope: Envelope,
         reply: oneshot::Sender<Result<Envelope, NoReply>>,
+        timeout_ms: u64,
     ) {
+        let now = self.now_ms();
         let (fate, latency) = self.fate(&envelope.from, &envelope.to);
-        let sent = self.record(&envelope, fate, self.now_ms() + latency);
-        if fate.is_some() {
-            // Silence: the sender's transport times out.
-            return;
+        let trace = self.record(&envelope, fate, now + latency);
+        let mut air = self.air.borrow_mut();
+        let call = air.open(Call {
+            reply: Some(reply),
+            to: envelope.to.clone(),
+            timeout_ms,
+        });
+        air.schedule(now.saturating_add(timeout_ms), Due::Deadline(call));
+        if fate.is_none() {
+            let flight = Flight {
+                envelope,
+                call,
+                trace,
+                answer: false,
+            };
+            air.launch(now + latency, flight);
         }
-        sleep(Duration::from_millis(latency)).await;
-        if reply.is_closed() {
-            self.unheard(sent);
+    }
+
+    /// The receiver's answer to call `call` leaves it now, with a fate of its own.
+    fn answer(&self, call: u64, answer: Envelope) {
+        let now = self.now_ms();
+        let (fate, latency) = self.fate(&answer.from, &answer.to);
+        let trace = self.record(&answer, fate, now + latency);
+        if fate.is_none() {
+            let flight = Flight {
+                envelope: answer,
+                call,
+                trace,
+                answer: true,
+            };
+            self.air.borrow_mut().launch(now + latency, flight);
+        }
+    }
+
+    /// Lands every message and passes every deadline due by now, in order.
+    fn run_due(self: &Rc<Self>) {
+        let now = self.now_ms();
+        loop {
+            let due = self.air.borrow_mut().next_due(now);
+            match due {
+                None => break,
+                Some(Due::Deadline(call)) => {
+                    let call = self.air.borrow_mut().close(call);
+                    if let Some(Call {
+                        reply: Some(reply),
+                        to,
+                        timeout_ms,
+                    }) = call
+                    {
+                        let _ = reply.send(Err(NoReply::Timeout {
+                            node: to,
+                            timeout_ms,
+                        }));
+                    }
+                }
+                Some(Due::Lands(index)) => {
+                    let flight = self.air.borrow_mut().land(index);
+                    match flight {
+                        Some(f) if f.answer => self.land_answer(f),
+                        Some(f) => self.land_request(f),
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// An answer reaches the sender, if it still waits; otherwise it is traced as unheard.
+    fn land_answer(&self, flight: Flight) {
+        let reply = self
+            .air
+            .borrow_mut()
+            .call(flight.call)
+            .and_then(|c| c.reply.take());
+        let heard = reply.is_some_and(|reply| reply.send(Ok(flight.envelope)).is_ok());
+        if !heard {
+            self.unheard(flight.trace);
+        }
+    }
+
+    /// A request reaches its receiver, which handles it (a crashed receiver is silent). The
+    /// handler is polled here once: most answer at once, with no task of their own; one that
+    /// must wait (on messages of its own) goes on in a task and sends its answer when done.
+    fn land_request(self: &Rc<Self>, flight: Flight) {
+        let Flight {
+            envelope,
+            call,
+            trace,
+            ..
+        } = flight;
+        let waiting = self
+            .air
+            .borrow_mut()
+            .call(call)
+            .and_then(|c| c.reply.as_ref())
+            .is_some_and(|reply| !reply.is_closed());
+        if !waiting {
+            self.unheard(trace);
         }
         let to = envelope.to.clone();
         let Some(node) = (!self.is_down(&to)).then(|| self.node(&to)).flatten() else {
@@ -301,29 +555,41 @@ impl Cluster {
             envelope.kind,
             envelope.request.clone(),
         );
+        let answer = move |body| {
+            let kind = match kind {
+                MessageKind::Get => MessageKind::Reply,
+                MessageKind::Gossip | MessageKind::Sync => kind,
+                _ => MessageKind::Ack,
+            };
+            Envelope {
+                from: to,
+                to: from,
+                kind,
+                detail: String::new(),
+                body,
+                request,
+            }
+        };
         // What the receiver sends while handling belongs to the same client request.
-        let body = dynamo_common::request::scope(request.clone(), node.handle(envelope)).await;
-        let kind = match kind {
-            MessageKind::Get => MessageKind::Reply,
-            MessageKind::Gossip | MessageKind::Sync => kind,
-            _ => MessageKind::Ack,
-        };
-        let answer = Envelope {
-            from: to,
-            to: from,
-            kind,
-            detail: String::new(),
-            body,
-            request,
-        };
-        let (fate, latency) = self.fate(&answer.from, &answer.to);
-        let answered = self.record(&answer, fate, self.now_ms() + latency);
-        if fate.is_some() {
-            return;
-        }
-        sleep(Duration::from_millis(latency)).await;
-        if reply.send(Ok(answer)).is_err() {
-            self.unheard(answered);
+        let scope = envelope.request.clone();
+        let handler: LocalBoxFuture<'static, Body> =
+            Box::pin(async move { node.handle(envelope).await });
+        let mut handling = dynamo_common::request::scope(scope, handler);
+        let mut cx = Context::from_waker(Waker::noop());
+        // A handler that panics is silent, as a task that panics would be.
+        match panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut handling).poll(&mut cx))) {
+            Ok(Poll::Ready(body)) => self.answer(call, answer(body)),
+            Ok(Poll::Pending) => {
+                let jobs = self.jobs.clone();
+                tokio::task::spawn_local(async move {
+                    let body = handling.await;
+                    let _ = jobs.send(Job::Answered {
+                        call,
+                        answer: answer(body),
+                    });
+                });
+            }
+            Err(_) => {}
         }
     }
 
