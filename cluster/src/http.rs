@@ -305,11 +305,27 @@ fn with_request(mut response: Response, request: &RequestId) -> Response {
     response
 }
 
-fn with_context(mut response: Response, context: &Context) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&encode_context(context)) {
+/// Adds the context header, `encoded` by [`encode_context`] (once per answer: the body carries it
+/// too).
+fn with_context(mut response: Response, encoded: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(encoded) {
         response.headers_mut().insert(CONTEXT, v);
     }
     response
+}
+
+/// A read's answer body, serialized straight from the node's result.
+#[derive(serde::Serialize)]
+struct ReadAnswer<'a> {
+    // In the order the answer always had (serde_json's sorted maps).
+    context: &'a str,
+    values: &'a [String],
+}
+
+/// A write's answer body.
+#[derive(serde::Serialize)]
+struct WriteAnswer<'a> {
+    context: &'a str,
 }
 
 async fn kv_get(
@@ -350,9 +366,12 @@ async fn kv_get(
             } else {
                 StatusCode::OK
             };
-            let body = Json(serde_json::json!({ "values": read.values, "context": context }));
+            let body = Json(ReadAnswer {
+                context: &context,
+                values: &read.values,
+            });
             with_request(
-                with_context((status, body).into_response(), &read.context),
+                with_context((status, body).into_response(), &context),
                 &request,
             )
         }
@@ -430,7 +449,8 @@ async fn write(
             };
             counter.fetch_add(1, Ordering::Relaxed);
             app.request_event(kind, &key, &request, started_ms, "acknowledged");
-            let body = Json(serde_json::json!({ "context": encode_context(&context) }));
+            let context = encode_context(&context);
+            let body = Json(WriteAnswer { context: &context });
             with_request(
                 with_context((StatusCode::OK, body).into_response(), &context),
                 &request,
