@@ -24,8 +24,9 @@
 //!   `null` value, and the key's preference list).
 //! - `POST /admin/partition`, `/admin/heal` and `/admin/leave`: answered only from loopback, or
 //!   with the configured token in `X-Dynamo-Token`. A leave runs the node's `leave()` (its ranges
-//!   go to their new owners, every member hears it left), answers once that returned and every
-//!   change is durable, then ends the process.
+//!   go to their new owners, every member hears it left), again every half second while the node
+//!   still holds keys (a hand-over no new owner acknowledged), answers once it holds none and
+//!   every change is durable, then ends the process; after 30 s it answers 503 and stays.
 #![expect(
     clippy::result_large_err,
     reason = "validation helpers return the ready error response; boxing it would buy nothing"
@@ -304,11 +305,27 @@ fn with_request(mut response: Response, request: &RequestId) -> Response {
     response
 }
 
-fn with_context(mut response: Response, context: &Context) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&encode_context(context)) {
+/// Adds the context header, `encoded` by [`encode_context`] (once per answer: the body carries it
+/// too).
+fn with_context(mut response: Response, encoded: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(encoded) {
         response.headers_mut().insert(CONTEXT, v);
     }
     response
+}
+
+/// A read's answer body, serialized straight from the node's result.
+#[derive(serde::Serialize)]
+struct ReadAnswer<'a> {
+    // In the order the answer always had (serde_json's sorted maps).
+    context: &'a str,
+    values: &'a [String],
+}
+
+/// A write's answer body.
+#[derive(serde::Serialize)]
+struct WriteAnswer<'a> {
+    context: &'a str,
 }
 
 async fn kv_get(
@@ -349,9 +366,12 @@ async fn kv_get(
             } else {
                 StatusCode::OK
             };
-            let body = Json(serde_json::json!({ "values": read.values, "context": context }));
+            let body = Json(ReadAnswer {
+                context: &context,
+                values: &read.values,
+            });
             with_request(
-                with_context((status, body).into_response(), &read.context),
+                with_context((status, body).into_response(), &context),
                 &request,
             )
         }
@@ -429,7 +449,8 @@ async fn write(
             };
             counter.fetch_add(1, Ordering::Relaxed);
             app.request_event(kind, &key, &request, started_ms, "acknowledged");
-            let body = Json(serde_json::json!({ "context": encode_context(&context) }));
+            let context = encode_context(&context);
+            let body = Json(WriteAnswer { context: &context });
             with_request(
                 with_context((StatusCode::OK, body).into_response(), &context),
                 &request,
@@ -793,6 +814,22 @@ async fn heal(
 /// How long a leaving process keeps running after its answer, so the answer reaches the client.
 const EXIT_AFTER_LEAVE: std::time::Duration = std::time::Duration::from_millis(300);
 
+/// How long a leave keeps handing keys over before it gives up (and the process stays).
+const LEAVE_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The pause between two rounds of a leave, long enough for the members to hear it by gossip.
+const LEAVE_ROUND_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How many client keys (tombstones included) the node still stores.
+fn keys_held(app: &App) -> usize {
+    app.info
+        .storage
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .keys()
+        .len()
+}
+
 async fn leave(
     State(app): State<App>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
@@ -803,18 +840,45 @@ async fn leave(
     }
     let keys = app.status().await.map(|s| s.keys).unwrap_or_default();
     app.event("leave", "", "handing this node's ranges to the others");
-    if let Err(e) = app.node.ask(|reply| Command::Leave { reply }).await {
-        return actor_error(&app, e);
-    }
+    // The contract's leave() drops each key once all its new primaries acknowledged it, so a key
+    // still stored afterwards is one whose hand-over is not confirmed: a transfer that timed out
+    // (a loaded machine), or a primary whose ring did not yet know of the leave (it refuses
+    // keys it does not replicate). Ending the process then would lose it: leave() runs again
+    // (its gossip and hand-off again; nothing else repeats) until nothing is left, or gives up.
+    let deadline = tokio::time::Instant::now() + LEAVE_WITHIN;
+    let mut rounds = 0;
+    let remaining = loop {
+        rounds += 1;
+        if let Err(e) = app.node.ask(|reply| Command::Leave { reply }).await {
+            return actor_error(&app, e);
+        }
+        let remaining = keys_held(&app);
+        if remaining == 0 || tokio::time::Instant::now() >= deadline {
+            break remaining;
+        }
+        tokio::time::sleep(LEAVE_ROUND_EVERY).await;
+    };
     // Whatever the hand-over stored here is durable before anyone hears the leave is done.
     app.info.flusher.flush().await;
+    if remaining > 0 {
+        app.event("leave", "", "incomplete: keys not handed over");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the leave is incomplete: after {rounds} rounds in {} s, {remaining} keys are not \
+                 acknowledged by their new owners (are they up?); this node keeps them and keeps \
+                 running (it refuses writes now); retry the leave",
+                LEAVE_WITHIN.as_secs()
+            ),
+        );
+    }
     app.event("leave", "", "left");
     tokio::spawn(async {
         tokio::time::sleep(EXIT_AFTER_LEAVE).await;
         std::process::exit(0);
     });
     Json(serde_json::json!({
-        "left": app.info.name, "keys_held": keys,
+        "left": app.info.name, "keys_held": keys, "rounds": rounds,
         "note": "the node handed its ranges to their new owners and told every member; its \
                  process ends now",
     }))

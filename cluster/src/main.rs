@@ -20,6 +20,7 @@ mod stages;
 mod storage;
 mod supervisor;
 mod transport;
+mod wal;
 mod wire;
 
 use clap::Parser;

@@ -12,26 +12,31 @@
 //! unsynced redb transaction per write costs more than the rest of the write. Instead a change
 //! updates the in-memory copy and joins a queue, and the host lets no answer leave the process
 //! (no peer's ack or reply, no client response) before [`Flusher::flush`] says every change
-//! queued so far is on disk. The flusher is one thread that writes everything queued at that
-//! moment in one `Durability::Immediate` transaction (one fsync for the batch, encoding included,
-//! off the node's thread). Seen from outside, a write is acknowledged only once durable, exactly
-//! as the contract requires; a node killed with SIGKILL restarts with every write it
-//! acknowledged (a batch commits atomically, in queue order).
+//! queued so far is on disk. The flusher is one thread that encodes everything queued at that
+//! moment, appends it to the write-ahead log ([`crate::wal`]) and syncs the log: one append and
+//! one `fdatasync` for the batch, off the node's thread. A checkpointer thread writes each sealed
+//! log segment into redb (one `Durability::Immediate` transaction per segment, each key once),
+//! records it as checkpointed and removes it; at open, the segments redb does not hold yet are
+//! replayed. Seen from outside, a write is acknowledged only once durable, exactly as the
+//! contract requires; a node killed with SIGKILL restarts with every write it acknowledged
+//! (batches are replayed in queue order; a torn last batch was never acknowledged).
 //!
 //! Data and hints are mirrored in memory (loaded at open, changed at once), so the node's
 //! frequent reads (every key and hint, every tick and every replica get) cost no read
-//! transaction and no parsing; redb is the durable copy. A storage failure (disk full,
-//! corruption) cannot be returned through the contract: the flusher panics, which stops the
+//! transaction and no parsing; the log and redb are the durable copy. A storage failure (disk
+//! full, corruption) cannot be returned through the contract: the flusher panics, which stops the
 //! process's acknowledgements (no flush completes), never acknowledging a write not on disk.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use dynamo_common::NodeId;
 use dynamo_common::host::Storage;
 use redb::{Database, Durability, ReadableTable, TableDefinition};
 use store::{Hint, Siblings};
+
+use crate::wal::{self, Record, Segment, Table};
 
 /// Key to the JSON of its sibling set.
 const DATA: TableDefinition<&str, &[u8]> = TableDefinition::new("data");
@@ -42,6 +47,8 @@ const HINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hints");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The `meta` entry holding the ceiling of issued counters.
 const ISSUED: &str = "issued-ceiling";
+/// The `meta` entry holding the number of the last log segment whose changes redb holds.
+const CHECKPOINTED: &str = "wal-checkpointed";
 /// How many counters one durable raise of the ceiling covers.
 pub const LEASE: u64 = 1024;
 
@@ -82,9 +89,24 @@ struct Queue {
     last: std::collections::HashMap<String, u64>,
 }
 
-/// Makes queued changes durable, many at a time, in one redb transaction per batch. Shared by
-/// the storage (which queues its changes) and the HTTP handlers (which wait before answering).
-/// Dropping the last handle commits what is queued and stops its thread.
+/// What the flusher tells the checkpointer.
+enum Checkpoint {
+    /// A batch now durable in the current log segment.
+    Batch(Vec<Record>),
+    /// Segment `id` is sealed: everything it holds goes into redb, then the file goes. `more`:
+    /// the flusher goes on and will want another segment.
+    Sealed {
+        /// The segment.
+        id: u64,
+        /// Whether the flusher goes on.
+        more: bool,
+    },
+}
+
+/// Makes queued changes durable, many at a time: one log append and sync per batch
+/// ([`crate::wal`]), and later one redb transaction per sealed log segment. Shared by the storage
+/// (which queues its changes) and the HTTP handlers (which wait before answering). Dropping the
+/// last handle makes what is queued durable and stops its threads.
 pub struct Flusher {
     /// Changes waiting, with the count of every change queued so far (shared with the thread).
     queue: Arc<Mutex<Queue>>,
@@ -92,19 +114,55 @@ pub struct Flusher {
     durable: tokio::sync::watch::Receiver<u64>,
     /// Wakes the flusher thread; `None` once stopping.
     wake: Mutex<Option<std::sync::mpsc::Sender<()>>>,
-    /// The flusher thread, joined on drop.
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// The flusher and checkpointer threads, joined on drop.
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Encodes a queued change as the log and redb store it (the JSON of a sibling set).
+fn encode(op: Op) -> Record {
+    let json = |object: &Siblings| serde_json::to_vec(object).unwrap_or_else(|e| fail("encode", e));
+    match op {
+        Op::Put(key, object) => Record::Put {
+            table: Table::Data,
+            bytes: json(&object),
+            key,
+        },
+        Op::Remove(key) => Record::Remove {
+            table: Table::Data,
+            key,
+        },
+        Op::PutHint(key, object) => Record::Put {
+            table: Table::Hints,
+            bytes: json(&object),
+            key,
+        },
+        Op::DeleteHint(key) => Record::Remove {
+            table: Table::Hints,
+            key,
+        },
+        Op::Ceiling(ceiling) => Record::Ceiling(ceiling),
+    }
 }
 
 impl Flusher {
-    fn start(db: Arc<Database>) -> Arc<Self> {
+    fn start(db: Arc<Database>, dir: PathBuf, segment: u64) -> Arc<Self> {
         let (wake, requests) = std::sync::mpsc::channel::<()>();
         let (durable_tx, durable) = tokio::sync::watch::channel(0);
+        let (to_checkpoint, checkpoints) = std::sync::mpsc::channel::<Checkpoint>();
+        // The next segment, created ahead of need by the checkpointer.
+        let (spare, spares) = std::sync::mpsc::sync_channel::<Segment>(1);
         let queue: Arc<Mutex<Queue>> = Arc::default();
         let shared = queue.clone();
-        let thread = std::thread::Builder::new()
+        let segments_dir = dir.clone();
+        let new_segment = move |id| {
+            Segment::create(&segments_dir, id).unwrap_or_else(|e| fail("create log segment", e))
+        };
+        let mut log = new_segment(segment);
+        let _ = spare.send(new_segment(segment + 1));
+        let flusher = std::thread::Builder::new()
             .name("redb-flusher".into())
             .spawn(move || {
+                let mut frames = Vec::new();
                 loop {
                     // A closed channel (the last handle dropped) still commits what is queued.
                     let open = requests.recv().is_ok();
@@ -114,28 +172,74 @@ impl Flusher {
                         (std::mem::take(&mut queue.ops), queue.queued)
                     };
                     if target > *durable_tx.borrow() {
-                        commit(&db, ops);
+                        let records: Vec<Record> = ops.into_iter().map(encode).collect();
+                        frames.clear();
+                        for record in &records {
+                            wal::encode(record, &mut frames);
+                        }
+                        log.append(&frames)
+                            .unwrap_or_else(|e| fail("append to the log", e));
                         shared
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .last
                             .retain(|_, seq| *seq > target);
                         durable_tx.send_replace(target);
+                        let _ = to_checkpoint.send(Checkpoint::Batch(records));
+                        if log.full() {
+                            let sealed = log.id;
+                            // Prepared by the checkpointer: creating a file and syncing its
+                            // directory here would hold every waiting answer for milliseconds.
+                            log = spares
+                                .recv()
+                                .unwrap_or_else(|e| fail("next log segment", e));
+                            let _ = to_checkpoint.send(Checkpoint::Sealed {
+                                id: sealed,
+                                more: true,
+                            });
+                        }
                     }
                     if !open {
+                        if let Ok(unused) = spares.try_recv() {
+                            unused.discard();
+                        }
+                        let _ = to_checkpoint.send(Checkpoint::Sealed {
+                            id: log.id,
+                            more: false,
+                        });
                         break;
                     }
                 }
             })
             .expect("the flusher thread starts");
+        let checkpointer = std::thread::Builder::new()
+            .name("redb-checkpoint".into())
+            .spawn(move || {
+                let mut pending = Pending::default();
+                for message in checkpoints {
+                    match message {
+                        Checkpoint::Batch(records) => pending.add(records),
+                        Checkpoint::Sealed { id, more } => {
+                            // The flusher now appends to segment id + 1: prepare id + 2.
+                            if more {
+                                let _ = spare.send(new_segment(id + 2));
+                            }
+                            std::mem::take(&mut pending)
+                                .commit(&db, id)
+                                .unwrap_or_else(|e| fail("checkpoint", e));
+                            let _ = std::fs::remove_file(wal::path(&dir, id));
+                        }
+                    }
+                }
+            })
+            .expect("the checkpoint thread starts");
         Arc::new(Self {
             queue,
             durable,
             wake: Mutex::new(Some(wake)),
-            thread: Some(thread),
+            threads: vec![flusher, checkpointer],
         })
     }
-
     /// Queues one change to client key `key`; the caller's mirror already shows it.
     fn queue(&self, key: &str, op: Op) {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -194,63 +298,77 @@ impl Flusher {
 
 impl Drop for Flusher {
     fn drop(&mut self) {
-        // Closing the channel ends the thread after a last commit of what is queued.
+        // Closing the channel ends the flusher after a last append of what is queued; its end
+        // closes the checkpointer's channel after a last checkpoint.
         drop(self.wake.lock().unwrap_or_else(|e| e.into_inner()).take());
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
 }
 
-/// Writes `ops` in queue order in one transaction, synced: one fsync for the whole batch.
-fn commit(db: &Database, ops: Vec<Op>) {
-    let mut txn = db.begin_write().unwrap_or_else(|e| fail("begin flush", e));
-    txn.set_durability(Durability::Immediate);
-    {
-        let mut data = txn
-            .open_table(DATA)
-            .unwrap_or_else(|e| fail("open table", e));
-        let mut hints = txn
-            .open_table(HINTS)
-            .unwrap_or_else(|e| fail("open table", e));
-        let mut meta = txn
-            .open_table(META)
-            .unwrap_or_else(|e| fail("open table", e));
-        for op in ops {
-            match op {
-                Op::Put(key, object) => {
-                    let bytes = serde_json::to_vec(&object).unwrap_or_else(|e| fail("encode", e));
-                    data.insert(key.as_str(), bytes.as_slice())
-                        .unwrap_or_else(|e| fail("insert", e));
+/// Changes durable in the log and not yet in redb: the last of each key, and the highest
+/// ceiling.
+#[derive(Default)]
+struct Pending {
+    changes: BTreeMap<(Table, String), Option<Vec<u8>>>,
+    ceiling: Option<u64>,
+}
+
+impl Pending {
+    fn add(&mut self, records: Vec<Record>) {
+        for record in records {
+            match record {
+                Record::Put { table, key, bytes } => {
+                    self.changes.insert((table, key), Some(bytes));
                 }
-                Op::Remove(key) => {
-                    data.remove(key.as_str())
-                        .unwrap_or_else(|e| fail("remove", e));
+                Record::Remove { table, key } => {
+                    self.changes.insert((table, key), None);
                 }
-                Op::PutHint(key, object) => {
-                    let bytes = serde_json::to_vec(&object).unwrap_or_else(|e| fail("encode", e));
-                    hints
-                        .insert(key.as_str(), bytes.as_slice())
-                        .unwrap_or_else(|e| fail("insert hint", e));
-                }
-                Op::DeleteHint(key) => {
-                    hints
-                        .remove(key.as_str())
-                        .unwrap_or_else(|e| fail("remove hint", e));
-                }
-                Op::Ceiling(ceiling) => {
-                    // Never lower it: a synced raise (set_issued) may have gone further.
-                    let stored = meta
-                        .get(ISSUED)
-                        .unwrap_or_else(|e| fail("read ceiling", e))
-                        .map_or(0, |v| v.value());
-                    meta.insert(ISSUED, ceiling.max(stored))
-                        .unwrap_or_else(|e| fail("insert", e));
-                }
+                Record::Ceiling(c) => self.ceiling = Some(self.ceiling.unwrap_or(0).max(c)),
             }
         }
     }
-    txn.commit().unwrap_or_else(|e| fail("flush commit", e));
+
+    /// Writes the changes into redb in one synced transaction that also records every log
+    /// segment up to `through` as checkpointed.
+    #[expect(
+        clippy::result_large_err,
+        reason = "once per checkpoint, and its error ends the process or the open"
+    )]
+    fn commit(self, db: &Database, through: u64) -> Result<(), redb::Error> {
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate);
+        {
+            let mut data = txn.open_table(DATA)?;
+            let mut hints = txn.open_table(HINTS)?;
+            let mut meta = txn.open_table(META)?;
+            for ((table, key), bytes) in self.changes {
+                let table = if table == Table::Data {
+                    &mut data
+                } else {
+                    &mut hints
+                };
+                match bytes {
+                    Some(bytes) => {
+                        table.insert(key.as_str(), bytes.as_slice())?;
+                    }
+                    None => {
+                        table.remove(key.as_str())?;
+                    }
+                }
+            }
+            if let Some(ceiling) = self.ceiling {
+                // Never lower it: a synced raise (set_issued) may have gone further.
+                let stored = meta.get(ISSUED)?.map_or(0, |v| v.value());
+                meta.insert(ISSUED, ceiling.max(stored))?;
+            }
+            let stored = meta.get(CHECKPOINTED)?.map_or(0, |v| v.value());
+            meta.insert(CHECKPOINTED, through.max(stored))?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
 }
 
 /// A replica's data in one redb file.
@@ -271,6 +389,12 @@ pub struct RedbStorage {
 
 fn hint_key(primary: &NodeId, key: &str) -> String {
     format!("{primary}\0{key}")
+}
+
+/// `(primary, key)` from a hint's stored key, `primary NUL key`.
+fn split_hint(stored: &str) -> (NodeId, String) {
+    let (primary, key) = stored.split_once('\0').unwrap_or((stored, ""));
+    (NodeId::new(primary), key.to_string())
 }
 
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
@@ -302,21 +426,72 @@ impl RedbStorage {
             let table = txn.open_table(HINTS).map_err(|e| err(e.to_string()))?;
             for row in table.iter().map_err(|e| err(e.to_string()))? {
                 let (k, v) = row.map_err(|e| err(e.to_string()))?;
-                let (primary, key) = k.value().split_once('\0').unwrap_or((k.value(), ""));
                 let siblings = serde_json::from_slice(v.value())
-                    .map_err(|e| err(format!("the hint `{primary}/{key}` does not parse: {e}")))?;
-                hints.insert((NodeId::new(primary), key.to_string()), siblings);
+                    .map_err(|e| err(format!("the hint `{}` does not parse: {e}", k.value())))?;
+                hints.insert(split_hint(k.value()), siblings);
             }
         }
-        let ceiling = {
+        let (ceiling, checkpointed) = {
             let meta = txn.open_table(META).map_err(|e| err(e.to_string()))?;
-            let stored = meta.get(ISSUED).map_err(|e| err(e.to_string()))?;
-            stored.map_or(0, |v| v.value())
+            let read = |name| -> Result<u64, StorageError> {
+                let stored = meta.get(name).map_err(|e| err(e.to_string()))?;
+                Ok(stored.map_or(0, |v| v.value()))
+            };
+            (read(ISSUED)?, read(CHECKPOINTED)?)
         };
         txn.commit().map_err(|e| err(e.to_string()))?;
+        // The log's segments redb does not hold yet: replayed in order over what redb holds,
+        // then written into it, so the node starts on a fresh segment.
+        let mut pending = Pending::default();
+        let mut last = checkpointed;
+        for (id, file) in wal::segments(dir).map_err(|e| err(e.to_string()))? {
+            last = last.max(id);
+            if id <= checkpointed {
+                continue;
+            }
+            let bytes = std::fs::read(&file).map_err(|e| err(e.to_string()))?;
+            let records = wal::decode(&bytes);
+            for record in &records {
+                match record {
+                    Record::Put { table, key, bytes } => {
+                        let siblings: Siblings = serde_json::from_slice(bytes)
+                            .map_err(|e| err(format!("the log's record of `{key}`: {e}")))?;
+                        match table {
+                            Table::Data => {
+                                data.insert(key.clone(), siblings);
+                            }
+                            Table::Hints => {
+                                hints.insert(split_hint(key), siblings);
+                            }
+                        }
+                    }
+                    Record::Remove { table, key } => match table {
+                        Table::Data => {
+                            data.remove(key);
+                        }
+                        Table::Hints => {
+                            hints.remove(&split_hint(key));
+                        }
+                    },
+                    Record::Ceiling(_) => {}
+                }
+            }
+            pending.add(records);
+        }
+        let ceiling = ceiling.max(pending.ceiling.unwrap_or(0));
+        if last > checkpointed {
+            pending
+                .commit(&db, last)
+                .map_err(|e| err(format!("checkpoint of the log: {e}")))?;
+            for (id, file) in wal::segments(dir).map_err(|e| err(e.to_string()))? {
+                if id <= last {
+                    std::fs::remove_file(file).map_err(|e| err(e.to_string()))?;
+                }
+            }
+        }
         let db = Arc::new(db);
         Ok(Self {
-            flusher: Flusher::start(db.clone()),
+            flusher: Flusher::start(db.clone(), dir.to_path_buf(), last + 1),
             db,
             data,
             hints,
@@ -470,6 +645,73 @@ mod tests {
         assert!(s.issued() >= 7, "issued {} after reopening", s.issued());
         assert!(s.delete_hint(&NodeId::new("C"), "a"));
         assert!(!s.delete_hint(&NodeId::new("C"), "a"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn changes_only_in_the_log_are_replayed_at_open_and_checkpointed_ones_are_not() {
+        // What a node killed between a batch's log sync and its checkpoint leaves behind.
+        let dir = dir("replay");
+        {
+            let mut s = RedbStorage::open(&dir).unwrap();
+            s.put("old", siblings("=redb"));
+        }
+        let frames = |records: &[Record]| {
+            let mut bytes = Vec::new();
+            for r in records {
+                wal::encode(r, &mut bytes);
+            }
+            bytes
+        };
+        let json = |v: &str| serde_json::to_vec(&siblings(v)).unwrap();
+        // Every segment written so far is checkpointed: one below that number is stale.
+        let done = wal::segments(&dir).unwrap();
+        assert!(done.is_empty(), "a clean close leaves no segment: {done:?}");
+        let mut stale = Segment::create(&dir, 1).unwrap();
+        stale
+            .append(&frames(&[Record::Put {
+                table: Table::Data,
+                key: "old".into(),
+                bytes: json("=stale"),
+            }]))
+            .unwrap();
+        let mut live = Segment::create(&dir, 1_000).unwrap();
+        live.append(&frames(&[
+            Record::Put {
+                table: Table::Data,
+                key: "new".into(),
+                bytes: json("=log"),
+            },
+            Record::Put {
+                table: Table::Hints,
+                key: "C\0new".into(),
+                bytes: json("=hint"),
+            },
+            Record::Ceiling(5_000),
+        ]))
+        .unwrap();
+        // The tail of a batch whose sync never returned.
+        live.append(&[7, 0, 0, 0, 1, 2]).unwrap();
+        drop((stale, live));
+        {
+            let s = RedbStorage::open(&dir).unwrap();
+            assert_eq!(s.keys(), vec!["new".to_string(), "old".to_string()]);
+            assert_eq!(s.get("new"), Some(siblings("=log")));
+            assert_eq!(s.hints().len(), 1);
+            assert!(s.issued() >= 5_000, "issued {}", s.issued());
+            // The first close checkpointed segment 1 (the first one it wrote).
+            assert_eq!(s.get("old"), Some(siblings("=redb")));
+        }
+        // Replayed segments went into redb and are gone: a second open sees the same.
+        let s = RedbStorage::open(&dir).unwrap();
+        assert_eq!(s.get("new"), Some(siblings("=log")));
+        assert_eq!(s.get("old"), Some(siblings("=redb")));
+        assert!(
+            wal::segments(&dir).unwrap().len() <= 2,
+            "the current one and a spare"
+        );
+        assert_eq!(s.hints().len(), 1);
+        drop(s);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

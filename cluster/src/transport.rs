@@ -107,6 +107,17 @@ impl Peers {
 
     /// Records (or updates) `node`'s address.
     pub fn learn(&self, node: &NodeId, addr: &str) {
+        // Every peer message names its sender's address: a shared lock answers the usual case.
+        let known = self
+            .addrs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(node)
+            .map(String::as_str)
+            == Some(addr);
+        if known {
+            return;
+        }
         let mut addrs = self.addrs.write().unwrap_or_else(|e| e.into_inner());
         if addrs.get(node).map(String::as_str) != Some(addr) {
             addrs.insert(node.clone(), addr.to_string());

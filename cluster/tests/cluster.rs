@@ -876,6 +876,59 @@ fn nodes_join_one_by_one_and_a_leave_hands_its_ranges_over() {
     );
 }
 
+#[test]
+fn a_leave_whose_hand_over_fails_retries_until_the_new_owners_acknowledge() {
+    // C leaves while it refuses every member (the operator's partition): none of its transfers
+    // can be acknowledged, and ending the process then would lose whatever only it held. The
+    // leave must go on until the partition heals, then end with nothing left behind.
+    let cluster = Cluster::start("leave-retry", 4, 21130);
+    let [a, b, c, d] = [0, 1, 2, 3].map(|i| cluster.addrs[i].clone());
+    let keys: Vec<String> = (0..30).map(|i| format!("r{i}")).collect();
+    for key in &keys {
+        let r = put(&a, key, key, None).unwrap();
+        assert_eq!(r.status, 200, "{key}: {}", r.body);
+    }
+    let admin = |path: &str, body: Option<&str>| {
+        request(
+            "POST",
+            &c,
+            path,
+            &[("content-type", "application/json")],
+            body,
+        )
+        .unwrap()
+    };
+    let r = admin("/admin/partition", Some(r#"{"refuse": ["A", "B", "D"]}"#));
+    assert_eq!(r.status, 204, "{}", r.body);
+    let leaving = {
+        let c = c.clone();
+        std::thread::spawn(move || request("POST", &c, "/admin/leave", &[], None))
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !leaving.is_finished(),
+        "the leave waits while its hand-over fails"
+    );
+    let r = admin("/admin/heal", None);
+    assert_eq!(r.status, 204, "{}", r.body);
+    let answer = leaving.join().unwrap().expect("the leave answers");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let rounds = json(&answer)["rounds"].as_u64().unwrap_or(0);
+    assert!(rounds >= 2, "the first rounds failed: {}", answer.body);
+    let missing = || -> Vec<String> {
+        keys.iter()
+            .flat_map(|key| [&a, &b, &d].map(move |addr| (key, addr)))
+            .filter(|(key, addr)| !values(&get(addr, key)).contains(key.as_str()))
+            .map(|(key, addr)| format!("{key} via {addr}"))
+            .collect()
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || missing().is_empty()),
+        "every key is readable without C; missing: {:?}",
+        missing()
+    );
+}
+
 // ---- Peer connections (`cluster/src/wire.rs`, `link.rs`, `peer.rs`) ----
 
 /// The peer protocol's frames as the tests speak them: the same field names and variants as
