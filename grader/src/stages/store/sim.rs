@@ -4,12 +4,20 @@
 //! owns the nodes (they need not be `Send`). The dispatcher decides each message's fate when it
 //! is sent (sender or receiver down, a partition between them, seeded loss), delays it by a
 //! seeded latency within the case's bounds, lets the receiving node handle it, and carries the
-//! answer back the same way. Every message is traced. A crash stops a node (its storage stays);
-//! a recovery starts a *new* node object on the same storage, as a restarted process would.
-//! Each message is traced with the client request it belongs to (the envelope's `request`, see
-//! `dynamo_common::request`); one that arrives after its sender stopped waiting is traced as
-//! unheard.
-//! Ticks run per node every `tick_ms`, staggered by a seeded offset.
+//! answer back the same way. Every message is traced with the client request it belongs to (the
+//! envelope's `request`, see `dynamo_common::request`); one that arrives after its sender stopped
+//! waiting is traced as unheard.
+//!
+//! The messages in the air and the senders' deadlines wait in one heap ([`Air`]), ordered by
+//! simulated time, under one timer: no task and no timer per message. A landing request's
+//! handler is polled at once on the dispatcher; most answer then, and one that must wait (on
+//! messages of its own) goes on in a task of the receiving node. A sender's future waits on one
+//! channel, answered with the reply or, at its deadline, a timeout.
+//!
+//! A crash stops a node: it is down, and the work the host started on it (its tick, its waiting
+//! handlers) is aborted where it stands; its storage stays. A recovery starts a *new* node object
+//! on the same storage, as a restarted process would. Ticks run per node every `tick_ms`,
+//! staggered by a seeded offset.
 //!
 //! Everything random comes from one SplitMix64 seeded by the case (or the sweep's) seed, and the
 //! runtime is single-threaded and paused, so a seed gives the same history on every machine.
@@ -29,6 +37,7 @@ use dynamo_common::sim::{Fate, MessageKind, NoReply, TraceEntry};
 use dynamo_common::{BoxFuture, LocalBoxFuture, NodeId};
 use store::{Body, DynStoreNode, Envelope, Host, NewNode, NodeConfig, Siblings, Stages};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 
 /// The only randomness of a run: SplitMix64.
@@ -247,6 +256,9 @@ pub struct Cluster {
     pub new_node: NewNode,
     jobs: mpsc::UnboundedSender<Job>,
     air: RefCell<Air>,
+    /// Each node's work in progress that the host started: its ticks and the handlers that had
+    /// to wait. A crash aborts them ([`Cluster::crash`]): a dead process finishes nothing.
+    work: RefCell<BTreeMap<NodeId, JoinSet<()>>>,
 }
 
 impl Cluster {
@@ -267,6 +279,7 @@ impl Cluster {
             new_node,
             jobs,
             air: RefCell::default(),
+            work: RefCell::default(),
         });
         tokio::task::spawn_local(Cluster::dispatch(Rc::downgrade(&cluster), rx));
         cluster
@@ -342,11 +355,31 @@ impl Cluster {
         self.nodes.borrow().get(name).cloned()
     }
 
+    /// Crashes `name`: it is down (its messages are lost) and the work the host started on it
+    /// (a tick, handlers waiting on messages of their own) stops where it is, as a killed
+    /// process's would. Its storage stays; [`Cluster::start_node`] restarts it on that storage.
+    pub fn crash(&self, name: &NodeId) {
+        self.net.borrow_mut().down.insert(name.clone());
+        // Dropping a `JoinSet` aborts its tasks.
+        let work = self.work.borrow_mut().remove(name);
+        drop(work);
+    }
+
+    /// Runs `work` as part of `name`'s work in progress.
+    fn start_work(&self, name: &NodeId, work: impl Future<Output = ()> + 'static) {
+        let mut all = self.work.borrow_mut();
+        let set = all.entry(name.clone()).or_default();
+        // Forget the finished ones.
+        while set.try_join_next().is_some() {}
+        set.spawn_local(work);
+    }
+
     pub fn is_down(&self, name: &NodeId) -> bool {
         self.net.borrow().down.contains(name)
     }
 
-    /// Runs `name`'s tick every `tick_ms` (after a seeded offset) while the runtime runs.
+    /// Runs `name`'s tick every `tick_ms` (after a seeded offset) while the runtime runs. Each
+    /// tick is the node's work in progress: a crash stops it midway.
     pub fn spawn_ticker(self: &Rc<Self>, name: NodeId, tick_ms: u64) {
         let offset = self.rng.borrow_mut().between(0, tick_ms.saturating_sub(1));
         let weak = Rc::downgrade(self);
@@ -357,9 +390,18 @@ impl Cluster {
                 let node = (!cluster.is_down(&name))
                     .then(|| cluster.node(&name))
                     .flatten();
+                let ticked = node.map(|node| {
+                    let (done, ticked) = oneshot::channel::<()>();
+                    cluster.start_work(&name, async move {
+                        node.tick().await;
+                        let _ = done.send(());
+                    });
+                    ticked
+                });
                 drop(cluster);
-                if let Some(node) = node {
-                    node.tick().await;
+                if let Some(ticked) = ticked {
+                    // Ends with the tick, or when a crash aborts it.
+                    let _ = ticked.await;
                 }
                 sleep(Duration::from_millis(tick_ms)).await;
             }
@@ -547,6 +589,7 @@ impl Cluster {
             self.unheard(trace);
         }
         let to = envelope.to.clone();
+        let receiver = to.clone();
         let Some(node) = (!self.is_down(&to)).then(|| self.node(&to)).flatten() else {
             return;
         };
@@ -581,7 +624,7 @@ impl Cluster {
             Ok(Poll::Ready(body)) => self.answer(call, answer(body)),
             Ok(Poll::Pending) => {
                 let jobs = self.jobs.clone();
-                tokio::task::spawn_local(async move {
+                self.start_work(&receiver, async move {
                     let body = handling.await;
                     let _ = jobs.send(Job::Answered {
                         call,

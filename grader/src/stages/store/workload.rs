@@ -64,9 +64,7 @@ fn items(set: &Siblings) -> Vec<Item> {
 /// Applies a fault event to the cluster now.
 pub async fn apply(cluster: &Rc<Cluster>, event: &StoreEvent) -> Result<(), String> {
     match event {
-        StoreEvent::Crash(n) => {
-            cluster.net.borrow_mut().down.insert(n.clone());
-        }
+        StoreEvent::Crash(n) => cluster.crash(n),
         StoreEvent::Recover(n) => {
             let was_down = cluster.net.borrow_mut().down.remove(n);
             let config = cluster.configs.borrow().get(n).cloned();
