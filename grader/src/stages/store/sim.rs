@@ -293,7 +293,7 @@ impl Cluster {
         tokio::pin!(timer);
         let mut armed: Option<u64> = None;
         loop {
-            let next = {
+            {
                 let Some(cluster) = cluster.upgrade() else {
                     break;
                 };
@@ -301,13 +301,13 @@ impl Cluster {
                     cluster.take(job);
                 }
                 cluster.run_due();
-                cluster.air.borrow().next_at()
-            };
-            if next != armed {
-                if let (Some(at), Some(cluster)) = (next, cluster.upgrade()) {
-                    timer.as_mut().reset(cluster.at(at));
+                let next = cluster.air.borrow().next_at();
+                if next != armed {
+                    if let Some(at) = next {
+                        timer.as_mut().reset(cluster.at(at));
+                    }
+                    armed = next;
                 }
-                armed = next;
             }
             tokio::select! {
                 biased;
