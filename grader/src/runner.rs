@@ -271,6 +271,12 @@ fn run_loaded(
         .arg("--parent")
         .arg(std::process::id().to_string())
         .env("RUST_BACKTRACE", "0")
+        // The case process's allocator (mimalloc, see `main.rs`) reserves address space 1 GiB at a
+        // time by default, and its memory cap is a cap on address space (RLIMIT_AS): reserved
+        // before the cap is set, that arena would let a case use 1 GiB whatever `--memory-mb`
+        // says, and leave no room to grow the stack (a deep recursion would then die without
+        // Rust's "overflowed its stack" message). Small reservations keep the cap exact.
+        .env("MIMALLOC_ARENA_RESERVE", "4MiB")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
