@@ -39,6 +39,8 @@
     reason = "the module map links the private modules it describes"
 )]
 
+#[doc(hidden)]
+pub mod bench;
 mod build;
 mod case;
 mod child;

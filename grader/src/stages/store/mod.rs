@@ -501,6 +501,24 @@ pub enum Step {
     Workload(Workload),
 }
 
+/// How many client operations the workload steps of the store case `text` run per seed (clients
+/// times operations per client, summed over its workloads): the benchmarks' counter.
+pub fn client_operations(text: &str) -> Result<u64, String> {
+    #[derive(Deserialize)]
+    struct Steps {
+        steps: Vec<Step>,
+    }
+    let case: Steps = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    Ok(case
+        .steps
+        .iter()
+        .map(|step| match step {
+            Step::Workload(w) => (w.clients * w.ops) as u64,
+            _ => 0,
+        })
+        .sum())
+}
+
 /// Everything needed to start a cluster of the case.
 #[derive(Clone)]
 pub struct ClusterSpec {
