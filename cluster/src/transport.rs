@@ -225,14 +225,10 @@ impl HttpTransport {
     }
 }
 
-/// The kind of the envelope answering one of `kind` (the convention the grader's simulator
-/// follows): a reply to a get, the same kind for gossip and anti-entropy, an ack otherwise.
+/// The kind of the envelope answering one of `kind`: [`MessageKind::answer`], the convention the
+/// grader's simulator follows too.
 pub fn answer_kind(kind: MessageKind) -> MessageKind {
-    match kind {
-        MessageKind::Get => MessageKind::Reply,
-        MessageKind::Gossip | MessageKind::Sync | MessageKind::Transfer => kind,
-        _ => MessageKind::Ack,
-    }
+    kind.answer()
 }
 
 /// One event of `/events` for a peer exchange, as `dashboard::log` describes it: `direction`

