@@ -18,6 +18,21 @@ use crate::sys;
 /// The last panic's message and location, recorded by our hook.
 static LAST_PANIC: Mutex<Option<(String, Option<String>)>> = Mutex::new(None);
 
+/// Takes the hook's record of the latest panic (`None` outside a case process, which has no hook):
+/// for code that catches a learner's panic and reports it later (`stages::store::panics`).
+pub(crate) fn take_last_panic() -> Option<(String, Option<String>)> {
+    LAST_PANIC.lock().ok().and_then(|mut last| last.take())
+}
+
+/// Unwinds with a panic caught earlier, as if raised now with `message` at `location`: the hook
+/// does not run for it, so the case reports this message and the original place.
+pub(crate) fn resume_panic(message: String, location: Option<String>) -> ! {
+    if let Ok(mut last) = LAST_PANIC.lock() {
+        *last = Some((message.clone(), location));
+    }
+    std::panic::resume_unwind(Box::new(message))
+}
+
 /// Runs one case for the grader `parent`. Returns the process exit code.
 pub fn run(parent: u32) -> i32 {
     if !sys::tie_to_parent(parent) {

@@ -89,6 +89,12 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          during the delete, still holds the old value",
         false,
     ),
+    (
+        "panics-handling-sync",
+        "its handle() panics on every anti-entropy message it receives: background work only, so \
+         every client request still succeeds",
+        true,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -107,6 +113,7 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "strict-skips-write-back" => store::new_node::<Mutant<10>>(),
         "merge-races" => store::new_node::<Mutant<11>>(),
         "stale-confirmations" => store::new_node::<Mutant<12>>(),
+        "panics-handling-sync" => store::new_node::<Mutant<13>>(),
         _ => return None,
     })
 }
@@ -213,6 +220,9 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
 
     async fn handle(&self, envelope: Envelope) -> Body {
         match (&envelope.body, envelope.kind) {
+            (_, MessageKind::Sync) if BUG == 13 => {
+                panic!("mutant: a sync message from {}", envelope.from)
+            }
             (Body::Request(Request::Put { .. }), MessageKind::Put) if BUG == 0 => {
                 let inner = Rc::clone(&self.inner);
                 tokio::task::spawn_local(async move {

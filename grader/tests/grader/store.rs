@@ -104,3 +104,51 @@ fn a_sweep_in_parts_names_its_first_failing_seed() {
     assert_eq!(code, 1, "{text}");
     assert!(text.contains(&format!("with seed {first}: ")), "{text}");
 }
+
+/// A panic in a node's background work (here every anti-entropy message a replica handles) is the
+/// learner's bug even when every client request succeeds: the simulator catches it, lets the run
+/// finish, and the case reports it as a panic at its own location, with the node, what it was
+/// handling and, for a workload, the seed. The same mutant's panic in a hand-worked case (its
+/// `wait` step lets anti-entropy run) is reported at that step.
+#[test]
+fn a_panic_in_background_work_fails_the_case_at_its_location() {
+    let (code, report) = crate::util::json(&[
+        "store",
+        "--reference",
+        "all",
+        "--mutant",
+        "store=panics-handling-sync",
+        "--filter",
+        CASE,
+        "--filter",
+        "anti-entropy-repairs-a-missed-write",
+    ]);
+    assert_eq!(code, 1);
+    let all = crate::util::cases(&report);
+    assert_eq!(all.len(), 2, "{report}");
+    for (_, _, case) in &all {
+        let message = case["message"].as_str().unwrap_or("");
+        assert_eq!(case["status"], "panic", "{case}");
+        assert!(
+            message.starts_with("panicked at grader/src/mutants/store.rs:"),
+            "the panic's own location: {message}"
+        );
+        assert!(
+            message.contains("mutant: a sync message from ")
+                && message.contains(", handling a sync message from "),
+            "what the node was doing: {message}"
+        );
+    }
+    let workload = &all
+        .iter()
+        .find(|(_, _, c)| c["name"] == CASE)
+        .expect(CASE)
+        .2;
+    assert!(
+        workload["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("with seed 1: add --seed 1 to rerun this seed alone"),
+        "{workload}"
+    );
+}

@@ -22,6 +22,7 @@
 
 #[cfg(test)]
 mod index_tests;
+mod panics;
 mod sim;
 #[cfg(test)]
 mod status_tests;
@@ -501,6 +502,14 @@ pub enum Step {
     Workload(Workload),
 }
 
+/// Raises the first panic of a node's code since the last step, if any (see `panics.rs`), before
+/// the step reports what it saw.
+fn raise_node_panic(cluster: &sim::Cluster) {
+    if let Some(panicked) = cluster.panics.take() {
+        panicked.resume("");
+    }
+}
+
 /// How many client operations the workload steps of the store case `text` run per seed (clients
 /// times operations per client, summed over its workloads): the benchmarks' counter.
 pub fn client_operations(text: &str) -> Result<u64, String> {
@@ -948,6 +957,12 @@ impl StagePlugin for Plugin {
                     .map_err(|e| {
                         Mismatch::new("the workload to run", format!("with seed {seed}: {e}"))
                     })?;
+                if let Some(panicked) = observed.panicked {
+                    // The case process does not know the case's name; the report gives it.
+                    panicked.resume(&format!(
+                        "; with seed {seed}: add --seed {seed} to rerun this seed alone"
+                    ));
+                }
                 runs.push(SeedRun {
                     seed,
                     observed: about_keys(observed),
@@ -995,6 +1010,7 @@ impl StagePlugin for Plugin {
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
                 told = format!("put {} = {}: {}", s.key, s.value, written(&actual));
+                raise_node_panic(&cluster);
                 s.expect.check(&actual, snapshots)
             }
             Step::Delete(s) => {
@@ -1013,6 +1029,7 @@ impl StagePlugin for Plugin {
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
                 told = format!("delete {}: {}", s.key, written(&actual));
+                raise_node_panic(&cluster);
                 s.expect.check(&actual, snapshots)
             }
             Step::Get(s) => {
@@ -1030,6 +1047,7 @@ impl StagePlugin for Plugin {
                 if let Ok(read) = &actual {
                     state.contexts.insert(s.key.clone(), read.context.clone());
                 }
+                raise_node_panic(&cluster);
                 s.expect.check(&actual.map(|r| r.values), snapshots)
             }
             Step::Stored(s) => {
@@ -1076,11 +1094,15 @@ impl StagePlugin for Plugin {
                 .local
                 .block_on(&state.runtime, workload::apply(&cluster, event))
                 .map_err(|e| Mismatch::new(format!("fault {}", inline(event)), e))
-                .and_then(|()| Happens.check(snapshots)),
+                .and_then(|()| {
+                    raise_node_panic(&cluster);
+                    Happens.check(snapshots)
+                }),
             Step::Wait(ms) => {
                 state.local.block_on(&state.runtime, async {
                     sleep(Duration::from_millis(*ms)).await
                 });
+                raise_node_panic(&cluster);
                 Happens.check(snapshots)
             }
             Step::Workload(_) => Err(Mismatch::new("a workload", "a workload run as a step")),

@@ -40,6 +40,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 
+use super::panics::{PanicSlot, guard};
+
 /// The only randomness of a run: SplitMix64.
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
@@ -259,6 +261,8 @@ pub struct Cluster {
     /// Each node's work in progress that the host started: its ticks and the handlers that had
     /// to wait. A crash aborts them ([`Cluster::crash`]): a dead process finishes nothing.
     work: RefCell<BTreeMap<NodeId, JoinSet<()>>>,
+    /// The first panic of a node's code in this run (see `panics.rs`).
+    pub panics: PanicSlot,
 }
 
 impl Cluster {
@@ -280,6 +284,7 @@ impl Cluster {
             jobs,
             air: RefCell::default(),
             work: RefCell::default(),
+            panics: PanicSlot::default(),
         });
         tokio::task::spawn_local(Cluster::dispatch(Rc::downgrade(&cluster), rx));
         cluster
@@ -392,8 +397,10 @@ impl Cluster {
                     .flatten();
                 let ticked = node.map(|node| {
                     let (done, ticked) = oneshot::channel::<()>();
+                    let (panics, me) = (cluster.panics.clone(), name.clone());
                     cluster.start_work(&name, async move {
-                        node.tick().await;
+                        let doing = || format!("node {me}, in tick()");
+                        guard(&panics, doing, node.tick()).await;
                         let _ = done.send(());
                     });
                     ticked
@@ -598,6 +605,10 @@ impl Cluster {
             envelope.kind,
             envelope.request.clone(),
         );
+        let doing = {
+            let (to, from) = (to.clone(), from.clone());
+            move || format!("node {to}, handling a {kind} message from {from}")
+        };
         let answer = move |body| Envelope {
             from: to,
             to: from,
@@ -612,20 +623,22 @@ impl Cluster {
             Box::pin(async move { node.handle(envelope).await });
         let mut handling = dynamo_common::request::scope(scope, handler);
         let mut cx = Context::from_waker(Waker::noop());
-        // A handler that panics is silent, as a task that panics would be.
+        // A handler that panics is silent to its sender, as a crashed process would be; the
+        // panic is noted and fails the step (`panics.rs`).
         match panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut handling).poll(&mut cx))) {
             Ok(Poll::Ready(body)) => self.answer(call, answer(body)),
             Ok(Poll::Pending) => {
-                let jobs = self.jobs.clone();
+                let (jobs, panics) = (self.jobs.clone(), self.panics.clone());
                 self.start_work(&receiver, async move {
-                    let body = handling.await;
-                    let _ = jobs.send(Job::Answered {
-                        call,
-                        answer: answer(body),
-                    });
+                    if let Some(body) = guard(&panics, doing, handling).await {
+                        let _ = jobs.send(Job::Answered {
+                            call,
+                            answer: answer(body),
+                        });
+                    }
                 });
             }
-            Err(_) => {}
+            Err(payload) => self.panics.note(doing, payload.as_ref()),
         }
     }
 

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use store::{Context, Payload, RequestOptions, Siblings, VectorClock};
 use tokio::time::{Duration, sleep};
 
+use super::panics::{NodePanic, guard};
+
 use super::sim::{Cluster, Rng};
 use super::{Check, ClusterSpec, Scheduled, StoreEvent, Workload};
 
@@ -35,6 +37,9 @@ pub struct Observed {
     #[serde(default)]
     pub strays: Vec<(NodeId, String)>,
     pub trace: Vec<TraceEntry>,
+    /// The first panic of a node's code during the run (raised again by the step).
+    #[serde(skip)]
+    pub panicked: Option<NodePanic>,
 }
 
 pub fn clock_of(clock: &VectorClock) -> Clock {
@@ -105,7 +110,12 @@ pub async fn apply(cluster: &Rc<Cluster>, event: &StoreEvent) -> Result<(), Stri
         }
         StoreEvent::Leave(n) => {
             if let Some(node) = cluster.node(n) {
-                node.leave().await;
+                guard(
+                    &cluster.panics,
+                    || format!("node {n}, in leave()"),
+                    node.leave(),
+                )
+                .await;
             }
             cluster.nodes.borrow_mut().remove(n);
             cluster.left.borrow_mut().insert(n.clone());
@@ -193,6 +203,7 @@ pub fn final_state(cluster: &Cluster, spec: &ClusterSpec) -> Observed {
         hints_left: cluster.hints_left(),
         strays,
         trace: cluster.trace.borrow().clone(),
+        panicked: None,
     }
 }
 
@@ -235,11 +246,21 @@ pub async fn run(
         }));
     }
     for c in clients {
-        let _ = c.await;
+        if let Err(e) = c.await
+            && e.is_panic()
+        {
+            let doing = || "a client's request".to_string();
+            cluster.panics.note(doing, e.into_panic().as_ref());
+        }
     }
     match faults.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(e),
+        // A node started by a recovery or a join panicked in `new`.
+        Err(e) if e.is_panic() => {
+            let doing = || "the fault schedule (a recovery or a join starting a node)".to_string();
+            cluster.panics.note(doing, e.into_panic().as_ref());
+        }
         Err(e) => return Err(format!("the fault schedule stopped: {e}")),
     }
     quiesce(
@@ -251,6 +272,7 @@ pub async fn run(
     let mut history: Vec<Event> = events.borrow().clone();
     history.sort_by_key(|e| e.id);
     observed.history = History { events: history };
+    observed.panicked = cluster.panics.take();
     Ok(observed)
 }
 
@@ -364,8 +386,11 @@ async fn get(
         complete(events, id, OpResult::Failed, cluster.now_ms());
         return None;
     };
-    match scope(request(via, id), node.get(key, RequestOptions::default())).await {
-        Ok(read) => {
+    let doing = || format!("node {via}, in get({key:?})");
+    let asked = scope(request(via, id), node.get(key, RequestOptions::default()));
+    // A request whose node panicked never completes well: the panic fails the step.
+    match guard(&cluster.panics, doing, asked).await {
+        Some(Ok(read)) => {
             let values = read
                 .values
                 .iter()
@@ -381,7 +406,7 @@ async fn get(
             complete(events, id, result, cluster.now_ms());
             Some((read.context, read.values))
         }
-        Err(_) => {
+        _ => {
             complete(events, id, OpResult::Failed, cluster.now_ms());
             None
         }
@@ -404,17 +429,19 @@ async fn put(
     let id = invoke(events, c, via, key, op, cluster.now_ms());
     let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
     let result = match node {
-        Some(node) => match scope(
-            request(via, id),
-            node.put(key, value, context, RequestOptions::default()),
-        )
-        .await
-        {
-            Ok(ctx) => OpResult::Written {
-                clock: clock_of(&ctx.0),
-            },
-            Err(_) => OpResult::Failed,
-        },
+        Some(node) => {
+            let doing = || format!("node {via}, in put({key:?})");
+            let asked = scope(
+                request(via, id),
+                node.put(key, value, context, RequestOptions::default()),
+            );
+            match guard(&cluster.panics, doing, asked).await {
+                Some(Ok(ctx)) => OpResult::Written {
+                    clock: clock_of(&ctx.0),
+                },
+                _ => OpResult::Failed,
+            }
+        }
         None => OpResult::Failed,
     };
     complete(events, id, result, cluster.now_ms());
@@ -434,17 +461,19 @@ async fn delete(
     let id = invoke(events, c, via, key, op, cluster.now_ms());
     let node = (!cluster.is_down(via)).then(|| cluster.node(via)).flatten();
     let result = match node {
-        Some(node) => match scope(
-            request(via, id),
-            node.delete(key, context, RequestOptions::default()),
-        )
-        .await
-        {
-            Ok(ctx) => OpResult::Written {
-                clock: clock_of(&ctx.0),
-            },
-            Err(_) => OpResult::Failed,
-        },
+        Some(node) => {
+            let doing = || format!("node {via}, in delete({key:?})");
+            let asked = scope(
+                request(via, id),
+                node.delete(key, context, RequestOptions::default()),
+            );
+            match guard(&cluster.panics, doing, asked).await {
+                Some(Ok(ctx)) => OpResult::Written {
+                    clock: clock_of(&ctx.0),
+                },
+                _ => OpResult::Failed,
+            }
+        }
         None => OpResult::Failed,
     };
     complete(events, id, result, cluster.now_ms());
