@@ -77,7 +77,11 @@ impl Membership {
     pub fn merge(&mut self, other: &Membership) -> Vec<NodeId> {
         let mut fresher = Vec::new();
         for (node, theirs) in &other.0 {
-            let mine = self.0.entry(node.clone()).or_default();
+            // Every gossip answer comes here: look the member up before cloning its id.
+            let mine = match self.0.get_mut(node) {
+                Some(mine) => mine,
+                None => self.0.entry(node.clone()).or_default(),
+            };
             if theirs.heartbeat > mine.heartbeat {
                 mine.heartbeat = theirs.heartbeat;
                 fresher.push(node.clone());
