@@ -1,6 +1,7 @@
 //! The node's own record of recent client requests and their messages, for the request diagrams.
 //!
-//! Every event the node emits goes through [`emit`]: it is announced on the live stream
+//! Every event of a client request goes through [`emit_request`] (the request's own) or
+//! [`emit_exchange`] (one of its messages'): it is announced on the live stream
 //! (`/events`) when someone listens, and, when it belongs to a client request (it carries a
 //! `request` id), it is also kept here, whether or not anyone listens, so a diagram can be drawn
 //! for any recent request, not only for those a page saw live. One node runs per process, so the
@@ -17,9 +18,10 @@
 //!   "kind", "peer" (the sender), "detail", "request", "message", "received_ms", "t_ms"
 //!   (answered), "outcome"}`.
 //!
-//! A node sends and receives several messages per client request, so the message events are
-//! kept as [`Exchange`] records and made JSON only when the live stream or the dashboard reads
-//! them: building a JSON object per message showed in profiles under load.
+//! A node sends and receives several messages per client request, so the events are kept as
+//! records ([`ClientRequest`], [`Exchange`]) and made JSON only when the live stream or the
+//! dashboard reads them: building a JSON object per message, and then per request, showed in
+//! profiles under load.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
