@@ -32,6 +32,7 @@
     reason = "validation helpers return the ready error response; boxing it would buy nothing"
 )]
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -88,8 +89,8 @@ pub struct Metrics {
     pub unavailable: AtomicU64,
     /// Client operations the node failed (a panic in node code).
     pub failed: AtomicU64,
-    /// Peer envelopes handled, by kind.
-    pub peer: std::sync::Mutex<BTreeMap<String, u64>>,
+    /// Peer envelopes handled, by kind (named only when `/metrics` is read).
+    pub peer: std::sync::Mutex<BTreeMap<store::MessageKind, u64>>,
 }
 
 /// What the handlers know besides the node: configuration, introspection, partitions.
@@ -162,17 +163,22 @@ impl App {
     /// `dashboard::log`).
     fn request_event(
         &self,
-        kind: &str,
+        kind: &'static str,
         key: &str,
         request: &RequestId,
         started_ms: u64,
-        outcome: &str,
+        outcome: Cow<'static, str>,
     ) {
-        let event = serde_json::json!({
-            "node": self.info.name, "t_ms": now_ms(), "kind": kind, "key": key,
-            "request": request.to_string(), "started_ms": started_ms, "outcome": outcome,
-        });
-        crate::dashboard::log::emit(&self.info.events, event);
+        let event = crate::dashboard::log::ClientRequest {
+            node: self.info.name.clone(),
+            t_ms: now_ms(),
+            kind,
+            key: key.to_string(),
+            request: request.clone(),
+            started_ms,
+            outcome,
+        };
+        crate::dashboard::log::emit_request(&self.info.events, event);
     }
 
     /// What the node shows of itself (None when the node failed to answer).
@@ -359,7 +365,7 @@ async fn kv_get(
         Ok(Ok(read)) => {
             app.info.metrics.gets.fetch_add(1, Ordering::Relaxed);
             let outcome = format!("{} values", read.values.len());
-            app.request_event("get", &key, &request, started_ms, &outcome);
+            app.request_event("get", &key, &request, started_ms, Cow::Owned(outcome));
             let context = encode_context(&read.context);
             let status = if read.values.is_empty() {
                 StatusCode::NOT_FOUND
@@ -376,7 +382,8 @@ async fn kv_get(
             )
         }
         Ok(Err(e)) => {
-            app.request_event("get", &key, &request, started_ms, &e.to_string());
+            let outcome = Cow::Owned(e.to_string());
+            app.request_event("get", &key, &request, started_ms, outcome);
             with_request(store_error(&app, "replies", e), &request)
         }
         Err(e) => actor_error(&app, e),
@@ -448,7 +455,8 @@ async fn write(
                 &app.info.metrics.puts
             };
             counter.fetch_add(1, Ordering::Relaxed);
-            app.request_event(kind, &key, &request, started_ms, "acknowledged");
+            let outcome = Cow::Borrowed("acknowledged");
+            app.request_event(kind, &key, &request, started_ms, outcome);
             let context = encode_context(&context);
             let body = Json(WriteAnswer { context: &context });
             with_request(
@@ -457,7 +465,8 @@ async fn write(
             )
         }
         Ok(Err(e)) => {
-            app.request_event(kind, &key, &request, started_ms, &e.to_string());
+            let outcome = Cow::Owned(e.to_string());
+            app.request_event(kind, &key, &request, started_ms, outcome);
             with_request(store_error(app, "acks", e), &request)
         }
         Err(e) => actor_error(app, e),
@@ -658,13 +667,14 @@ async fn metrics(State(app): State<App>) -> Response {
         "Client operations the node's code failed (a panic).",
         &one(&m.failed),
     );
-    let peer: Vec<(String, u64)> = m
+    let mut peer: Vec<(String, u64)> = m
         .peer
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .iter()
         .map(|(kind, n)| (format!(",kind=\"{kind}\""), *n))
         .collect();
+    peer.sort();
     metric(
         "dynamo_peer_messages_total",
         "counter",

@@ -14,6 +14,7 @@
 //! ends that connection only: the receiver sends one last frame naming the problem (number 0),
 //! logs it, and closes; the node and its other connections carry on.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use dynamo_common::NodeId;
@@ -77,13 +78,10 @@ pub async fn receive(
         ) => Some(key.clone()),
         _ => None,
     };
-    *info
-        .metrics
-        .peer
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(kind.to_string())
-        .or_default() += 1;
+    {
+        let mut counts = info.metrics.peer.lock().unwrap_or_else(|e| e.into_inner());
+        *counts.entry(kind).or_default() += 1;
+    }
     let answer = app
         .node
         .ask(|reply| Command::Handle { envelope, reply })
@@ -99,16 +97,16 @@ pub async fn receive(
     };
     if info.events.receiver_count() > 0 || request.is_some() {
         let outcome = match &body {
-            Body::Refused(why) => format!("refused: {why}"),
-            _ => "answered".into(),
+            Body::Refused(why) => Cow::Owned(format!("refused: {why}")),
+            _ => Cow::Borrowed("answered"),
         };
         let event = exchange_event(
             &info.name,
             "received",
             kind,
             &from,
-            &detail,
-            &outcome,
+            detail,
+            outcome,
             request.as_ref(),
             message,
             received_ms,

@@ -69,12 +69,12 @@ pub enum StorageError {
 enum Op {
     /// Raise the ceiling of issued counters.
     Ceiling(u64),
-    /// `data[key] = object`.
-    Put(String, Siblings),
+    /// `data[key] = object`, the object already encoded ([`json`]).
+    Put(String, Vec<u8>),
     /// Remove `data[key]`.
     Remove(String),
-    /// `hints[primary NUL key] = object`.
-    PutHint(String, Siblings),
+    /// `hints[primary NUL key] = object`, the object already encoded ([`json`]).
+    PutHint(String, Vec<u8>),
     /// Remove `hints[primary NUL key]`.
     DeleteHint(String),
 }
@@ -118,22 +118,31 @@ pub struct Flusher {
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
-/// Encodes a queued change as the log and redb store it (the JSON of a sibling set).
+/// A sibling set as the log and redb store it: its JSON. Encoded by the node's thread when it
+/// queues the change: cheaper than a copy of the set for the flusher to encode (and to free on
+/// another thread).
+fn json(object: &Siblings) -> Vec<u8> {
+    let size: usize = object.0.iter().map(|v| v.value.len() + 64).sum();
+    let mut bytes = Vec::with_capacity(size + 8);
+    serde_json::to_writer(&mut bytes, object).unwrap_or_else(|e| fail("encode", e));
+    bytes
+}
+
+/// A queued change as the log and redb store it.
 fn encode(op: Op) -> Record {
-    let json = |object: &Siblings| serde_json::to_vec(object).unwrap_or_else(|e| fail("encode", e));
     match op {
-        Op::Put(key, object) => Record::Put {
+        Op::Put(key, bytes) => Record::Put {
             table: Table::Data,
-            bytes: json(&object),
+            bytes,
             key,
         },
         Op::Remove(key) => Record::Remove {
             table: Table::Data,
             key,
         },
-        Op::PutHint(key, object) => Record::Put {
+        Op::PutHint(key, bytes) => Record::Put {
             table: Table::Hints,
-            bytes: json(&object),
+            bytes,
             key,
         },
         Op::DeleteHint(key) => Record::Remove {
@@ -246,7 +255,12 @@ impl Flusher {
         queue.ops.push(op);
         queue.queued += 1;
         let seq = queue.queued;
-        queue.last.insert(key.to_string(), seq);
+        match queue.last.get_mut(key) {
+            Some(last) => *last = seq,
+            None => {
+                queue.last.insert(key.to_string(), seq);
+            }
+        }
     }
 
     /// Queues a change that concerns no client key; returns its number.
@@ -514,8 +528,13 @@ impl Storage<Siblings> for RedbStorage {
 
     fn put(&mut self, key: &str, object: Siblings) {
         self.flusher
-            .queue(key, Op::Put(key.to_string(), object.clone()));
-        self.data.insert(key.to_string(), object);
+            .queue(key, Op::Put(key.to_string(), json(&object)));
+        match self.data.get_mut(key) {
+            Some(held) => *held = object,
+            None => {
+                self.data.insert(key.to_string(), object);
+            }
+        }
     }
 
     fn remove(&mut self, key: &str) -> Option<Siblings> {
@@ -542,7 +561,7 @@ impl Storage<Siblings> for RedbStorage {
     fn put_hint(&mut self, hint: Hint<Siblings>) {
         let stored = hint_key(&hint.primary, &hint.key);
         self.flusher
-            .queue(&hint.key, Op::PutHint(stored, hint.object.clone()));
+            .queue(&hint.key, Op::PutHint(stored, json(&hint.object)));
         self.hints.insert((hint.primary, hint.key), hint.object);
     }
 

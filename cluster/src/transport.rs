@@ -26,6 +26,7 @@
 //! going backwards within a process, so gossip heartbeats (which are `now_ms` values) keep
 //! increasing across restarts.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -242,8 +243,8 @@ pub fn exchange_event(
     direction: &'static str,
     kind: MessageKind,
     peer: &NodeId,
-    detail: &str,
-    outcome: &str,
+    detail: String,
+    outcome: Cow<'static, str>,
     request: Option<&RequestId>,
     message: Option<u64>,
     started_ms: u64,
@@ -254,8 +255,8 @@ pub fn exchange_event(
         kind,
         direction,
         peer: peer.clone(),
-        detail: detail.to_string(),
-        outcome: outcome.to_string(),
+        detail,
+        outcome,
         request: request.cloned(),
         message,
         started_ms,
@@ -343,17 +344,17 @@ impl Transport<Body> for HttpTransport {
             };
             if events.receiver_count() > 0 || request.is_some() {
                 let result = match (&outcome, partitioned) {
-                    (Ok(_), _) => "answered".to_string(),
-                    (Err(_), Some(why)) => why.to_string(),
-                    (Err(e), None) => e.to_string(),
+                    (Ok(_), _) => Cow::Borrowed("answered"),
+                    (Err(_), Some(why)) => Cow::Borrowed(why),
+                    (Err(e), None) => Cow::Owned(e.to_string()),
                 };
                 let event = exchange_event(
                     &me,
                     "sent",
                     kind,
                     &to,
-                    &detail,
-                    &result,
+                    detail,
+                    result,
                     request.as_ref(),
                     Some(message),
                     sent_ms,
@@ -397,16 +398,16 @@ impl HttpTransport {
                 .map_err(|_| NoReply::Down { node: me.clone() });
             if events.receiver_count() > 0 || request.is_some() {
                 let result = match &outcome {
-                    Ok(_) => "answered".to_string(),
-                    Err(e) => e.to_string(),
+                    Ok(_) => Cow::Borrowed("answered"),
+                    Err(e) => Cow::Owned(e.to_string()),
                 };
                 let received = exchange_event(
                     &me,
                     "received",
                     kind,
                     &me,
-                    &detail,
-                    "answered",
+                    detail.clone(),
+                    Cow::Borrowed("answered"),
                     request.as_ref(),
                     Some(message),
                     sent_ms,
@@ -417,8 +418,8 @@ impl HttpTransport {
                     "sent",
                     kind,
                     &me,
-                    &detail,
-                    &result,
+                    detail,
+                    result,
                     request.as_ref(),
                     Some(message),
                     sent_ms,

@@ -45,7 +45,15 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 pub fn encode_object(siblings: &[Version]) -> Vec<u8> {
     let mut sorted: Vec<&Version> = siblings.iter().collect();
     sorted.sort();
-    let mut out = Vec::new();
+    // Sized up front: one allocation, not one per doubling.
+    let size: usize = sorted
+        .iter()
+        .map(|v| {
+            let entries: usize = v.clock.entries.keys().map(|a| 24 + a.as_str().len()).sum();
+            16 + entries + v.value.len()
+        })
+        .sum();
+    let mut out = Vec::with_capacity(8 + size);
     out.extend_from_slice(&(sorted.len() as u64).to_be_bytes());
     for v in sorted {
         out.extend_from_slice(&(v.clock.entries.len() as u64).to_be_bytes());
@@ -152,7 +160,14 @@ impl Replica for MerkleReplica {
         siblings.sort();
         let segment = self.segment(key);
         let digest = object_digest(&siblings);
-        self.buckets[segment as usize].insert(key.to_string(), (siblings, digest));
+        let bucket = &mut self.buckets[segment as usize];
+        // A key already in the tree is updated in place, its key not copied again.
+        match bucket.get_mut(key) {
+            Some(entry) => *entry = (siblings, digest),
+            None => {
+                bucket.insert(key.to_string(), (siblings, digest));
+            }
+        }
         self.rehash(segment);
     }
 

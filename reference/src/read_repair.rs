@@ -33,6 +33,11 @@ pub fn reconcile<'a>(
 /// Whether a replica that sent `held` is behind `result`: reconciling the result into its set
 /// changes the set.
 pub fn is_behind(stage4: &Stage4, held: &Siblings, result: &[Version]) -> bool {
+    // The usual case, replicas in agreement: reconciling a set into itself changes nothing (an
+    // equal clock is ignored), so the stores below would only confirm it.
+    if held.0 == result {
+        return false;
+    }
     let mut mine = stage4.new_store();
     mine.reconcile(held.0.clone());
     let before = mine.get();
@@ -95,7 +100,14 @@ impl ReadRepair for Coordinator {
                 client.answer(answer);
             }
         }
-        let result = reconcile(stage4, replies.iter().map(|(_, s)| s));
+        // When every replica sent the same set, reconciling it once gives what reconciling all
+        // of them would: nothing is added twice.
+        let agreed = replies.iter().all(|(_, s)| *s == replies[0].1);
+        let result = if agreed {
+            reconcile(stage4, replies.iter().take(1).map(|(_, s)| s))
+        } else {
+            reconcile(stage4, replies.iter().map(|(_, s)| s))
+        };
         let stale: Vec<NodeId> = replies
             .iter()
             .filter(|(_, held)| is_behind(stage4, held, &result))

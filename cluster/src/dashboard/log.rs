@@ -1,6 +1,7 @@
 //! The node's own record of recent client requests and their messages, for the request diagrams.
 //!
-//! Every event the node emits goes through [`emit`]: it is announced on the live stream
+//! Every event of a client request goes through [`emit_request`] (the request's own) or
+//! [`emit_exchange`] (one of its messages'): it is announced on the live stream
 //! (`/events`) when someone listens, and, when it belongs to a client request (it carries a
 //! `request` id), it is also kept here, whether or not anyone listens, so a diagram can be drawn
 //! for any recent request, not only for those a page saw live. One node runs per process, so the
@@ -17,10 +18,12 @@
 //!   "kind", "peer" (the sender), "detail", "request", "message", "received_ms", "t_ms"
 //!   (answered), "outcome"}`.
 //!
-//! A node sends and receives several messages per client request, so the message events are
-//! kept as [`Exchange`] records and made JSON only when the live stream or the dashboard reads
-//! them: building a JSON object per message showed in profiles under load.
+//! A node sends and receives several messages per client request, so the events are kept as
+//! records ([`ClientRequest`], [`Exchange`]) and made JSON only when the live stream or the
+//! dashboard reads them: building a JSON object per message, and then per request, showed in
+//! profiles under load.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
@@ -38,26 +41,65 @@ pub const LISTED: usize = 100;
 
 static KEPT_EVENTS: Mutex<VecDeque<Kept>> = Mutex::new(VecDeque::new());
 
-/// One kept event: a client request's (JSON already) or one of its messages'.
+/// One kept event: a client request's or one of its messages'.
 enum Kept {
-    Json(Value),
+    Request(ClientRequest),
     Exchange(Exchange),
 }
 
 impl Kept {
     fn to_json(&self) -> Value {
         match self {
-            Kept::Json(v) => v.clone(),
+            Kept::Request(r) => r.to_json(),
             Kept::Exchange(e) => e.to_json(),
         }
     }
 
     fn is_of(&self, id: &str) -> bool {
-        match self {
-            Kept::Json(v) => v["request"] == id,
-            Kept::Exchange(e) => e.request.as_ref().is_some_and(|r| r.to_string() == id),
-        }
+        let request = match self {
+            Kept::Request(r) => Some(&r.request),
+            Kept::Exchange(e) => e.request.as_ref(),
+        };
+        request.is_some_and(|r| r.to_string() == id)
     }
+}
+
+/// The event of one client request, once answered (see the module's doc). Kept as it is and
+/// made JSON only when read, as [`Exchange`] is.
+pub struct ClientRequest {
+    /// The coordinating node.
+    pub node: NodeId,
+    /// When it was answered.
+    pub t_ms: u64,
+    /// `put`, `get` or `delete`.
+    pub kind: &'static str,
+    /// The key.
+    pub key: String,
+    /// Its id.
+    pub request: RequestId,
+    /// When the node received it.
+    pub started_ms: u64,
+    /// How it ended: `acknowledged`, `N values`, or the error.
+    pub outcome: Cow<'static, str>,
+}
+
+impl ClientRequest {
+    /// The event as `/events` and the dashboard show it.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "node": self.node, "t_ms": self.t_ms, "kind": self.kind, "key": self.key,
+            "request": self.request.to_string(), "started_ms": self.started_ms,
+            "outcome": self.outcome,
+        })
+    }
+}
+
+/// Announces the client request `event` on the live stream (when anyone listens) and keeps it.
+pub fn emit_request(events: &broadcast::Sender<String>, event: ClientRequest) {
+    if events.receiver_count() > 0 {
+        let _ = events.send(event.to_json().to_string());
+    }
+    keep(Kept::Request(event));
 }
 
 /// The event of one peer exchange (see the module's doc): `direction` `sent` or `received`,
@@ -76,7 +118,7 @@ pub struct Exchange {
     /// The message's detail line.
     pub detail: String,
     /// `answered`, or why not.
-    pub outcome: String,
+    pub outcome: Cow<'static, str>,
     /// The client request it belongs to.
     pub request: Option<RequestId>,
     /// The sender's number for the message.
@@ -128,17 +170,6 @@ fn keep(event: Kept) {
     kept.push_back(event);
 }
 
-/// Announces `event` on the live stream (when anyone listens) and keeps it when it belongs to
-/// a client request.
-pub fn emit(events: &broadcast::Sender<String>, event: Value) {
-    if events.receiver_count() > 0 {
-        let _ = events.send(event.to_string());
-    }
-    if event.get("request").is_some_and(|r| r.is_string()) {
-        keep(Kept::Json(event));
-    }
-}
-
 /// Whether `event` is a client request's own event (not one of its messages).
 pub fn is_client_request(event: &Value) -> bool {
     event.get("direction").is_none() && event.get("started_ms").is_some()
@@ -159,8 +190,8 @@ pub fn recent_requests() -> Vec<Value> {
     kept.iter()
         .rev()
         .filter_map(|e| match e {
-            Kept::Json(v) if is_client_request(v) => Some(v.clone()),
-            _ => None,
+            Kept::Request(r) => Some(r.to_json()),
+            Kept::Exchange(_) => None,
         })
         .take(LISTED)
         .collect()

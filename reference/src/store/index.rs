@@ -86,7 +86,13 @@ impl Index {
 fn stamp(state: &mut State, key: &str) {
     state.changes += 1;
     let at = state.changes;
-    state.changed_at.insert(key.to_string(), at);
+    // A key changes many times: its entry is overwritten in place, not re-allocated.
+    match state.changed_at.get_mut(key) {
+        Some(last) => *last = at,
+        None => {
+            state.changed_at.insert(key.to_string(), at);
+        }
+    }
 }
 
 /// The first N nodes of the key's walk under `state`'s ring (see [`Node::walk`]).
@@ -112,7 +118,7 @@ impl Node {
             let mut state = self.state.borrow_mut();
             let mut index = Index::default();
             for (key, set) in data {
-                self.index_one(&state, &mut index, &key, set);
+                self.index_one(&state, &mut index, &key, &set);
             }
             state.index = Some(index);
         }
@@ -125,7 +131,7 @@ impl Node {
         let mut state = self.state.borrow_mut();
         stamp(&mut state, key);
         if let Some(mut index) = state.index.take() {
-            self.index_one(&state, &mut index, key, set.to_vec());
+            self.index_one(&state, &mut index, key, set);
             state.index = Some(index);
         }
     }
@@ -148,33 +154,50 @@ impl Node {
     }
 
     /// Indexes `key` with `set`, replacing what the index held for it.
-    fn index_one(&self, state: &State, index: &mut Index, key: &str, set: Vec<Version>) {
+    fn index_one(&self, state: &State, index: &mut Index, key: &str, set: &[Version]) {
         if set.is_empty() {
             index.forget(key);
             return;
         }
-        let primaries = match index.primaries.get(key) {
-            Some(known) => known.clone(),
-            None => primaries_in(state, key, self.config.quorum.n),
-        };
+        // A stored key keeps its primaries until the ring changes (which drops the index): only
+        // a key new to the index walks the ring. Its entries are updated in place, so a key
+        // written again allocates nothing here but its set's copies.
+        if !index.primaries.contains_key(key) {
+            let primaries = primaries_in(state, key, self.config.quorum.n);
+            index.primaries.insert(key.to_string(), primaries);
+        }
+        let Index {
+            primaries,
+            pending,
+            strays,
+            tombstones,
+            ..
+        } = index;
+        let primaries = &primaries[key];
         if set.iter().all(Payload::is_tombstone) {
-            index.tombstones.insert(key.to_string());
+            if !tombstones.contains(key) {
+                tombstones.insert(key.to_string());
+            }
         } else {
-            index.tombstones.remove(key);
+            tombstones.remove(key);
         }
         let me = self.me();
         if primaries.contains(&me) {
             for peer in primaries.iter().filter(|p| **p != me) {
-                index
-                    .pending
-                    .entry(peer.clone())
-                    .or_default()
-                    .insert(key.to_string(), Some(set.clone()));
+                let changes = match pending.get_mut(peer) {
+                    Some(changes) => changes,
+                    None => pending.entry(peer.clone()).or_default(),
+                };
+                match changes.get_mut(key) {
+                    Some(change) => *change = Some(set.to_vec()),
+                    None => {
+                        changes.insert(key.to_string(), Some(set.to_vec()));
+                    }
+                }
             }
-        } else {
-            index.strays.insert(key.to_string());
+        } else if !strays.contains(key) {
+            strays.insert(key.to_string());
         }
-        index.primaries.insert(key.to_string(), primaries);
     }
 
     /// The keys this node and `peer` both replicate that are not under `nodes` (sorted) of
