@@ -105,6 +105,9 @@ fn complete(raw: &[u8]) -> bool {
         .is_some_and(|n| rest.len() >= n)
 }
 
+/// The folder, inside the test's data, that chromedriver and Chromium use as `TMPDIR`.
+const BROWSER_TMP: &str = "browser-tmp";
+
 /// Stops everything the test started.
 struct Guard {
     data: PathBuf,
@@ -128,6 +131,8 @@ impl Drop for Guard {
             let _ = d.kill();
             let _ = d.wait();
         }
+        // Chromium's own scratch folders (it leaves some behind when its driver is killed).
+        let _ = std::fs::remove_dir_all(self.data.join(BROWSER_TMP));
         if let Some(mut up) = self.up.take() {
             // SIGTERM: the supervisor stops every node it started or revived, then exits.
             let _ = Command::new("kill")
@@ -541,9 +546,13 @@ fn dashboard_ring_kill_put_partition_heal_in_headless_chromium() {
         std::fs::read_to_string(data.join("up.log")).unwrap_or_default()
     );
 
+    // The browser's temporary folders go under the test's data, not the machine's /tmp.
+    let browser_tmp = data.join(BROWSER_TMP);
+    std::fs::create_dir_all(&browser_tmp).expect("browser tmp dir");
     guard.driver = Some(
         Command::new(&driver)
             .arg(format!("--port={}", BASE + 90))
+            .env("TMPDIR", &browser_tmp)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
