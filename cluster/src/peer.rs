@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::actor::{ActorError, Command};
 use crate::http::App;
-use crate::transport::{answer_kind, exchange_event, now_ms};
+use crate::transport::{exchange_event, now_ms};
 use crate::wire::{self, Answer, AnswerFrame, RequestFrame};
 
 /// What became of a received envelope.
@@ -117,7 +117,7 @@ pub async fn receive(
         envelope: Envelope {
             from: info.name.clone(),
             to: from,
-            kind: answer_kind(kind),
+            kind: kind.answer(),
             detail: String::new(),
             body,
             request,

@@ -226,12 +226,6 @@ impl HttpTransport {
     }
 }
 
-/// The kind of the envelope answering one of `kind`: [`MessageKind::answer`], the convention the
-/// grader's simulator follows too.
-pub fn answer_kind(kind: MessageKind) -> MessageKind {
-    kind.answer()
-}
-
 /// One event of `/events` for a peer exchange, as `dashboard::log` describes it: `direction`
 /// `sent` (with `sent_ms`) or `received` (with `received_ms`); `t_ms` is when it ended.
 #[expect(
@@ -390,7 +384,7 @@ impl HttpTransport {
                 .map(|body| Envelope {
                     from: me.clone(),
                     to: me.clone(),
-                    kind: answer_kind(kind),
+                    kind: kind.answer(),
                     detail: String::new(),
                     body,
                     request: request.clone(),
