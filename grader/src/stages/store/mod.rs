@@ -23,6 +23,8 @@
 #[cfg(test)]
 mod index_tests;
 mod panics;
+#[cfg(test)]
+mod quiesce_tests;
 mod sim;
 #[cfg(test)]
 mod status_tests;
@@ -373,8 +375,10 @@ pub struct Workload {
     /// The fault schedule.
     #[serde(default)]
     pub faults: Vec<Scheduled>,
-    /// How long the cluster runs after the clients finish, healed and recovered (default 20
-    /// ticks plus the tombstone grace period).
+    /// How long, at most, the cluster runs after the clients finish, healed and recovered
+    /// (default 20 ticks plus the tombstone grace period). It stops earlier once it has settled:
+    /// every key's primaries hold the same set, no hint and no stray key is left, and that state
+    /// has not changed for as many ticks as there are members.
     #[serde(default)]
     pub quiesce_ms: Option<u64>,
     pub expect: CheckExpect,

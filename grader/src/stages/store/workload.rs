@@ -148,59 +148,140 @@ pub fn start(spec: &ClusterSpec, seed: u64) -> Result<Rc<Cluster>, String> {
     Ok(cluster)
 }
 
-/// Heals everything, recovers every crashed member, and lets the cluster run `quiesce_ms`.
-pub async fn quiesce(cluster: &Rc<Cluster>, quiesce_ms: u64) -> Result<(), String> {
+/// Heals everything, recovers every crashed member, and lets the cluster run at most
+/// `quiesce_ms`. The period ends early once the cluster has *settled* and stayed so: every key's
+/// primaries hold the same set, no hint is left and no key is stored outside its primaries, and
+/// that state has not changed for as many ticks as there are members (a whole anti-entropy round:
+/// each node has compared trees with every peer since). Nothing a correct node does afterwards
+/// changes what the checkers see, except reaping tombstones, which reads cannot tell apart; a
+/// cluster that has not settled runs the whole period, so a slow or wrong one is judged at its end.
+pub async fn quiesce(
+    cluster: &Rc<Cluster>,
+    spec: &ClusterSpec,
+    quiesce_ms: u64,
+) -> Result<(), String> {
     let down: Vec<NodeId> = cluster.net.borrow().down.iter().cloned().collect();
     apply(cluster, &StoreEvent::Heal).await?;
     cluster.net.borrow_mut().loss = 0.0;
     for n in down {
         apply(cluster, &StoreEvent::Recover(n)).await?;
     }
-    sleep(Duration::from_millis(quiesce_ms)).await;
+    let end = cluster.now_ms() + quiesce_ms;
+    let members = live_members(cluster);
+    let ring = Placement::new(spec, &members);
+    let mut last: Option<Replicas> = None;
+    let mut unchanged = 0usize;
+    while cluster.now_ms() < end {
+        cluster
+            .until((cluster.now_ms() + spec.tick_ms.max(1)).min(end))
+            .await;
+        let now = ring.observe(cluster);
+        if !now.settled() {
+            last = None;
+            unchanged = 0;
+            continue;
+        }
+        if last.as_ref() == Some(&now) {
+            unchanged += 1;
+            if unchanged >= members.len() {
+                break;
+            }
+        } else {
+            unchanged = 0;
+            last = Some(now);
+        }
+    }
     Ok(())
+}
+
+/// Each key's primaries by the reference ring over the members that have not left: where the
+/// checkers look.
+struct Placement {
+    ring: Option<Box<dyn hash_ring::HashRing>>,
+    n: usize,
+}
+
+/// What the hosts' storages hold at one instant, seen through the reference ring.
+#[derive(PartialEq)]
+struct Replicas {
+    replicas: checkers::ReplicaState,
+    final_reads: BTreeMap<String, Vec<Item>>,
+    hints_left: Vec<(NodeId, NodeId, String)>,
+    strays: Vec<(NodeId, String)>,
+}
+
+impl Replicas {
+    /// Every key's primaries agree, no hint is left, no key is stored elsewhere.
+    fn settled(&self) -> bool {
+        self.hints_left.is_empty()
+            && self.strays.is_empty()
+            && checkers::convergence(&self.replicas).is_empty()
+    }
+}
+
+impl Placement {
+    fn new(spec: &ClusterSpec, members: &[NodeId]) -> Self {
+        let ring_impl = dynamo_select::hash_ring::reference();
+        let ring = (ring_impl.new)(spec.vnodes).ok().map(|mut ring| {
+            for m in members {
+                let _ = ring.add_node(m.clone());
+            }
+            ring
+        });
+        Placement {
+            ring,
+            n: spec.quorum.n.min(members.len()),
+        }
+    }
+
+    fn observe(&self, cluster: &Cluster) -> Replicas {
+        let mut out = Replicas {
+            replicas: checkers::ReplicaState::new(),
+            final_reads: BTreeMap::new(),
+            hints_left: cluster.hints_left(),
+            strays: Vec::new(),
+        };
+        let stored = cluster.stored();
+        let keys: BTreeSet<&String> = stored.values().flat_map(|m| m.keys()).collect();
+        let Some(ring) = &self.ring else { return out };
+        for key in keys {
+            let primaries = ring.preference_list(key, self.n).unwrap_or_default();
+            let mut per = BTreeMap::new();
+            let mut merged: Option<Siblings> = None;
+            for (node, held) in &stored {
+                if held.contains_key(key) && !primaries.contains(node) {
+                    out.strays.push((node.clone(), key.clone()));
+                }
+            }
+            for p in primaries {
+                let set = stored.get(&p).and_then(|m| m.get(key));
+                if let Some(s) = set {
+                    merged = Some(Siblings::merge(merged, s.clone()));
+                }
+                per.insert(p.to_string(), set.map(items).unwrap_or_default());
+            }
+            out.final_reads
+                .insert(key.clone(), merged.map(|s| items(&s)).unwrap_or_default());
+            out.replicas.insert(key.clone(), per);
+        }
+        out
+    }
 }
 
 /// The final state: each key's primaries (by the reference ring over the live members) and what
 /// they store; the reconciliation of those sets; the hints left.
 pub fn final_state(cluster: &Cluster, spec: &ClusterSpec) -> Observed {
-    let members = live_members(cluster);
-    let ring_impl = dynamo_select::hash_ring::reference();
-    let mut replicas = checkers::ReplicaState::new();
-    let mut final_reads = BTreeMap::new();
-    let mut strays = Vec::new();
-    let stored = cluster.stored();
-    let keys: BTreeSet<String> = stored.values().flat_map(|m| m.keys().cloned()).collect();
-    if let Ok(mut ring) = (ring_impl.new)(spec.vnodes) {
-        for m in &members {
-            let _ = ring.add_node(m.clone());
-        }
-        for key in keys {
-            let primaries = ring
-                .preference_list(&key, spec.quorum.n.min(members.len()))
-                .unwrap_or_default();
-            let mut per = BTreeMap::new();
-            let mut merged: Option<Siblings> = None;
-            for (node, held) in &stored {
-                if held.contains_key(&key) && !primaries.contains(node) {
-                    strays.push((node.clone(), key.clone()));
-                }
-            }
-            for p in primaries {
-                let set = stored.get(&p).and_then(|m| m.get(&key)).cloned();
-                if let Some(s) = &set {
-                    merged = Some(Siblings::merge(merged, s.clone()));
-                }
-                per.insert(p.to_string(), set.map(|s| items(&s)).unwrap_or_default());
-            }
-            final_reads.insert(key.clone(), merged.map(|s| items(&s)).unwrap_or_default());
-            replicas.insert(key, per);
-        }
-    }
+    let Replicas {
+        replicas,
+        final_reads,
+        hints_left,
+        strays,
+    } = Placement::new(spec, &live_members(cluster)).observe(cluster);
     Observed {
         history: History::default(),
         replicas,
         final_reads,
-        hints_left: cluster.hints_left(),
+        hints_left,
         strays,
         trace: cluster.trace.borrow().clone(),
         panicked: None,
@@ -265,6 +346,7 @@ pub async fn run(
     }
     quiesce(
         &cluster,
+        spec,
         workload.quiesce_ms.unwrap_or(spec.default_quiesce_ms()),
     )
     .await?;
