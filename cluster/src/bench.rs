@@ -7,6 +7,10 @@
 //! the context of its last read or write of a key), so siblings stay bounded. etcd is driven
 //! through its v3 JSON gateway (`/v3/kv/put`, `/v3/kv/range`), spreading clients over its three
 //! members; its writes are fsynced by Raft, as ours are by redb.
+//!
+//! With `--etcd` both clusters run for the whole benchmark and the load alternates between them
+//! in slices of about two seconds (see [`measure`]), so that the ratio of one run compares the
+//! two systems under the same conditions of a shared machine.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,7 +38,8 @@ pub struct BenchArgs {
     /// Concurrent clients.
     #[arg(long, default_value_t = 32)]
     pub clients: usize,
-    /// Seconds of load (after a one-second warm-up).
+    /// Measured seconds of load per system (after a one-second warm-up; with `--etcd`, in
+    /// alternating slices of about two seconds).
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
     /// Reads to writes, `GET:PUT`.
@@ -79,6 +84,9 @@ pub struct Figures {
     /// CPU time (user + system) the system's server processes spent per operation during the
     /// measured seconds, in ms: the cost of an operation whatever else runs on the machine.
     pub server_cpu_ms_per_op: f64,
+    /// CPU time the load generator (this process) spent per operation, in ms: on a machine whose
+    /// cores the servers and the generator share, what the generator takes is not the servers'.
+    pub load_cpu_ms_per_op: f64,
 }
 
 /// Kills the processes it holds when dropped, whatever happened.
@@ -146,20 +154,27 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     }
     let root = PathBuf::from("target/dynamo-bench");
     let _ = std::fs::remove_dir_all(&root);
-    let dynamo = {
-        let (processes, addrs) = start_dynamo(args, &root)?;
-        let figures = load(args, mix, Target::Dynamo, &addrs, &processes.pids())?;
-        drop(processes);
-        figures
-    };
-    let etcd = if args.etcd {
+    // Both clusters run for the whole benchmark (each is idle while the other is loaded), so the
+    // load can alternate between them: see `measure`.
+    let (dynamo_processes, dynamo_addrs) = start_dynamo(args, &root)?;
+    let mut systems = vec![Under::new(
+        Target::Dynamo,
+        &dynamo_addrs,
+        dynamo_processes.pids(),
+        args,
+    )];
+    let etcd_processes = if args.etcd {
         let (processes, addrs) = start_etcd(args, &root)?;
-        let figures = load(args, mix, Target::Etcd, &addrs, &processes.pids())?;
-        drop(processes);
-        Some(figures)
+        systems.push(Under::new(Target::Etcd, &addrs, processes.pids(), args));
+        Some(processes)
     } else {
         None
     };
+    let figures = measure(args, mix, systems)?;
+    drop(etcd_processes);
+    drop(dynamo_processes);
+    let dynamo = figures[0].clone();
+    let etcd = figures.get(1).cloned();
     if args.format == "json" {
         let mut out = serde_json::json!({ "dynamo": dynamo });
         if let Some(e) = &etcd {
@@ -176,20 +191,30 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             args.value_size,
             args.nodes,
             if args.etcd {
-                "; etcd: 3 members, default settings (Raft fsync, linearizable reads)"
+                "; etcd: 3 members, default settings (Raft fsync, linearizable reads); the load alternates between the two in slices of about 2 s"
             } else {
                 ""
             }
         );
-        println!("cpu ms/op: user + system CPU of the server processes per operation");
         println!(
-            "{:<8} {:>12} {:>9} {:>9} {:>9} {:>8} {:>11}",
-            "system", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "cpu ms/op"
+            "cpu ms/op: user + system CPU of the server processes per operation (load: of this \
+             load generator)"
+        );
+        println!(
+            "{:<8} {:>12} {:>9} {:>9} {:>9} {:>8} {:>11} {:>10}",
+            "system", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "cpu ms/op", "load ms/op"
         );
         let row = |name: &str, f: &Figures| {
             println!(
-                "{:<8} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>11.3}",
-                name, f.ops_per_s, f.p50_ms, f.p99_ms, f.p999_ms, f.errors, f.server_cpu_ms_per_op
+                "{:<8} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>8} {:>11.3} {:>10.3}",
+                name,
+                f.ops_per_s,
+                f.p50_ms,
+                f.p99_ms,
+                f.p999_ms,
+                f.errors,
+                f.server_cpu_ms_per_op,
+                f.load_cpu_ms_per_op
             );
         };
         row("dynamo", &dynamo);
@@ -330,13 +355,91 @@ impl Rng {
     }
 }
 
-fn load(
+/// One system under load: its servers, and what its clients keep from one slice of load to the
+/// next (their generators, and the contexts Dynamo clients hold), with the tallies so far.
+struct Under {
+    target: Target,
+    addrs: Arc<Vec<String>>,
+    pids: Vec<u32>,
+    clients: Vec<ClientState>,
+    hist: Histogram<u64>,
+    ops: u64,
+    errors: u64,
+    /// Server CPU (ms): during its own measured seconds, and while the other system was loaded.
+    cpu_ms: f64,
+    /// This process's CPU (ms) during the system's measured seconds.
+    load_cpu_ms: f64,
+    measured: Duration,
+}
+
+/// One client's state between slices.
+struct ClientState {
+    rng: Rng,
+    contexts: HashMap<usize, String>,
+}
+
+impl Under {
+    fn new(target: Target, addrs: &[String], pids: Vec<u32>, args: &BenchArgs) -> Self {
+        let clients = (0..args.clients)
+            .map(|c| ClientState {
+                rng: Rng(0x9e37_79b9_7f4a_7c15 ^ ((c as u64 + 1) * 0x1234_5678_9abc)),
+                contexts: HashMap::new(),
+            })
+            .collect();
+        Under {
+            target,
+            addrs: Arc::new(addrs.to_vec()),
+            pids,
+            clients,
+            hist: Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds"),
+            ops: 0,
+            errors: 0,
+            cpu_ms: 0.0,
+            load_cpu_ms: 0.0,
+            measured: Duration::ZERO,
+        }
+    }
+
+    fn figures(&self) -> Figures {
+        let ms = |q: f64| self.hist.value_at_quantile(q) as f64 / 1000.0;
+        let per_op = |cpu: f64| {
+            if self.ops == 0 {
+                0.0
+            } else {
+                cpu / self.ops as f64
+            }
+        };
+        Figures {
+            server_cpu_ms_per_op: per_op(self.cpu_ms),
+            load_cpu_ms_per_op: per_op(self.load_cpu_ms),
+            ops_per_s: self.ops as f64 / self.measured.as_secs_f64().max(f64::MIN_POSITIVE),
+            p50_ms: ms(0.5),
+            p99_ms: ms(0.99),
+            p999_ms: ms(0.999),
+            errors: self.errors,
+        }
+    }
+}
+
+/// Seconds per slice when the load alternates between systems.
+const SLICE_S: u64 = 2;
+/// Each system's first slice starts with a warm-up of its own; later slices start with a ramp
+/// (clients reconnecting to a warm cluster) that is not measured either.
+const WARMUP: Duration = Duration::from_secs(1);
+const RAMP: Duration = Duration::from_millis(200);
+
+/// Loads each system in turn for `--duration` measured seconds in all. With one system that is
+/// one slice (a one-second warm-up, then the duration). With etcd beside it, the duration is cut
+/// into slices of about `SLICE_S` seconds and the load alternates, Dynamo then etcd, slice by
+/// slice: a disturbance of a shared machine (another job, a slow disk, a noisy neighbour) that
+/// lasts seconds then falls on both systems alike instead of on whichever ran at that moment,
+/// and the ratio of one run means something. A system's server CPU counts its measured seconds
+/// and all it spent while the other was loaded (work it deferred, such as flushing, is its own).
+fn measure(
     args: &BenchArgs,
     mix: (u32, u32),
-    target: Target,
-    addrs: &[String],
-    pids: &[u32],
-) -> Result<Figures, String> {
+    mut systems: Vec<Under>,
+) -> Result<Vec<Figures>, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -349,26 +452,68 @@ fn load(
         ..Config::default()
     });
     let value = Bytes::from("v".repeat(args.value_size));
-    let addrs: Arc<Vec<String>> = Arc::new(addrs.to_vec());
-    let warmup = Duration::from_secs(1);
-    let duration = Duration::from_secs(args.duration.max(1));
-    runtime.block_on(async move {
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for c in 0..args.clients {
-            let client = client.clone();
-            let addrs = addrs.clone();
-            let value = value.clone();
-            let keys = args.keys;
-            tasks.push(tokio::spawn(async move {
+    let duration = args.duration.max(1);
+    let slices = if systems.len() > 1 {
+        (duration / SLICE_S).max(1)
+    } else {
+        1
+    };
+    let per_slice = Duration::from_secs(duration).div_f64(slices as f64);
+    let me = [std::process::id()];
+    runtime.block_on(async {
+        for i in 0..slices {
+            for s in 0..systems.len() {
+                let warm = if i == 0 { WARMUP } else { RAMP };
+                let u = &mut systems[s];
+                let tasks = start_clients(u, &client, &value, mix, args.keys, warm, per_slice);
+                tokio::time::sleep(warm).await;
+                let cpu_before: Vec<f64> = systems.iter().map(|u| cpu_ms(&u.pids)).collect();
+                let load_before = cpu_ms(&me);
+                let u = &mut systems[s];
+                for t in tasks {
+                    let (state, hist, ops, errors) = t.await.map_err(|e| e.to_string())?;
+                    u.clients.push(state);
+                    u.hist.add(&hist).map_err(|e| e.to_string())?;
+                    u.ops += ops;
+                    u.errors += errors;
+                }
+                u.measured += per_slice;
+                u.load_cpu_ms += cpu_ms(&me) - load_before;
+                for (u, before) in systems.iter_mut().zip(cpu_before) {
+                    u.cpu_ms += cpu_ms(&u.pids) - before;
+                }
+            }
+        }
+        Ok(systems.iter().map(Under::figures).collect())
+    })
+}
+
+/// A client task's result: its state for the next slice, its latencies, its ops and errors.
+type ClientRun = (ClientState, Histogram<u64>, u64, u64);
+
+/// Starts `u`'s clients for one slice: `warm` unmeasured, then `measured`. Each loops until the
+/// slice ends; an operation counts when it starts within the measured part.
+fn start_clients(
+    u: &mut Under,
+    client: &HttpClient,
+    value: &Bytes,
+    mix: (u32, u32),
+    keys: usize,
+    warm: Duration,
+    measured: Duration,
+) -> Vec<tokio::task::JoinHandle<ClientRun>> {
+    let start = Instant::now();
+    let target = u.target;
+    std::mem::take(&mut u.clients)
+        .into_iter()
+        .map(|mut state| {
+            let (client, addrs, value) = (client.clone(), u.addrs.clone(), value.clone());
+            tokio::spawn(async move {
                 let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
-                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((c as u64 + 1) * 0x1234_5678_9abc));
-                let mut contexts: HashMap<usize, String> = HashMap::new();
-                let mut errors = 0u64;
-                let mut ops = 0u64;
+                let (mut ops, mut errors) = (0u64, 0u64);
+                let ClientState { rng, contexts } = &mut state;
                 loop {
-                    let now = Instant::now();
-                    if now - start >= warmup + duration {
+                    if start.elapsed() >= warm + measured {
                         break;
                     }
                     let key = (rng.next() % keys as u64) as usize;
@@ -377,12 +522,12 @@ fn load(
                     let t0 = Instant::now();
                     let ok = match target {
                         Target::Dynamo => {
-                            dynamo_op(&client, addr, key, is_get, &value, &mut contexts).await
+                            dynamo_op(&client, addr, key, is_get, &value, contexts).await
                         }
                         Target::Etcd => etcd_op(&client, addr, key, is_get, &value).await,
                     };
                     let elapsed = t0.elapsed();
-                    if t0 - start >= warmup {
+                    if t0 - start >= warm {
                         if ok {
                             ops += 1;
                             let _ = hist.record(elapsed.as_micros().max(1) as u64);
@@ -391,30 +536,10 @@ fn load(
                         }
                     }
                 }
-                (hist, ops, errors)
-            }));
-        }
-        tokio::time::sleep(warmup).await;
-        let cpu_before = cpu_ms(pids);
-        let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
-        let (mut ops, mut errors) = (0u64, 0u64);
-        for t in tasks {
-            let (h, o, e) = t.await.map_err(|e| e.to_string())?;
-            total.add(&h).map_err(|e| e.to_string())?;
-            ops += o;
-            errors += e;
-        }
-        let cpu = cpu_ms(pids) - cpu_before;
-        let ms = |q: f64| total.value_at_quantile(q) as f64 / 1000.0;
-        Ok(Figures {
-            server_cpu_ms_per_op: if ops == 0 { 0.0 } else { cpu / ops as f64 },
-            ops_per_s: ops as f64 / duration.as_secs_f64(),
-            p50_ms: ms(0.5),
-            p99_ms: ms(0.99),
-            p999_ms: ms(0.999),
-            errors,
+                (state, hist, ops, errors)
+            })
         })
-    })
+        .collect()
 }
 
 async fn dynamo_op(
