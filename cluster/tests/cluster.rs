@@ -1195,3 +1195,56 @@ fn a_malformed_frame_closes_only_its_connection() {
     let r = request("GET", &a, "/peer", &[], None).unwrap();
     assert_eq!(r.status, 426, "{}", r.body);
 }
+
+/// `dynamo bench` against its own fresh cluster: JSON figures that add up, no errors, and every
+/// node it started stopped afterwards (its ports free again).
+#[test]
+fn bench_reports_consistent_figures_and_stops_its_cluster() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["bench", "--duration", "1", "--clients", "4", "--keys", "50"])
+        .args(["--base-port", "21140", "--format", "json"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the bench");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the bench did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        status.success(),
+        "bench failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert!(json.get("etcd").is_none(), "no etcd without --etcd: {json}");
+    let d = &json["dynamo"];
+    let f = |k: &str| d[k].as_f64().unwrap_or_else(|| panic!("{k} in {d}"));
+    assert!(f("ops_per_s") > 0.0, "{d}");
+    assert_eq!(f("errors"), 0.0, "{d}");
+    assert!(f("p50_ms") > 0.0 && f("p50_ms") <= f("p99_ms") && f("p99_ms") <= f("p999_ms"));
+    assert!(f("server_cpu_ms_per_op") > 0.0 && f("load_cpu_ms_per_op") >= 0.0);
+    for port in 21141..=21143 {
+        assert!(
+            eventually(Duration::from_secs(10), || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+            }),
+            "a node still listens on port {port}"
+        );
+    }
+}
