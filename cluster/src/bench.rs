@@ -12,7 +12,7 @@
 //! in slices of about two seconds (see [`measure`]), so that the ratio of one run compares the
 //! two systems under the same conditions of a shared machine.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::Arc;
@@ -29,7 +29,7 @@ use serde::Serialize;
 use crate::cli::Mode;
 use crate::cli::NodeOptions;
 use crate::client::Http;
-use crate::http_client::{Config, HttpClient};
+use crate::http_client::{Config, HttpClient, HttpError};
 use crate::supervisor::{node_argv, node_name, spawn, wait_ready};
 
 /// `cargo dynamo bench`'s options.
@@ -81,6 +81,9 @@ pub struct Figures {
     pub p999_ms: f64,
     /// Operations that failed (counted, not timed).
     pub errors: u64,
+    /// The failures by kind: the HTTP status of an error answer (`"503"`), or `"timeout"`,
+    /// `"connect"`, `"exchange"` when no answer came.
+    pub errors_by_kind: BTreeMap<String, u64>,
     /// CPU time (user + system) the system's server processes spent per operation during the
     /// measured seconds, in ms: the cost of an operation whatever else runs on the machine.
     pub server_cpu_ms_per_op: f64,
@@ -220,6 +223,18 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         row("dynamo", &dynamo);
         if let Some(e) = &etcd {
             row("etcd", e);
+        }
+        let kinds = |f: &Figures| {
+            f.errors_by_kind
+                .iter()
+                .map(|(kind, n)| format!("{n} {kind}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (name, f) in [("dynamo", Some(&dynamo)), ("etcd", etcd.as_ref())] {
+            if let Some(f) = f.filter(|f| f.errors > 0) {
+                println!("{name} errors: {}", kinds(f));
+            }
         }
     }
     Ok(())
@@ -364,7 +379,7 @@ struct Under {
     clients: Vec<ClientState>,
     hist: Histogram<u64>,
     ops: u64,
-    errors: u64,
+    errors: BTreeMap<String, u64>,
     /// Server CPU (ms): during its own measured seconds, and while the other system was loaded.
     cpu_ms: f64,
     /// This process's CPU (ms) during the system's measured seconds.
@@ -393,7 +408,7 @@ impl Under {
             clients,
             hist: Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds"),
             ops: 0,
-            errors: 0,
+            errors: BTreeMap::new(),
             cpu_ms: 0.0,
             load_cpu_ms: 0.0,
             measured: Duration::ZERO,
@@ -416,7 +431,8 @@ impl Under {
             p50_ms: ms(0.5),
             p99_ms: ms(0.99),
             p999_ms: ms(0.999),
-            errors: self.errors,
+            errors: self.errors.values().sum(),
+            errors_by_kind: self.errors.clone(),
         }
     }
 }
@@ -475,7 +491,9 @@ fn measure(
                     u.clients.push(state);
                     u.hist.add(&hist).map_err(|e| e.to_string())?;
                     u.ops += ops;
-                    u.errors += errors;
+                    for (kind, n) in errors {
+                        *u.errors.entry(kind).or_default() += n;
+                    }
                 }
                 u.measured += per_slice;
                 u.load_cpu_ms += cpu_ms(&me) - load_before;
@@ -488,8 +506,9 @@ fn measure(
     })
 }
 
-/// A client task's result: its state for the next slice, its latencies, its ops and errors.
-type ClientRun = (ClientState, Histogram<u64>, u64, u64);
+/// A client task's result: its state for the next slice, its latencies, its ops and its errors
+/// by kind.
+type ClientRun = (ClientState, Histogram<u64>, u64, BTreeMap<String, u64>);
 
 /// Starts `u`'s clients for one slice: `warm` unmeasured, then `measured`. Each loops until the
 /// slice ends; an operation counts when it starts within the measured part.
@@ -510,7 +529,7 @@ fn start_clients(
             let (client, addrs, value) = (client.clone(), u.addrs.clone(), value.clone());
             tokio::spawn(async move {
                 let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
-                let (mut ops, mut errors) = (0u64, 0u64);
+                let (mut ops, mut errors) = (0u64, BTreeMap::<String, u64>::new());
                 let ClientState { rng, contexts } = &mut state;
                 loop {
                     if start.elapsed() >= warm + measured {
@@ -520,7 +539,7 @@ fn start_clients(
                     let addr = &addrs[(rng.next() % addrs.len() as u64) as usize];
                     let is_get = (rng.next() % u64::from(mix.0 + mix.1)) < u64::from(mix.0);
                     let t0 = Instant::now();
-                    let ok = match target {
+                    let outcome = match target {
                         Target::Dynamo => {
                             dynamo_op(&client, addr, key, is_get, &value, contexts).await
                         }
@@ -528,11 +547,12 @@ fn start_clients(
                     };
                     let elapsed = t0.elapsed();
                     if t0 - start >= warm {
-                        if ok {
-                            ops += 1;
-                            let _ = hist.record(elapsed.as_micros().max(1) as u64);
-                        } else {
-                            errors += 1;
+                        match outcome {
+                            Ok(()) => {
+                                ops += 1;
+                                let _ = hist.record(elapsed.as_micros().max(1) as u64);
+                            }
+                            Err(kind) => *errors.entry(kind).or_default() += 1,
                         }
                     }
                 }
@@ -542,6 +562,17 @@ fn start_clients(
         .collect()
 }
 
+/// Why an operation failed, in a word: the status of an error answer, or how the exchange failed.
+fn failure(e: &HttpError) -> String {
+    match e {
+        HttpError::Timeout { .. } => "timeout",
+        HttpError::Connect { .. } => "connect",
+        HttpError::Exchange { .. } => "exchange",
+        HttpError::Invalid { .. } => "invalid",
+    }
+    .to_string()
+}
+
 async fn dynamo_op(
     client: &HttpClient,
     addr: &str,
@@ -549,7 +580,7 @@ async fn dynamo_op(
     is_get: bool,
     value: &Bytes,
     contexts: &mut HashMap<usize, String>,
-) -> bool {
+) -> Result<(), String> {
     let url = format!("http://{addr}/kv/bench-{key}");
     let request = if is_get {
         client.get(url)
@@ -560,18 +591,24 @@ async fn dynamo_op(
         }
         r
     };
-    match request.send().await {
-        Ok(response) => {
-            if let Some(c) = response.header(crate::http::CONTEXT) {
-                contexts.insert(key, c.to_string());
-            }
-            response.status == 200 || (is_get && response.status == 404)
-        }
-        Err(_) => false,
+    let response = request.send().await.map_err(|e| failure(&e))?;
+    if let Some(c) = response.header(crate::http::CONTEXT) {
+        contexts.insert(key, c.to_string());
+    }
+    if response.status == 200 || (is_get && response.status == 404) {
+        Ok(())
+    } else {
+        Err(response.status.to_string())
     }
 }
 
-async fn etcd_op(client: &HttpClient, addr: &str, key: usize, is_get: bool, value: &[u8]) -> bool {
+async fn etcd_op(
+    client: &HttpClient,
+    addr: &str,
+    key: usize,
+    is_get: bool,
+    value: &[u8],
+) -> Result<(), String> {
     let k = STANDARD.encode(format!("bench-{key}"));
     let (path, body) = if is_get {
         ("range", serde_json::json!({ "key": k }))
@@ -581,11 +618,16 @@ async fn etcd_op(client: &HttpClient, addr: &str, key: usize, is_get: bool, valu
             serde_json::json!({ "key": k, "value": STANDARD.encode(value) }),
         )
     };
-    client
+    let response = client
         .request(Method::POST, format!("http://{addr}/v3/kv/{path}"))
         .header("content-type", "application/json")
         .body(body.to_string())
         .send()
         .await
-        .is_ok_and(|response| response.is_success())
+        .map_err(|e| failure(&e))?;
+    if response.is_success() {
+        Ok(())
+    } else {
+        Err(response.status.to_string())
+    }
 }

@@ -1237,6 +1237,7 @@ fn bench_reports_consistent_figures_and_stops_its_cluster() {
     let f = |k: &str| d[k].as_f64().unwrap_or_else(|| panic!("{k} in {d}"));
     assert!(f("ops_per_s") > 0.0, "{d}");
     assert_eq!(f("errors"), 0.0, "{d}");
+    assert_eq!(d["errors_by_kind"], serde_json::json!({}), "{d}");
     assert!(f("p50_ms") > 0.0 && f("p50_ms") <= f("p99_ms") && f("p99_ms") <= f("p999_ms"));
     assert!(f("server_cpu_ms_per_op") > 0.0 && f("load_cpu_ms_per_op") >= 0.0);
     for port in 21141..=21143 {
