@@ -168,14 +168,14 @@ pub async fn quiesce(
     }
     let end = cluster.now_ms() + quiesce_ms;
     let members = live_members(cluster);
-    let ring = Placement::new(spec, &members);
+    let placement = Placement::new(spec, &members);
     let mut last: Option<Replicas> = None;
     let mut unchanged = 0usize;
     while cluster.now_ms() < end {
         cluster
             .until((cluster.now_ms() + spec.tick_ms.max(1)).min(end))
             .await;
-        let now = ring.observe(cluster);
+        let now = placement.observe(cluster, &cluster.stored());
         if !now.settled() {
             last = None;
             unchanged = 0;
@@ -201,14 +201,17 @@ struct Placement {
     n: usize,
 }
 
-/// What the hosts' storages hold at one instant, seen through the reference ring.
+/// What the hosts' storages hold at one instant, seen through the reference ring: what quiescence
+/// compares from tick to tick, and the checkers judge at its end.
 #[derive(PartialEq)]
 struct Replicas {
     replicas: checkers::ReplicaState,
-    final_reads: BTreeMap<String, Vec<Item>>,
     hints_left: Vec<(NodeId, NodeId, String)>,
     strays: Vec<(NodeId, String)>,
 }
+
+/// Every node's stored sets: node -> key -> siblings.
+type Stored = BTreeMap<NodeId, BTreeMap<String, Siblings>>;
 
 impl Replicas {
     /// Every key's primaries agree, no hint is left, no key is stored elsewhere.
@@ -234,53 +237,76 @@ impl Placement {
         }
     }
 
-    fn observe(&self, cluster: &Cluster) -> Replicas {
+    /// `key`'s primaries (none when the reference ring could not be built).
+    fn primaries(&self, key: &str) -> Vec<NodeId> {
+        self.ring
+            .as_ref()
+            .and_then(|ring| ring.preference_list(key, self.n).ok())
+            .unwrap_or_default()
+    }
+
+    fn observe(&self, cluster: &Cluster, stored: &Stored) -> Replicas {
         let mut out = Replicas {
             replicas: checkers::ReplicaState::new(),
-            final_reads: BTreeMap::new(),
             hints_left: cluster.hints_left(),
             strays: Vec::new(),
         };
-        let stored = cluster.stored();
+        if self.ring.is_none() {
+            return out;
+        }
         let keys: BTreeSet<&String> = stored.values().flat_map(|m| m.keys()).collect();
-        let Some(ring) = &self.ring else { return out };
         for key in keys {
-            let primaries = ring.preference_list(key, self.n).unwrap_or_default();
-            let mut per = BTreeMap::new();
-            let mut merged: Option<Siblings> = None;
-            for (node, held) in &stored {
+            let primaries = self.primaries(key);
+            for (node, held) in stored {
                 if held.contains_key(key) && !primaries.contains(node) {
                     out.strays.push((node.clone(), key.clone()));
                 }
             }
-            for p in primaries {
-                let set = stored.get(&p).and_then(|m| m.get(key));
-                if let Some(s) = set {
-                    merged = Some(Siblings::merge(merged, s.clone()));
-                }
-                per.insert(p.to_string(), set.map(items).unwrap_or_default());
-            }
-            out.final_reads
-                .insert(key.clone(), merged.map(|s| items(&s)).unwrap_or_default());
+            let per = primaries
+                .iter()
+                .map(|p| {
+                    let set = stored.get(p).and_then(|m| m.get(key));
+                    (p.to_string(), set.map(items).unwrap_or_default())
+                })
+                .collect();
             out.replicas.insert(key.clone(), per);
         }
         out
+    }
+
+    /// Each key's reconciliation of its primaries' sets: what a read of every primary returns.
+    fn final_reads(&self, stored: &Stored) -> BTreeMap<String, Vec<Item>> {
+        if self.ring.is_none() {
+            return BTreeMap::new();
+        }
+        let keys: BTreeSet<&String> = stored.values().flat_map(|m| m.keys()).collect();
+        keys.into_iter()
+            .map(|key| {
+                let merged = self
+                    .primaries(key)
+                    .iter()
+                    .filter_map(|p| stored.get(p).and_then(|m| m.get(key)))
+                    .fold(None, |merged, s| Some(Siblings::merge(merged, s.clone())));
+                (key.clone(), merged.map(|s| items(&s)).unwrap_or_default())
+            })
+            .collect()
     }
 }
 
 /// The final state: each key's primaries (by the reference ring over the live members) and what
 /// they store; the reconciliation of those sets; the hints left.
 pub fn final_state(cluster: &Cluster, spec: &ClusterSpec) -> Observed {
+    let placement = Placement::new(spec, &live_members(cluster));
+    let stored = cluster.stored();
     let Replicas {
         replicas,
-        final_reads,
         hints_left,
         strays,
-    } = Placement::new(spec, &live_members(cluster)).observe(cluster);
+    } = placement.observe(cluster, &stored);
     Observed {
         history: History::default(),
         replicas,
-        final_reads,
+        final_reads: placement.final_reads(&stored),
         hints_left,
         strays,
         trace: cluster.trace.borrow().clone(),
