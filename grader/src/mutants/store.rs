@@ -95,6 +95,24 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          every client request still succeeds",
         true,
     ),
+    (
+        "reaps-unconfirmed",
+        "reaps a tombstone once its grace has passed without asking whether every primary holds \
+         it: a primary that was down during the delete keeps the old value, which comes back",
+        false,
+    ),
+    (
+        "reaps-early",
+        "reaps a tombstone as soon as every primary holds it, without waiting for the grace \
+         period",
+        false,
+    ),
+    (
+        "suspects-for-good",
+        "once it suspects a member, ignores that member's fresher heartbeats: a node that \
+         recovers stays suspected by it",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -114,6 +132,9 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "merge-races" => store::new_node::<Mutant<11>>(),
         "stale-confirmations" => store::new_node::<Mutant<12>>(),
         "panics-handling-sync" => store::new_node::<Mutant<13>>(),
+        "reaps-unconfirmed" => store::new_node::<Mutant<14>>(),
+        "reaps-early" => store::new_node::<Mutant<15>>(),
+        "suspects-for-good" => store::new_node::<Mutant<16>>(),
         _ => return None,
     })
 }
@@ -184,6 +205,9 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
             keep_handed_off: BUG == 9,
             skip_write_back: BUG == 10,
             stale_confirmations: BUG == 12,
+            reap_unconfirmed: BUG == 14,
+            reap_early: BUG == 15,
+            sticky_suspicion: BUG == 16,
         };
         let inner = Rc::new(Reference::with_quirks(config, stages, inner_host, quirks)?);
         Ok(Mutant { inner, host })

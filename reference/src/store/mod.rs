@@ -54,6 +54,12 @@ pub struct Quirks {
     pub keep_handed_off: bool,
     /// A peer's sync confirmation of a key outlives a change of the key.
     pub stale_confirmations: bool,
+    /// Tombstones past their grace are reaped without every primary's confirmation.
+    pub reap_unconfirmed: bool,
+    /// Tombstones every primary confirmed are reaped at once, before their grace passed.
+    pub reap_early: bool,
+    /// A member once suspected stays suspected: its fresher heartbeats are not news.
+    pub sticky_suspicion: bool,
 }
 
 /// What the node remembers between requests.

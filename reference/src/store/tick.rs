@@ -66,7 +66,13 @@ impl Node {
             let mut state = self.state.borrow_mut();
             let fresher = state.view.merge(theirs);
             for node in fresher {
-                state.fresh_at.insert(node, now);
+                let suspected = state
+                    .fresh_at
+                    .get(&node)
+                    .is_some_and(|at| now.saturating_sub(*at) >= self.config.suspect_after_ms);
+                if !(self.quirks.sticky_suspicion && suspected) {
+                    state.fresh_at.insert(node, now);
+                }
             }
             // Every gossip exchange comes here, so this stays cheap: the ring's nodes are kept
             // in `in_ring` rather than found among its tokens.
@@ -283,7 +289,8 @@ impl Node {
             .unwrap_or(0);
         !set.is_empty()
             && set.iter().all(Payload::is_tombstone)
-            && self.host.now_ms().saturating_sub(written) >= self.config.tombstone_grace_ms
+            && (self.quirks.reap_early
+                || self.host.now_ms().saturating_sub(written) >= self.config.tombstone_grace_ms)
     }
 
     /// Removes the tombstones every other primary confirmed holding, once their grace passed.
@@ -307,7 +314,9 @@ impl Node {
                 .get(&key)
                 .cloned()
                 .unwrap_or_default();
-            if primaries.iter().all(|p| *p == me || confirmed.contains(p)) {
+            if self.quirks.reap_unconfirmed
+                || primaries.iter().all(|p| *p == me || confirmed.contains(p))
+            {
                 self.host.storage().remove(&key);
                 self.note_removed(&key);
                 self.state.borrow_mut().confirmed.remove(&key);
