@@ -113,6 +113,12 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          recovers stays suspected by it",
         false,
     ),
+    (
+        "ignores-request-options",
+        "ignores the client's own r and w (`RequestOptions`): every request uses the configured \
+         R and W",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -135,6 +141,7 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "reaps-unconfirmed" => store::new_node::<Mutant<14>>(),
         "reaps-early" => store::new_node::<Mutant<15>>(),
         "suspects-for-good" => store::new_node::<Mutant<16>>(),
+        "ignores-request-options" => store::new_node::<Mutant<17>>(),
         _ => return None,
     })
 }
@@ -182,6 +189,15 @@ impl Storage<Siblings> for Forgetful {
     fn set_issued(&mut self, _counter: u64) {}
 }
 
+/// The client's options as mutant `BUG` passes them on (`ignores-request-options` drops them).
+fn chosen<const BUG: u8>(options: RequestOptions) -> RequestOptions {
+    if BUG == 17 {
+        RequestOptions::default()
+    } else {
+        options
+    }
+}
+
 fn all_tombstones(set: &Siblings) -> bool {
     !set.0.is_empty() && set.0.iter().all(Payload::is_tombstone)
 }
@@ -221,11 +237,13 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
         options: RequestOptions,
     ) -> Result<Context, StoreError> {
         let context = if BUG == 6 { None } else { context };
-        self.inner.put(key, value, context, options).await
+        self.inner
+            .put(key, value, context, chosen::<BUG>(options))
+            .await
     }
 
     async fn get(&self, key: &str, options: RequestOptions) -> Result<ReadResult, StoreError> {
-        self.inner.get(key, options).await
+        self.inner.get(key, chosen::<BUG>(options)).await
     }
 
     async fn delete(
@@ -239,7 +257,9 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
         } else {
             context
         };
-        self.inner.delete(key, context, options).await
+        self.inner
+            .delete(key, context, chosen::<BUG>(options))
+            .await
     }
 
     async fn handle(&self, envelope: Envelope) -> Body {

@@ -152,3 +152,33 @@ fn a_panic_in_background_work_fails_the_case_at_its_location() {
         "{workload}"
     );
 }
+
+/// A client's own R or W out of `1..=N` is a case-file mistake, located, never run: a host checks
+/// it before calling the node (the real cluster answers 400).
+#[test]
+fn a_per_request_quorum_out_of_range_is_located() {
+    let dir = crate::util::scratch("store-request-quorum");
+    let file = dir.join("case.yaml");
+    let text = "stage: store
+track: requests
+name: quorum-out-of-range
+setup:
+  nodes: [A, B, C]
+steps:
+  - put: {via: A, key: cart, value: book, expect: {equals: ok}}
+  - get: {via: B, key: cart, r: 0, expect: {equals: [book]}}
+  - delete: {via: C, key: cart, w: 4, expect: {equals: ok}}
+";
+    std::fs::write(&file, text).expect("write case");
+    let out = grader(&["validate", file.to_str().expect("utf-8 path")]);
+    let err = crate::util::stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("case.yaml:8:5: get's r: 0 is not between 1 and N=3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("case.yaml:9:5: delete's w: 4 is not between 1 and N=3"),
+        "{err}"
+    );
+}

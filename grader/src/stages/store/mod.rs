@@ -420,6 +420,9 @@ pub struct PutStep {
     pub value: String,
     #[serde(default)]
     pub context: ContextChoice,
+    /// The client's own W for this put (`RequestOptions::w`); the configured W when absent.
+    #[serde(default)]
+    pub w: Option<usize>,
     pub expect: Expect<Written, StoreError>,
 }
 
@@ -428,6 +431,9 @@ pub struct PutStep {
 pub struct DeleteStep {
     pub via: NodeId,
     pub key: String,
+    /// The client's own W for this delete (`RequestOptions::w`); the configured W when absent.
+    #[serde(default)]
+    pub w: Option<usize>,
     pub expect: Expect<Written, StoreError>,
 }
 
@@ -436,6 +442,9 @@ pub struct DeleteStep {
 pub struct GetStep {
     pub via: NodeId,
     pub key: String,
+    /// The client's own R for this get (`RequestOptions::r`); the configured R when absent.
+    #[serde(default)]
+    pub r: Option<usize>,
     /// The live values, sorted.
     pub expect: Expect<Vec<String>, StoreError>,
 }
@@ -736,6 +745,11 @@ fn mentions_any(
 const LINE_WORDS: &str = " ms -> arrives nobody waiting, lost: is down dropped partitioned ";
 
 /// A write's answer as the client saw it.
+/// A step's label suffix for a client's own R or W (`, w=3`); nothing when it chose none.
+fn chosen(what: &str, k: Option<usize>) -> String {
+    k.map(|k| format!(", {what}={k}")).unwrap_or_default()
+}
+
 fn written(actual: &Result<Written, StoreError>) -> String {
     match actual {
         Ok(_) => "ok".to_string(),
@@ -801,6 +815,18 @@ impl StagePlugin for Plugin {
         let mut known: BTreeSet<NodeId> = declared.into_iter().cloned().collect();
         for step in steps {
             let at = step.referenced;
+            // A host checks a client's own R or W against N before it calls the node (the
+            // cluster answers 400), so a case cannot ask for one out of range.
+            let unfit = match &step.value {
+                Step::Put(s) => s.w.map(|k| ("put's w", k)),
+                Step::Get(s) => s.r.map(|k| ("get's r", k)),
+                Step::Delete(s) => s.w.map(|k| ("delete's w", k)),
+                _ => None,
+            }
+            .filter(|&(_, k)| k == 0 || k > q.n);
+            if let Some((what, k)) = unfit {
+                problems.push((at, format!("{what}: {k} is not between 1 and N={}", q.n)));
+            }
             let mut need = |n: &NodeId, known: &BTreeSet<NodeId>| {
                 if !known.contains(n) {
                     problems.push((at, format!("node {n} is not in setup.nodes (or joined)")));
@@ -851,14 +877,15 @@ impl StagePlugin for Plugin {
     fn label(step: &Step) -> String {
         match step {
             Step::Put(s) => format!(
-                "put {} = {} via {} ({})",
+                "put {} = {} via {} ({}){}",
                 s.key,
                 s.value,
                 s.via,
-                inline(&s.context)
+                inline(&s.context),
+                chosen("w", s.w)
             ),
-            Step::Get(s) => format!("get {} via {}", s.key, s.via),
-            Step::Delete(s) => format!("delete {} via {}", s.key, s.via),
+            Step::Get(s) => format!("get {} via {}{}", s.key, s.via, chosen("r", s.r)),
+            Step::Delete(s) => format!("delete {} via {}{}", s.key, s.via, chosen("w", s.w)),
             Step::Stored(s) => format!("stored {}", s.key),
             Step::Keys(_) => "keys each node stores".into(),
             Step::Sees(s) => format!("how {} sees {}", s.node, s.of),
@@ -1006,7 +1033,7 @@ impl StagePlugin for Plugin {
                                     &s.key,
                                     s.value.clone(),
                                     context,
-                                    RequestOptions::default(),
+                                    RequestOptions { r: None, w: s.w },
                                 ),
                             ),
                         )
@@ -1026,7 +1053,7 @@ impl StagePlugin for Plugin {
                             &state.runtime,
                             scope(
                                 request.clone(),
-                                node.delete(&s.key, context, RequestOptions::default()),
+                                node.delete(&s.key, context, RequestOptions { r: None, w: s.w }),
                             ),
                         )
                         .map(|_| Written::Ok),
@@ -1040,7 +1067,10 @@ impl StagePlugin for Plugin {
                 let actual = match cluster.node(&s.via) {
                     Some(node) if !cluster.is_down(&s.via) => state.local.block_on(
                         &state.runtime,
-                        scope(request.clone(), node.get(&s.key, RequestOptions::default())),
+                        scope(
+                            request.clone(),
+                            node.get(&s.key, RequestOptions { r: s.r, w: None }),
+                        ),
                     ),
                     _ => Err(StoreError::NotEnoughReplicas { needed: 1, got: 0 }),
                 };
