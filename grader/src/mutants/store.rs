@@ -119,6 +119,24 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          R and W",
         false,
     ),
+    (
+        "context-hides-tombstones",
+        "a read's context covers its live values only, not the tombstones among the siblings: a \
+         put after a delete does not descend from the delete, and the tombstone stays beside it",
+        false,
+    ),
+    (
+        "hints-overwritten",
+        "stores a second hint for the same primary and key over the first instead of merging: \
+         of two concurrent writes, the primary is handed only the last",
+        false,
+    ),
+    (
+        "gets-skip-hints",
+        "answers a get with its own data for the key only, not the hints it keeps for it: a \
+         write whose only live copy is a fallback's hint cannot be read",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -142,6 +160,9 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "reaps-early" => store::new_node::<Mutant<15>>(),
         "suspects-for-good" => store::new_node::<Mutant<16>>(),
         "ignores-request-options" => store::new_node::<Mutant<17>>(),
+        "context-hides-tombstones" => store::new_node::<Mutant<18>>(),
+        "hints-overwritten" => store::new_node::<Mutant<19>>(),
+        "gets-skip-hints" => store::new_node::<Mutant<20>>(),
         _ => return None,
     })
 }
@@ -224,6 +245,7 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
             reap_unconfirmed: BUG == 14,
             reap_early: BUG == 15,
             sticky_suspicion: BUG == 16,
+            context_without_tombstones: BUG == 18,
         };
         let inner = Rc::new(Reference::with_quirks(config, stages, inner_host, quirks)?);
         Ok(Mutant { inner, host })
@@ -309,6 +331,25 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
                 }
                 self.inner.storage_changed(&key);
                 self.inner.handle(envelope).await
+            }
+            (
+                Body::Request(Request::Hint {
+                    primary,
+                    key,
+                    object,
+                }),
+                _,
+            ) if BUG == 19 => {
+                self.host.storage().put_hint(Hint {
+                    primary: primary.clone(),
+                    key: key.clone(),
+                    object: object.clone(),
+                });
+                Body::Response(Response::Ack)
+            }
+            (Body::Request(Request::Get { key }), _) if BUG == 20 => {
+                let held = self.host.storage().get(key);
+                Body::Response(Response::Value(held))
             }
             _ => self.inner.handle(envelope).await,
         }

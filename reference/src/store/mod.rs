@@ -60,6 +60,8 @@ pub struct Quirks {
     pub reap_early: bool,
     /// A member once suspected stays suspected: its fresher heartbeats are not news.
     pub sticky_suspicion: bool,
+    /// A read's context covers the live values only, not the tombstones among its siblings.
+    pub context_without_tombstones: bool,
 }
 
 /// What the node remembers between requests.
@@ -399,7 +401,16 @@ impl StoreNode for Node {
                 versions
             }
         };
-        let context = Context(self.context_of(&versions));
+        let context = if self.quirks.context_without_tombstones {
+            let live: Vec<Version> = versions
+                .iter()
+                .filter(|v| !Payload::is_tombstone(v))
+                .cloned()
+                .collect();
+            Context(self.context_of(&live))
+        } else {
+            Context(self.context_of(&versions))
+        };
         let live: Vec<&Version> = match self.config.mode {
             Mode::Eventual => versions.iter().collect(),
             Mode::Strict => winner(&versions).into_iter().collect(),
