@@ -4,14 +4,16 @@
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
+use dynamo_common::BoxFuture;
 use dynamo_common::NodeId;
-use dynamo_common::host::{SharedStorage, Storage};
+use dynamo_common::host::{SharedStorage, Storage, Transport};
 
 use dynamo_common::sim::{Hint, Request, Response};
 use reference::store::{Node as Reference, Quirks};
 use store::{
-    Body, ConfigError, Context, Envelope, Host, MessageKind, NewNode, NodeConfig, NodeStatus,
-    Payload, ReadResult, RequestOptions, Siblings, Stages, StoreError, StoreNode, VectorClock,
+    Body, ConfigError, Context, Envelope, Host, MessageKind, NewNode, NoReply, NodeConfig,
+    NodeStatus, Payload, ReadResult, RequestOptions, Siblings, Stages, StoreError, StoreNode,
+    VectorClock,
 };
 use tokio::time::{Duration, sleep};
 
@@ -137,6 +139,12 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          write whose only live copy is a fallback's hint cannot be read",
         false,
     ),
+    (
+        "reads-skip-repair",
+        "coordinates reads without stage 6's repair: a replica that answered with less than the \
+         reconciled set is never sent it (only anti-entropy fixes it, later)",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -163,6 +171,7 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "context-hides-tombstones" => store::new_node::<Mutant<18>>(),
         "hints-overwritten" => store::new_node::<Mutant<19>>(),
         "gets-skip-hints" => store::new_node::<Mutant<20>>(),
+        "reads-skip-repair" => store::new_node::<Mutant<21>>(),
         _ => return None,
     })
 }
@@ -210,6 +219,36 @@ impl Storage<Siblings> for Forgetful {
     fn set_issued(&mut self, _counter: u64) {}
 }
 
+/// A node's transport that never sends a read repair, answering it as if acknowledged
+/// (mutant `reads-skip-repair`).
+struct NoRepairs(Arc<dyn Transport<Body>>);
+
+impl Transport<Body> for NoRepairs {
+    fn me(&self) -> NodeId {
+        self.0.me()
+    }
+    fn now_ms(&self) -> u64 {
+        self.0.now_ms()
+    }
+    fn timeout_ms(&self) -> u64 {
+        self.0.timeout_ms()
+    }
+    fn send(&self, envelope: Envelope) -> BoxFuture<'static, Result<Envelope, NoReply>> {
+        if envelope.kind != MessageKind::Repair {
+            return self.0.send(envelope);
+        }
+        let acked = Envelope {
+            from: envelope.to,
+            to: envelope.from,
+            kind: envelope.kind.answer(),
+            detail: String::new(),
+            body: Body::Response(Response::Ack),
+            request: envelope.request,
+        };
+        Box::pin(async move { Ok(acked) })
+    }
+}
+
 /// The client's options as mutant `BUG` passes them on (`ignores-request-options` drops them).
 fn chosen<const BUG: u8>(options: RequestOptions) -> RequestOptions {
     if BUG == 17 {
@@ -234,6 +273,8 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
         }
         let inner_host = if BUG == 8 {
             host.with_storage(Arc::new(Mutex::new(Forgetful(host.shared_storage()))))
+        } else if BUG == 21 {
+            host.with_transport(|inner| Arc::new(NoRepairs(inner)))
         } else {
             host.clone()
         };
