@@ -9,6 +9,7 @@ use fault_tolerance::{
 };
 use reference::fault_tolerance::round;
 use reference::quorum::validate;
+use tokio::time::Duration;
 
 use crate::implementations::SloppyImpl;
 
@@ -59,6 +60,21 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         "the hints of rounds 2 and later are not bounded by the timeout: a silent fallback costs the transport's",
         false,
     ),
+    (
+        "handoff-zips-arrivals",
+        "handoff matches the outcomes, in the order they arrived, with the hints in listing order, so it deletes the wrong hints",
+        false,
+    ),
+    (
+        "acks-against-r",
+        "put compares its acks with R instead of W (and reports needed: R)",
+        false,
+    ),
+    (
+        "returns-at-w-acks",
+        "put returns as soon as W primaries acked in round 1, without waiting to learn which failed",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -73,6 +89,9 @@ pub fn by_name(name: &str) -> Option<SloppyImpl> {
         "pairs-in-notice-order" => SloppyImpl::of::<Mutant<6>>(),
         "handoff-in-series" => SloppyImpl::of::<Mutant<7>>(),
         "unbounded-hints" => SloppyImpl::of::<Mutant<8>>(),
+        "handoff-zips-arrivals" => SloppyImpl::of::<Mutant<9>>(),
+        "acks-against-r" => SloppyImpl::of::<Mutant<10>>(),
+        "returns-at-w-acks" => SloppyImpl::of::<Mutant<11>>(),
         _ => return None,
     })
 }
@@ -93,6 +112,36 @@ impl<const BUG: u8> Mutant<BUG> {
     }
 }
 
+impl<const BUG: u8> Mutant<BUG> {
+    /// Round 1 cut short: the sends at once, each bounded by the timeout, until `w` have acked
+    /// (or every send has an outcome). Whether each acked, in the order given; a send still
+    /// under way when the round stopped counts as failed.
+    async fn first_acks<Fut>(sends: Vec<Fut>, w: usize, timeout_ms: u64) -> Vec<bool>
+    where
+        Fut: std::future::Future<Output = Result<fault_tolerance::Ack, fault_tolerance::NoReply>>
+            + Send
+            + 'static,
+    {
+        let mut acked = vec![false; sends.len()];
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, sent) in sends.into_iter().enumerate() {
+            tasks.spawn(async move {
+                let reply = tokio::time::timeout(Duration::from_millis(timeout_ms), sent).await;
+                (i, matches!(reply, Ok(Ok(_))))
+            });
+        }
+        let mut acks = 0;
+        while let Some(Ok((i, ok))) = tasks.join_next().await {
+            acked[i] = ok;
+            acks += usize::from(ok);
+            if acks >= w {
+                break;
+            }
+        }
+        acked
+    }
+}
+
 impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
     fn new(config: FaultConfig, cluster_size: usize) -> Result<Self, ConfigError> {
         validate(config.quorum, cluster_size).map(|()| Mutant(config))
@@ -105,7 +154,10 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
         key: &str,
         versioned: O,
     ) -> Result<Placement, SloppyError> {
-        let quorum = self.0.quorum;
+        let mut quorum = self.0.quorum;
+        if BUG == 10 {
+            quorum.w = quorum.r;
+        }
         let n = quorum.n.min(walk.len());
         let primaries = &walk[..n];
         // The order in which round-1 replies and refusals arrived (indices into `primaries`).
@@ -131,7 +183,11 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
                 }
             })
             .collect();
-        let acked = round(sends, self.timeout_ms()).await;
+        let acked = if BUG == 11 {
+            Self::first_acks(sends, quorum.w, self.timeout_ms()).await
+        } else {
+            round(sends, self.timeout_ms()).await
+        };
         let arrived = arrived
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -144,6 +200,9 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
             } else {
                 uncovered.push(primary.clone());
             }
+        }
+        if BUG == 11 && placement.len() >= quorum.w {
+            return Ok(placement);
         }
         if BUG == 6 {
             // Noticed first, paired first; timeouts (never arrived) last, in walk order.
@@ -215,6 +274,8 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
 
     async fn handoff<O: StoredObject>(&self, network: &Network<O>, holder: &NodeId) -> usize {
         let hints = network.hints(holder);
+        // The order in which the handoffs' acks and refusals arrived (indices into `hints`).
+        let arrived = Arc::new(Mutex::new(Vec::new()));
         if BUG == 0 {
             for hint in &hints {
                 network.delete_hint(holder, &hint.primary, &hint.key);
@@ -222,8 +283,14 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
         }
         let sends = hints
             .iter()
-            .map(|hint| {
-                let (network, holder, hint) = (network.clone(), holder.clone(), hint.clone());
+            .enumerate()
+            .map(|(i, hint)| {
+                let (network, holder, hint, arrived) = (
+                    network.clone(),
+                    holder.clone(),
+                    hint.clone(),
+                    Arc::clone(&arrived),
+                );
                 let mut object = hint.object;
                 // Stage 3's cases write `Versioned` values; the bug bumps their version.
                 if BUG == 4
@@ -233,9 +300,14 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
                     v.version += 1;
                 }
                 async move {
-                    network
+                    let reply = network
                         .send_handoff(&holder, &hint.primary, &hint.key, object)
-                        .await
+                        .await;
+                    arrived
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(i);
+                    reply
                 }
             })
             .collect::<Vec<_>>();
@@ -247,6 +319,18 @@ impl<const BUG: u8> SloppyCoordinator for Mutant<BUG> {
             acked
         } else {
             round(sends, self.timeout_ms()).await
+        };
+        let acked = if BUG == 9 {
+            // Outcomes as they came (timeouts, which never came, last), zipped with the list.
+            let mut order = arrived
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            let never: Vec<usize> = (0..acked.len()).filter(|i| !order.contains(i)).collect();
+            order.extend(never);
+            order.iter().map(|&i| acked[i]).collect()
+        } else {
+            acked
         };
         let mut delivered = 0;
         for (hint, ok) in hints.iter().zip(acked) {

@@ -42,6 +42,21 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
         "get returns the R-th reply it receives (the one that completed the quorum) instead of the highest version among R",
         false,
     ),
+    (
+        "put-fails-on-r",
+        "put gives up once N - R + 1 sends failed (the read's threshold) instead of N - W + 1",
+        false,
+    ),
+    (
+        "none-is-failure",
+        "get counts a replica's \"not found\" reply as a failed send, not as a reply",
+        false,
+    ),
+    (
+        "rejects-weak-quorum",
+        "new() rejects R + W <= N as if a weak quorum were invalid",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -54,6 +69,9 @@ pub fn by_name(name: &str) -> Option<QuorumImpl> {
         "reads-one" => QuorumImpl::of::<Mutant<4>>(),
         "no-validation" => QuorumImpl::of::<Mutant<5>>(),
         "rth-reply" => QuorumImpl::of::<Mutant<6>>(),
+        "put-fails-on-r" => QuorumImpl::of::<Mutant<7>>(),
+        "none-is-failure" => QuorumImpl::of::<Mutant<8>>(),
+        "rejects-weak-quorum" => QuorumImpl::of::<Mutant<9>>(),
         _ => return None,
     })
 }
@@ -66,8 +84,8 @@ impl<const BUG: u8> Mutant<BUG> {
     async fn gather<T: 'static>(
         mut tasks: JoinSet<Result<T, NoReply>>,
         needed: usize,
+        tolerated: usize,
     ) -> Result<Vec<T>, QuorumError> {
-        let total = tasks.len();
         let mut ok = Vec::new();
         let mut failed = 0;
         while let Some(joined) = tasks.join_next().await {
@@ -80,7 +98,7 @@ impl<const BUG: u8> Mutant<BUG> {
                 }
                 Ok(Err(_)) | Err(_) => {
                     failed += 1;
-                    if failed > total - needed && BUG != 0 && BUG != 3 {
+                    if failed > tolerated && BUG != 0 && BUG != 3 {
                         break;
                     }
                 }
@@ -101,6 +119,12 @@ impl<const BUG: u8> Coordinator for Mutant<BUG> {
     fn new(config: QuorumConfig, cluster_size: usize) -> Result<Self, ConfigError> {
         if BUG != 5 {
             validate(config, cluster_size)?;
+        }
+        if BUG == 9 && config.r + config.w <= config.n {
+            return Err(ConfigError::ReadQuorumOutOfRange {
+                r: config.r,
+                n: config.n,
+            });
         }
         Ok(Mutant(config))
     }
@@ -139,7 +163,10 @@ impl<const BUG: u8> Coordinator for Mutant<BUG> {
             );
             tasks.spawn(async move { network.send_put(&node, &key, v).await });
         }
-        Self::gather(tasks, needed).await.map(|_| ())
+        // The read's quorum where the write's belongs: `n - r` failures tolerated.
+        let quorum = if BUG == 7 { self.0.r } else { needed };
+        let tolerated = preference.len().saturating_sub(quorum);
+        Self::gather(tasks, needed, tolerated).await.map(|_| ())
     }
 
     async fn get(
@@ -171,9 +198,16 @@ impl<const BUG: u8> Coordinator for Mutant<BUG> {
             let mut tasks = JoinSet::new();
             for node in preference {
                 let (network, node, key) = (network.clone(), node.clone(), key.to_string());
-                tasks.spawn(async move { network.send_get(&node, &key).await });
+                tasks.spawn(async move {
+                    match network.send_get(&node, &key).await {
+                        // "I don't have it" taken for a replica that did not answer.
+                        Ok(None) if BUG == 8 => Err(NoReply::Down { node }),
+                        reply => reply,
+                    }
+                });
             }
-            Self::gather(tasks, needed).await?
+            let tolerated = preference.len().saturating_sub(needed);
+            Self::gather(tasks, needed, tolerated).await?
         };
         if BUG == 2 {
             return Ok(replies.into_iter().next().flatten());

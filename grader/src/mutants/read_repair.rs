@@ -41,6 +41,23 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          counting every reply",
         false,
     ),
+    (
+        "stops-at-the-error",
+        "once R is out of reach, answers the error and returns (stage 2's fail fast), so the \
+         replicas that did reply are never repaired",
+        false,
+    ),
+    (
+        "repairs-silent",
+        "treats a replica that did not reply (down, timed out) as holding nothing, and repairs it",
+        false,
+    ),
+    (
+        "compares-newest-only",
+        "a replica is behind when its greatest version differs from the result's greatest, \
+         comparing single versions instead of sets",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -52,6 +69,9 @@ pub fn by_name(name: &str) -> Option<ReadRepairImpl> {
         "ignores-late-replies" => ReadRepairImpl::of::<Mutant<3>>(),
         "repairs-twice" => ReadRepairImpl::of::<Mutant<4>>(),
         "fails-at-the-last-event" => ReadRepairImpl::of::<Mutant<5>>(),
+        "stops-at-the-error" => ReadRepairImpl::of::<Mutant<6>>(),
+        "repairs-silent" => ReadRepairImpl::of::<Mutant<7>>(),
+        "compares-newest-only" => ReadRepairImpl::of::<Mutant<8>>(),
         _ => return None,
     })
 }
@@ -86,10 +106,17 @@ impl<const BUG: u8> ReadRepair for Mutant<BUG> {
         let mut failed = 0;
         let mut client = Some(client);
         let mut early = None;
+        let mut silent: Vec<NodeId> = Vec::new();
         while let Some(joined) = gets.join_next().await {
             match joined {
                 Ok((node, Ok(held))) => replies.push((node, held.unwrap_or_default())),
-                Ok((_, Err(_))) | Err(_) => failed += 1,
+                Ok((node, Err(_))) => {
+                    failed += 1;
+                    if BUG == 7 {
+                        silent.push(node);
+                    }
+                }
+                Err(_) => failed += 1,
             }
             let answer = if replies.len() == r {
                 Some(Ok(reconcile(stage4, replies.iter().map(|(_, s)| s))))
@@ -105,6 +132,7 @@ impl<const BUG: u8> ReadRepair for Mutant<BUG> {
                 None
             };
             if let Some(answer) = answer {
+                let failed_read = answer.is_err();
                 if BUG == 2 {
                     early.get_or_insert(answer);
                 } else if let Some(client) = client.take() {
@@ -112,15 +140,26 @@ impl<const BUG: u8> ReadRepair for Mutant<BUG> {
                     if BUG == 3 {
                         break;
                     }
+                    if BUG == 6 && failed_read {
+                        return;
+                    }
                 }
             }
         }
         let result: Vec<Version> = reconcile(stage4, replies.iter().map(|(_, s)| s));
-        let stale: Vec<NodeId> = replies
+        let mut stale: Vec<NodeId> = replies
             .iter()
-            .filter(|(_, held)| BUG == 0 || is_behind(stage4, held, &result))
+            .filter(|(_, held)| match BUG {
+                0 => true,
+                8 => held.0.iter().max() != result.iter().max(),
+                _ => is_behind(stage4, held, &result),
+            })
             .map(|(node, _)| node.clone())
             .collect();
+        // A silent replica, taken for an empty one, is behind any non-empty result.
+        if !result.is_empty() {
+            stale.extend(silent);
+        }
         let sent: Vec<Version> = if BUG == 1 {
             result.iter().max().cloned().into_iter().collect()
         } else {

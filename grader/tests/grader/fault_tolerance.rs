@@ -33,6 +33,10 @@ fn stub_fails_every_fault_tolerance_case() {
 #[case("handoff-in-series", "hints-of-one-holder-travel-together")]
 #[case("handoff-in-series", "two-hints-one-round-trip")]
 #[case("unbounded-hints", "refused-primary-then-silent-fallback")]
+#[case("handoff-zips-arrivals", "handoff-deletes-only-acknowledged-hints")]
+#[case("acks-against-r", "w-decides-the-write-not-r")]
+#[case("returns-at-w-acks", "silent-replica-costs-the-timeout")]
+#[case("returns-at-w-acks", "one-primary-down")]
 fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
     assert_caught("fault-tolerance", mutant, catcher);
 }

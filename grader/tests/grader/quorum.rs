@@ -31,6 +31,10 @@ fn stub_fails_every_quorum_case() {
 #[case("reads-one", "strict-quorum-reads-the-last-write")]
 #[case("no-validation", "zero-replicas-rejected")]
 #[case("rth-reply", "read-returns-the-highest-not-the-last")]
+#[case("put-fails-on-r", "one-down-replica-is-tolerated")]
+#[case("none-is-failure", "read-of-a-missing-key")]
+#[case("rejects-weak-quorum", "edge-configurations-accepted")]
+#[case("rejects-weak-quorum", "weak-quorum-can-read-stale")]
 fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
     assert_caught("quorum", mutant, catcher);
 }

@@ -38,6 +38,10 @@ fn stub_fails_every_read_repair_case() {
     "read-fails-at-the-failure-that-rules-out-r"
 )]
 #[case("ignores-late-replies", "late-concurrent-reply-joins-the-repair")]
+#[case("stops-at-the-error", "failed-read-still-repairs")]
+#[case("repairs-silent", "silent-replica-gets-no-repair")]
+#[case("repairs-silent", "failed-read-still-repairs")]
+#[case("compares-newest-only", "replica-holding-both-siblings-gets-nothing")]
 fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
     assert_caught("read-repair", mutant, catcher);
 }
