@@ -145,6 +145,12 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          reconciled set is never sent it (only anti-entropy fixes it, later)",
         false,
     ),
+    (
+        "drops-on-one-ack",
+        "after a join or leave, drops a key it no longer replicates once any one of the key's \
+         primaries acknowledged the transfer, not all of them",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -172,6 +178,7 @@ pub fn by_name(name: &str) -> Option<NewNode> {
         "hints-overwritten" => store::new_node::<Mutant<19>>(),
         "gets-skip-hints" => store::new_node::<Mutant<20>>(),
         "reads-skip-repair" => store::new_node::<Mutant<21>>(),
+        "drops-on-one-ack" => store::new_node::<Mutant<22>>(),
         _ => return None,
     })
 }
@@ -287,6 +294,7 @@ impl<const BUG: u8> StoreNode for Mutant<BUG> {
             reap_early: BUG == 15,
             sticky_suspicion: BUG == 16,
             context_without_tombstones: BUG == 18,
+            drop_on_any_ack: BUG == 22,
         };
         let inner = Rc::new(Reference::with_quirks(config, stages, inner_host, quirks)?);
         Ok(Mutant { inner, host })

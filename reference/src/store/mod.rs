@@ -62,6 +62,8 @@ pub struct Quirks {
     pub sticky_suspicion: bool,
     /// A read's context covers the live values only, not the tombstones among its siblings.
     pub context_without_tombstones: bool,
+    /// A handed-off key is dropped once any one of its primaries acknowledged it.
+    pub drop_on_any_ack: bool,
 }
 
 /// What the node remembers between requests.

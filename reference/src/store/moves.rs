@@ -115,7 +115,12 @@ impl Node {
             return;
         }
         for (key, (primaries, set)) in sent {
-            if !primaries.iter().all(|p| acked.contains(p)) {
+            let enough = if self.quirks.drop_on_any_ack {
+                primaries.iter().any(|p| acked.contains(p))
+            } else {
+                primaries.iter().all(|p| acked.contains(p))
+            };
+            if !enough {
                 continue;
             }
             let removed = {
