@@ -32,12 +32,49 @@ pub struct Cli {
     command: Command,
 }
 
-/// Options shared by every command that addresses a running local cluster.
+/// Options shared by every command that addresses a running local cluster: which one, by its
+/// data directory or by the base port `up` started it on.
 #[derive(Args, Debug, Clone)]
 pub struct Where {
-    /// The cluster's data directory (holds `cluster.json`, one folder per node, saved contexts).
-    #[arg(long, default_value = "target/dynamo")]
-    pub data: PathBuf,
+    /// The cluster's data directory (holds `cluster.json`, one folder per node, saved contexts)
+    /// [default: `target/dynamo`, or `target/dynamo-P` for `--base-port P`].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The base port the cluster was started with (`up --base-port P`): addresses that cluster.
+    #[arg(long)]
+    pub base_port: Option<u16>,
+}
+
+impl Where {
+    /// The data directory of the cluster this command addresses.
+    ///
+    /// # Errors
+    /// When `--base-port` names a port the cluster kept there was not started on.
+    pub fn dir(&self) -> Result<PathBuf, String> {
+        let Some(port) = self.base_port else {
+            return Ok(self
+                .data
+                .clone()
+                .unwrap_or_else(|| default_data(DEFAULT_BASE_PORT)));
+        };
+        let dir = self.data.clone().unwrap_or_else(|| default_data(port));
+        crate::supervisor::check_base_port(&dir, port)?;
+        Ok(dir)
+    }
+}
+
+/// `up`'s base port when none is given: nodes on 7001, 7002, ...
+pub const DEFAULT_BASE_PORT: u16 = 7000;
+
+/// Where `up --base-port P` keeps its cluster when `--data` is not given: `target/dynamo` for the
+/// default port, `target/dynamo-P` otherwise, so that clusters on different ports never share
+/// a data directory.
+pub fn default_data(base_port: u16) -> PathBuf {
+    if base_port == DEFAULT_BASE_PORT {
+        PathBuf::from("target/dynamo")
+    } else {
+        PathBuf::from(format!("target/dynamo-{base_port}"))
+    }
 }
 
 /// How nodes are built and configured.
@@ -90,10 +127,12 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         nodes: usize,
         /// Node i listens on port base-port + i (A on base-port + 1).
-        #[arg(long, default_value_t = 7000)]
+        #[arg(long, default_value_t = DEFAULT_BASE_PORT)]
         base_port: u16,
-        #[command(flatten)]
-        at: Where,
+        /// The cluster's data directory (holds `cluster.json`, one folder per node, saved
+        /// contexts) [default: `target/dynamo`, or `target/dynamo-P` for `--base-port P`].
+        #[arg(long)]
+        data: Option<PathBuf>,
         #[command(flatten)]
         options: NodeOptions,
     },
@@ -232,9 +271,14 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Up {
             nodes,
             base_port,
-            at,
+            data,
             options,
-        } => supervisor::up(nodes, base_port, &at.data, &options),
+        } => supervisor::up(
+            nodes,
+            base_port,
+            &data.unwrap_or_else(|| default_data(base_port)),
+            &options,
+        ),
         Command::Node {
             name,
             listen,
@@ -252,24 +296,24 @@ pub fn run(cli: Cli) -> Result<(), String> {
             data,
             options,
         }),
-        Command::Kill { name, at } => supervisor::kill(&at.data, &name),
-        Command::Revive { name, at } => supervisor::revive(&at.data, &name),
-        Command::Pause { name, at } => supervisor::signal(&at.data, &name, "STOP", "paused"),
-        Command::Resume { name, at } => supervisor::signal(&at.data, &name, "CONT", "resumed"),
-        Command::Partition { groups, at } => supervisor::partition(&at.data, &groups),
-        Command::Heal { at } => supervisor::heal(&at.data),
-        Command::Leave { name, addr, at } => supervisor::leave(&at.data, &name, addr.as_deref()),
-        Command::Status { at } => supervisor::status(&at.data),
+        Command::Kill { name, at } => supervisor::kill(&at.dir()?, &name),
+        Command::Revive { name, at } => supervisor::revive(&at.dir()?, &name),
+        Command::Pause { name, at } => supervisor::signal(&at.dir()?, &name, "STOP", "paused"),
+        Command::Resume { name, at } => supervisor::signal(&at.dir()?, &name, "CONT", "resumed"),
+        Command::Partition { groups, at } => supervisor::partition(&at.dir()?, &groups),
+        Command::Heal { at } => supervisor::heal(&at.dir()?),
+        Command::Leave { name, addr, at } => supervisor::leave(&at.dir()?, &name, addr.as_deref()),
+        Command::Status { at } => supervisor::status(&at.dir()?),
         Command::Put {
             key,
             value,
             node,
             blind,
             at,
-        } => client::put(&at.data, node.as_deref(), &key, &value, blind),
-        Command::Get { key, node, at } => client::get(&at.data, node.as_deref(), &key),
-        Command::Delete { key, node, at } => client::delete(&at.data, node.as_deref(), &key),
-        Command::Demo { at, .. } => client::demo_cart(&at.data),
+        } => client::put(&at.dir()?, node.as_deref(), &key, &value, blind),
+        Command::Get { key, node, at } => client::get(&at.dir()?, node.as_deref(), &key),
+        Command::Delete { key, node, at } => client::delete(&at.dir()?, node.as_deref(), &key),
+        Command::Demo { at, .. } => client::demo_cart(&at.dir()?),
         Command::Bench(args) => crate::bench::run(&args),
     }
 }

@@ -30,9 +30,12 @@ use crate::transport::{HttpTransport, Peers};
 
 /// The node's timers on a real network, in ms: (peer timeout, tick, suspect after, tombstone
 /// grace, Merkle depth). A killed process refuses connections at once; the timeout bounds a
-/// paused one. Suspicion waits several ticks (a tick may take up to two timeouts when peers are
-/// down); tombstones are kept ten minutes, far longer than any test's outage.
-pub const TIMERS: (u64, u64, u64, u64, u32) = (500, 500, 2_500, 600_000, 6);
+/// paused one. Suspicion follows stage 7's rule, `suspect_after > tick + 4 * timeout + L`: a
+/// tick waits up to four timeouts on a paused peer (gossip, handoff and the two sync messages)
+/// and the next tick starts `tick` after it, so a live node's heartbeats may be 2.5 s apart
+/// while a peer is paused, and suspicion at 2.5 s would suspect live nodes too. Tombstones are
+/// kept ten minutes, far longer than any test's outage.
+pub const TIMERS: (u64, u64, u64, u64, u32) = (500, 500, 3_000, 600_000, 6);
 
 /// A node process's arguments.
 pub struct NodeArgs {

@@ -32,8 +32,60 @@ pub struct NodeEntry {
 /// The state file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct State {
+    /// The base port `up` started the cluster on (absent in files older than the option).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_port: Option<u16>,
     /// Every node, in name order.
     pub nodes: Vec<NodeEntry>,
+}
+
+impl State {
+    /// The base port the cluster was started on: recorded, or node A's port minus one.
+    fn started_on(&self) -> Option<u16> {
+        self.base_port.or_else(|| {
+            let a = self.nodes.iter().find(|n| n.name == node_name(0))?;
+            let port: u16 = a.addr.rsplit_once(':')?.1.parse().ok()?;
+            port.checked_sub(1)
+        })
+    }
+
+    /// The nodes whose processes still run (or are paused): a cluster in use. A pid counts only
+    /// while its command line is still this node's (a pid from an old file may be reused).
+    fn running(&self) -> Vec<&NodeEntry> {
+        self.nodes
+            .iter()
+            .filter(|n| matches!(process_state(n.pid), "running" | "paused"))
+            .filter(|n| {
+                std::fs::read(format!("/proc/{}/cmdline", n.pid)).is_ok_and(|cmdline| {
+                    let data = n.data.display().to_string();
+                    cmdline.split(|b| *b == 0).any(|arg| arg == data.as_bytes())
+                })
+            })
+            .collect()
+    }
+}
+
+/// `--base-port P` on a command that addresses a running cluster: the cluster kept in `data` must
+/// be the one `up --base-port P` started.
+///
+/// # Errors
+/// When no cluster is kept in `data`, or it was started on another base port.
+pub fn check_base_port(data: &Path, port: u16) -> Result<(), String> {
+    let state = load(data).map_err(|_| {
+        format!(
+            "no cluster started with --base-port {port} in {} (start one with `cargo dynamo up \
+             --base-port {port}`, or pass the --data it was started with)",
+            data.display()
+        )
+    })?;
+    match state.started_on() {
+        Some(p) if p == port => Ok(()),
+        Some(p) => Err(format!(
+            "the cluster in {} was started with --base-port {p}, not {port}",
+            data.display()
+        )),
+        None => Ok(()),
+    }
 }
 
 fn state_path(data: &Path) -> PathBuf {
@@ -176,6 +228,25 @@ pub fn up(count: usize, base_port: u16, data: &Path, options: &NodeOptions) -> R
             options.n, options.n
         ));
     }
+    if let Ok(old) = load(data) {
+        let running = old.running();
+        if let Some(first) = running.first() {
+            return Err(format!(
+                "a cluster is already running from {} ({} on {}, pid {}{}): stop it (Ctrl-C where \
+                 `cargo dynamo up` runs), or start this one elsewhere with --base-port P (data \
+                 in target/dynamo-P) or --data DIR",
+                data.display(),
+                first.name,
+                first.addr,
+                first.pid,
+                if running.len() > 1 {
+                    format!(", and {} more", running.len() - 1)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
     std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
     let names: Vec<String> = (0..count).map(node_name).collect();
     let addrs: Vec<String> = (0..count)
@@ -188,7 +259,10 @@ pub fn up(count: usize, base_port: u16, data: &Path, options: &NodeOptions) -> R
         .collect::<Vec<_>>()
         .join(",");
     let mut children = Vec::new();
-    let mut state = State { nodes: Vec::new() };
+    let mut state = State {
+        base_port: Some(base_port),
+        nodes: Vec::new(),
+    };
     for (name, addr) in names.iter().zip(&addrs) {
         let node_data = data.join(name);
         let argv = node_argv(name, addr, &peers, &node_data, options);

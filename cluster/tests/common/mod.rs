@@ -1,9 +1,10 @@
-//! Helpers both cluster test binaries use: the tests talk plain HTTP/1.1 over loopback sockets
+//! Helpers the cluster test binaries share: the tests talk plain HTTP/1.1 over loopback sockets
 //! and poll with a bound, so these two small pieces live here once.
 
 use std::time::{Duration, Instant};
 
 /// The body of a `Transfer-Encoding: chunked` response, chunks joined.
+#[allow(dead_code, reason = "each test binary compiles this module; not every one reads chunks")]
 pub fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = s.split_once("\r\n") {
