@@ -212,6 +212,11 @@ enum Command {
         #[command(flatten)]
         at: Where,
     },
+    /// Stop every node of the cluster, as Ctrl-C on `up` does (also when `up` is gone).
+    Down {
+        #[command(flatten)]
+        at: Where,
+    },
     /// A table of members, liveness, keys and hints.
     Status {
         #[command(flatten)]
@@ -303,6 +308,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Partition { groups, at } => supervisor::partition(&at.dir()?, &groups),
         Command::Heal { at } => supervisor::heal(&at.dir()?),
         Command::Leave { name, addr, at } => supervisor::leave(&at.dir()?, &name, addr.as_deref()),
+        Command::Down { at } => supervisor::down(&at.dir()?),
         Command::Status { at } => supervisor::status(&at.dir()?),
         Command::Put {
             key,

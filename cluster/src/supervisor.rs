@@ -29,12 +29,42 @@ pub struct NodeEntry {
     pub argv: Vec<String>,
 }
 
+impl NodeEntry {
+    /// The node's pid while its process runs (or is paused) with this node's command line: a
+    /// pid from a state file older than a reboot may belong to another process now, which no
+    /// command must signal.
+    pub fn running_pid(&self) -> Option<u32> {
+        if !matches!(process_state(self.pid), "running" | "paused") {
+            return None;
+        }
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", self.pid)).ok()?;
+        let data = self.data.display().to_string();
+        cmdline
+            .split(|b| *b == 0)
+            .any(|arg| arg == data.as_bytes())
+            .then_some(self.pid)
+    }
+
+    /// The node's process as `status` and the dashboard show it: running, paused, killed (by
+    /// `kill`) or dead (ended otherwise, or its pid is another process's now).
+    pub fn process(&self) -> &'static str {
+        match self.running_pid() {
+            Some(pid) => process_state(pid),
+            None if self.pid == 0 => "killed",
+            None => "dead",
+        }
+    }
+}
+
 /// The state file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct State {
     /// The base port `up` started the cluster on (absent in files older than the option).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_port: Option<u16>,
+    /// The `up` process supervising the nodes (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_pid: Option<u32>,
     /// Every node, in name order.
     pub nodes: Vec<NodeEntry>,
 }
@@ -49,18 +79,11 @@ impl State {
         })
     }
 
-    /// The nodes whose processes still run (or are paused): a cluster in use. A pid counts only
-    /// while its command line is still this node's (a pid from an old file may be reused).
+    /// The nodes whose processes still run (or are paused): a cluster in use.
     fn running(&self) -> Vec<&NodeEntry> {
         self.nodes
             .iter()
-            .filter(|n| matches!(process_state(n.pid), "running" | "paused"))
-            .filter(|n| {
-                std::fs::read(format!("/proc/{}/cmdline", n.pid)).is_ok_and(|cmdline| {
-                    let data = n.data.display().to_string();
-                    cmdline.split(|b| *b == 0).any(|arg| arg == data.as_bytes())
-                })
-            })
+            .filter(|n| n.running_pid().is_some())
             .collect()
     }
 }
@@ -232,9 +255,9 @@ pub fn up(count: usize, base_port: u16, data: &Path, options: &NodeOptions) -> R
         let running = old.running();
         if let Some(first) = running.first() {
             return Err(format!(
-                "a cluster is already running from {} ({} on {}, pid {}{}): stop it (Ctrl-C where \
-                 `cargo dynamo up` runs), or start this one elsewhere with --base-port P (data \
-                 in target/dynamo-P) or --data DIR",
+                "a cluster is already running from {} ({} on {}, pid {}{}): stop it (`cargo dynamo \
+                 down`, or Ctrl-C where `cargo dynamo up` runs), or start this one elsewhere \
+                 with --base-port P (data in target/dynamo-P) or --data DIR",
                 data.display(),
                 first.name,
                 first.addr,
@@ -261,6 +284,7 @@ pub fn up(count: usize, base_port: u16, data: &Path, options: &NodeOptions) -> R
     let mut children = Vec::new();
     let mut state = State {
         base_port: Some(base_port),
+        up_pid: Some(std::process::id()),
         nodes: Vec::new(),
     };
     for (name, addr) in names.iter().zip(&addrs) {
@@ -345,27 +369,48 @@ pub fn up(count: usize, base_port: u16, data: &Path, options: &NodeOptions) -> R
     Ok(())
 }
 
-/// Kills every node named in the state file (resuming paused ones first).
+/// Kills every node of the state file that still runs (SIGKILL ends paused ones too).
 pub fn stop_all(data: &Path) {
     if let Ok(mut state) = load(data) {
         for node in &mut state.nodes {
-            if node.pid != 0 {
-                let _ = send_signal(node.pid, "KILL");
-                node.pid = 0;
+            if let Some(pid) = node.running_pid() {
+                let _ = send_signal(pid, "KILL");
             }
+            node.pid = 0;
         }
         let _ = save(data, &state);
     }
+}
+
+/// `cargo dynamo down`: stops every node, as Ctrl-C on `up` does, also when `up` is gone (its
+/// terminal closed, or it was killed), and then `up` itself.
+pub fn down(data: &Path) -> Result<(), String> {
+    let state = load(data)?;
+    let running: Vec<String> = state.running().iter().map(|n| n.name.clone()).collect();
+    stop_all(data);
+    // `up` ends on SIGTERM, once it has stopped the (already stopped) nodes.
+    if let Some(pid) = state.up_pid.filter(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == b"up"))
+    }) {
+        let _ = send_signal(pid, "TERM");
+    }
+    if running.is_empty() {
+        println!("no node of {} was running", data.display());
+    } else {
+        println!("stopped {}", running.join(", "));
+    }
+    Ok(())
 }
 
 /// `cargo dynamo kill NAME`.
 pub fn kill(data: &Path, name: &str) -> Result<(), String> {
     let mut state = load(data)?;
     let node = entry(&mut state, name)?;
-    if node.pid == 0 {
+    let Some(pid) = node.running_pid() else {
         return Err(format!("{name} is not running"));
-    }
-    send_signal(node.pid, "KILL")?;
+    };
+    send_signal(pid, "KILL")?;
     node.pid = 0;
     save(data, &state)?;
     println!("{name} killed (SIGKILL); `cargo dynamo revive {name}` restarts it on its data");
@@ -376,8 +421,8 @@ pub fn kill(data: &Path, name: &str) -> Result<(), String> {
 pub fn revive(data: &Path, name: &str) -> Result<(), String> {
     let mut state = load(data)?;
     let node = entry(&mut state, name)?;
-    if node.pid != 0 && send_signal(node.pid, "0").is_ok() {
-        return Err(format!("{name} is running (pid {})", node.pid));
+    if let Some(pid) = node.running_pid() {
+        return Err(format!("{name} is running (pid {pid})"));
     }
     let child = spawn(&node.data, &node.argv)?;
     node.pid = child.id();
@@ -432,10 +477,10 @@ pub fn leave(data: &Path, name: &str, addr: Option<&str>) -> Result<(), String> 
 pub fn signal(data: &Path, name: &str, signal: &str, done: &str) -> Result<(), String> {
     let mut state = load(data)?;
     let node = entry(&mut state, name)?;
-    if node.pid == 0 {
+    let Some(pid) = node.running_pid() else {
         return Err(format!("{name} is not running"));
-    }
-    send_signal(node.pid, signal)?;
+    };
+    send_signal(pid, signal)?;
     println!("{name} {done}");
     Ok(())
 }
@@ -547,7 +592,7 @@ pub fn status(data: &Path) -> Result<(), String> {
         "node", "address", "pid", "process", "keys", "hints"
     );
     for node in &state.nodes {
-        let process = process_state(node.pid);
+        let process = node.process();
         let info = http
             .get(&format!("http://{}/cluster", node.addr))
             .ok()

@@ -1,6 +1,7 @@
 //! The README's session through `cargo dynamo`'s own commands: `up` a cluster, write and read
 //! with the small client, `kill` a node while writes go on, `revive` it and watch its hints flow
-//! back, `status`; all addressed by `--base-port`, as a second cluster on other ports would be.
+//! back, `status`, `down`, and `up` again on the same data; all addressed by `--base-port`, as a
+//! second cluster on other ports would be.
 //! Also what a user gets wrong: a second `up` over a running cluster, a port no cluster was
 //! started on, and `status | head` closing the pipe early.
 //!
@@ -234,7 +235,48 @@ fn up_kill_revive_status_by_base_port() {
         String::from_utf8_lossy(&closed.stderr)
     );
 
-    // Ctrl-C on `up` stops every node, revived ones included.
+    // `down` stops every node, revived ones included, and `up` with them.
+    let down = dynamo(&dir, &["down", "--base-port", BASE]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert!(
+        text(&down).contains("stopped A, B, C, D"),
+        "{}",
+        text(&down)
+    );
+    let stopped = eventually(Duration::from_secs(20), || {
+        up.child.try_wait().unwrap().is_some() && !(21201..=21204).any(answers)
+    });
+    assert!(stopped, "up and every node stop on `down`");
+    let again = dynamo(&dir, &["down", "--base-port", BASE]);
+    assert!(text(&again).contains("no node"), "{}", text(&again));
+
+    // The stopped cluster starts again on its data (the first write is still there), and Ctrl-C
+    // on `up` stops it.
+    let log = std::fs::File::create(dir.join("up2.log")).unwrap();
+    up.child = Command::new(BIN)
+        .args([
+            "up",
+            "--nodes",
+            "4",
+            "--base-port",
+            BASE,
+            "--reference",
+            "all",
+        ])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start up again");
+    let all_up = eventually(Duration::from_secs(60), || (21201..=21204).all(answers));
+    assert!(
+        all_up,
+        "four nodes answer again: {}",
+        std::fs::read_to_string(dir.join("up2.log")).unwrap_or_default()
+    );
+    let got = dynamo(&dir, &["get", "cart", "--node", "D", "--base-port", BASE]);
+    assert!(text(&got).contains("socks"), "{}", text(&got));
     let pid = up.child.id().to_string();
     Command::new("kill").args(["-INT", &pid]).status().unwrap();
     let stopped = eventually(Duration::from_secs(20), || {

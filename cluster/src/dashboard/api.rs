@@ -186,7 +186,7 @@ fn processes(app: &App) -> BTreeMap<String, &'static str> {
         Ok(state) => state
             .nodes
             .iter()
-            .map(|n| (n.name.clone(), supervisor::process_state(n.pid)))
+            .map(|n| (n.name.clone(), n.process()))
             .collect(),
         Err(_) => BTreeMap::new(),
     }

@@ -4,7 +4,10 @@
 use std::time::{Duration, Instant};
 
 /// The body of a `Transfer-Encoding: chunked` response, chunks joined.
-#[allow(dead_code, reason = "each test binary compiles this module; not every one reads chunks")]
+#[allow(
+    dead_code,
+    reason = "each test binary compiles this module; not every one reads chunks"
+)]
 pub fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = s.split_once("\r\n") {
