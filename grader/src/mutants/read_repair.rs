@@ -58,6 +58,12 @@ pub const MUTANTS: &[(&str, &str, bool)] = &[
          comparing single versions instead of sets",
         false,
     ),
+    (
+        "returns-before-repairs-land",
+        "sends the repairs from detached tasks and returns once they are sent, without waiting \
+         for their acks",
+        false,
+    ),
 ];
 
 /// The mutant called `name`.
@@ -72,6 +78,7 @@ pub fn by_name(name: &str) -> Option<ReadRepairImpl> {
         "stops-at-the-error" => ReadRepairImpl::of::<Mutant<6>>(),
         "repairs-silent" => ReadRepairImpl::of::<Mutant<7>>(),
         "compares-newest-only" => ReadRepairImpl::of::<Mutant<8>>(),
+        "returns-before-repairs-land" => ReadRepairImpl::of::<Mutant<9>>(),
         _ => return None,
     })
 }
@@ -165,6 +172,19 @@ impl<const BUG: u8> ReadRepair for Mutant<BUG> {
         } else {
             result.clone()
         };
+        if BUG == 9 {
+            for node in stale {
+                let (network, key, set) =
+                    (network.clone(), key.to_string(), Siblings(sent.clone()));
+                tokio::spawn(async move { network.send_repair(&node, &key, set).await });
+            }
+            // Let the tasks send (a message is on its way once its task first runs).
+            tokio::task::yield_now().await;
+            if let (Some(answer), Some(client)) = (early, client) {
+                client.answer(answer);
+            }
+            return;
+        }
         repair(network, key, stale.clone(), &sent).await;
         if BUG == 4 {
             repair(network, key, stale, &sent).await;

@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dynamo_common::diagram::{self, Answer, Item};
-use dynamo_common::sim::{DropRule, Link, MessageKind, NetworkConfig};
+use dynamo_common::sim::{DropRule, Fate, Link, MessageKind, NetworkConfig};
 use read_repair::{Client, Network, NodeId, ReadError, Siblings, Stage4, Version};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
@@ -284,6 +284,8 @@ pub struct State {
     coordinator: Box<dyn DynReadRepair>,
     stage4: Stage4,
     nodes: Vec<NodeId>,
+    /// How long the coordinator waits for a reply or an ack.
+    timeout_ms: u64,
     /// The client's answers so far: (trace position, answer), shown among the messages.
     answers: Vec<(usize, Answer)>,
 }
@@ -546,6 +548,7 @@ impl StagePlugin for Plugin {
             timeout_ms: setup.timeout_ms.unwrap_or(base.timeout_ms),
             ..base
         };
+        let timeout_ms = config.timeout_ms;
         let network = {
             let _inside = runtime.enter();
             Network::new(config, nodes.clone())
@@ -574,6 +577,7 @@ impl StagePlugin for Plugin {
             coordinator: (implementation.new)(setup.r),
             stage4: Stage4::new(clocks(), new_store),
             nodes,
+            timeout_ms,
             answers: Vec::new(),
         })
     }
@@ -662,6 +666,17 @@ struct ReadDone {
     /// The first repair the coordinator sent: its index in the trace and its line.
     first_repair: Option<(usize, String)>,
     repairs: BTreeMap<NodeId, Vec<String>>,
+    /// The first repair whose ack the read did not wait for, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unawaited: Option<Unawaited>,
+}
+
+/// A read that returned before a repair's ack came back (times from the read's start).
+#[derive(Debug, Serialize, Deserialize)]
+struct Unawaited {
+    returned_ms: u64,
+    node: NodeId,
+    acked_ms: u64,
 }
 
 /// Runs one read to its end (repairs landed), then checks the answer and the repairs.
@@ -674,20 +689,22 @@ fn run_read(
 ) -> Result<(), Mismatch> {
     let network = &state.network;
     let before = network.trace().0.len();
-    let (answered, start) = state.runtime.block_on(async {
+    let (answered, start, returned) = state.runtime.block_on(async {
         let start = network.now_ms();
         let (client, answer) = Client::new(network);
         state
             .coordinator
             .read(network, &state.stage4, preference, key, client)
             .await;
+        let returned = network.now_ms();
         network.settle().await;
-        (answer.await.ok(), start)
+        (answer.await.ok(), start, returned)
     });
     let trace = network.trace();
     let coordinator = network.coordinator();
     let mut repairs: BTreeMap<NodeId, Vec<String>> = BTreeMap::new();
     let mut first_repair = None;
+    let mut unawaited = None;
     for (i, e) in trace.0.iter().enumerate().skip(before) {
         if e.kind == MessageKind::Repair && e.from == coordinator {
             first_repair.get_or_insert((i, e.to_string()));
@@ -695,6 +712,23 @@ fn run_read(
                 .entry(e.to.clone())
                 .or_default()
                 .push(e.detail.clone());
+            // README step 4: the read returns once each repair was acknowledged or failed. An
+            // ack that reached the coordinator before its deadline, after the read returned,
+            // was not waited for.
+            let ack = trace.0[i + 1..]
+                .iter()
+                .find(|a| a.kind == MessageKind::Ack && a.from == e.to && a.to == coordinator);
+            if let Some(ack) = ack
+                && let Fate::Arrives { at_ms } | Fate::ArrivesUnheard { at_ms } = ack.fate
+                && at_ms < e.sent_ms + state.timeout_ms
+                && at_ms > returned
+            {
+                unawaited.get_or_insert(Unawaited {
+                    returned_ms: returned - start,
+                    node: e.to.clone(),
+                    acked_ms: at_ms - start,
+                });
+            }
         }
     }
     if let Some(a) = &answered {
@@ -719,6 +753,7 @@ fn run_read(
         answered: answered.map(|a| (a.answer, a.at_ms, a.after_messages)),
         first_repair,
         repairs,
+        unawaited,
     };
     expect
         .check(&done, snapshots)
@@ -737,6 +772,7 @@ impl ReadExpect {
             answered,
             first_repair,
             repairs,
+            unawaited,
         } = done;
         let start = *start;
         let shown_answer = match answered {
@@ -797,6 +833,22 @@ impl ReadExpect {
             return fail(
                 "the client answered before the first repair was sent".into(),
                 format!("a repair was sent first: {line}"),
+            );
+        }
+        if let Some(Unawaited {
+            returned_ms,
+            node,
+            acked_ms,
+        }) = unawaited
+        {
+            return fail(
+                "the read to return only once each repair was acknowledged or failed (step 4: await \
+                 the repairs, do not only send them)"
+                    .into(),
+                format!(
+                    "it returned at {returned_ms} ms; the repair of {node} was acknowledged at \
+                     {acked_ms} ms"
+                ),
             );
         }
         if let Some(want) = &self.repairs {

@@ -42,6 +42,11 @@ fn stub_fails_every_read_repair_case() {
 #[case("repairs-silent", "silent-replica-gets-no-repair")]
 #[case("repairs-silent", "failed-read-still-repairs")]
 #[case("compares-newest-only", "replica-holding-both-siblings-gets-nothing")]
+#[case(
+    "returns-before-repairs-land",
+    "one-stale-replica-gets-the-newer-version"
+)]
+#[case("returns-before-repairs-land", "late-replica-is-repaired")]
 fn buggy_mutants_are_caught(#[case] mutant: &str, #[case] catcher: &str) {
     assert_caught("read-repair", mutant, catcher);
 }
