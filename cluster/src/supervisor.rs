@@ -37,12 +37,7 @@ impl NodeEntry {
         if !matches!(process_state(self.pid), "running" | "paused") {
             return None;
         }
-        let cmdline = std::fs::read(format!("/proc/{}/cmdline", self.pid)).ok()?;
-        let data = self.data.display().to_string();
-        cmdline
-            .split(|b| *b == 0)
-            .any(|arg| arg == data.as_bytes())
-            .then_some(self.pid)
+        command_line_has(self.pid, self.data.display().to_string().as_bytes()).then_some(self.pid)
     }
 
     /// The node's process as `status` and the dashboard show it: running, paused, killed (by
@@ -54,6 +49,12 @@ impl NodeEntry {
             None => "dead",
         }
     }
+}
+
+/// Whether process `pid`'s command line has the argument `arg`.
+fn command_line_has(pid: u32, arg: &[u8]) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmdline| cmdline.split(|b| *b == 0).any(|a| a == arg))
 }
 
 /// The state file.
@@ -389,10 +390,7 @@ pub fn down(data: &Path) -> Result<(), String> {
     let running: Vec<String> = state.running().iter().map(|n| n.name.clone()).collect();
     stop_all(data);
     // `up` ends on SIGTERM, once it has stopped the (already stopped) nodes.
-    if let Some(pid) = state.up_pid.filter(|pid| {
-        std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == b"up"))
-    }) {
+    if let Some(pid) = state.up_pid.filter(|pid| command_line_has(*pid, b"up")) {
         let _ = send_signal(pid, "TERM");
     }
     if running.is_empty() {

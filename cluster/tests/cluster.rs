@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{dechunk, eventually};
+use common::{dechunk, eventually, finish_within};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -1212,18 +1212,7 @@ fn bench_reports_consistent_figures_and_stops_its_cluster() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the bench");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the bench did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = finish_within(&mut child, Duration::from_secs(90), "the bench");
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(

@@ -10,10 +10,10 @@
 
 mod common;
 
-use common::eventually;
+use common::{eventually, finish_within};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dynamo");
 const BASE: &str = "21200";
@@ -60,6 +60,27 @@ impl Drop for Up {
     }
 }
 
+/// Starts `dynamo up` with four reference nodes on [`BASE`] in `dir`, its output in `dir/LOG`.
+fn start_up(dir: &Path, log: &str) -> Child {
+    let log = std::fs::File::create(dir.join(log)).unwrap();
+    Command::new(BIN)
+        .args([
+            "up",
+            "--nodes",
+            "4",
+            "--base-port",
+            BASE,
+            "--reference",
+            "all",
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start dynamo up")
+}
+
 /// Runs `dynamo ARGS` in `dir` to completion (30 s at most).
 fn dynamo(dir: &Path, args: &[&str]) -> Output {
     let mut child = Command::new(BIN)
@@ -70,14 +91,8 @@ fn dynamo(dir: &Path, args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run dynamo");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("`dynamo {}` did not finish within 30 s", args.join(" "));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let what = format!("`dynamo {}`", args.join(" "));
+    finish_within(&mut child, Duration::from_secs(30), &what);
     child.wait_with_output().unwrap()
 }
 
@@ -107,23 +122,7 @@ fn up_kill_revive_status_by_base_port() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("supervisor");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let log = std::fs::File::create(dir.join("up.log")).unwrap();
-    let child = Command::new(BIN)
-        .args([
-            "up",
-            "--nodes",
-            "4",
-            "--base-port",
-            BASE,
-            "--reference",
-            "all",
-        ])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start up");
+    let child = start_up(&dir, "up.log");
     let mut up = Up { child, dir };
     let dir = up.dir.clone();
     let all_up = eventually(Duration::from_secs(60), || (21201..=21204).all(answers));
@@ -252,23 +251,7 @@ fn up_kill_revive_status_by_base_port() {
 
     // The stopped cluster starts again on its data (the first write is still there), and Ctrl-C
     // on `up` stops it.
-    let log = std::fs::File::create(dir.join("up2.log")).unwrap();
-    up.child = Command::new(BIN)
-        .args([
-            "up",
-            "--nodes",
-            "4",
-            "--base-port",
-            BASE,
-            "--reference",
-            "all",
-        ])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start up again");
+    up.child = start_up(&dir, "up2.log");
     let all_up = eventually(Duration::from_secs(60), || (21201..=21204).all(answers));
     assert!(
         all_up,

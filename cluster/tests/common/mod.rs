@@ -1,6 +1,7 @@
 //! Helpers the cluster test binaries share: the tests talk plain HTTP/1.1 over loopback sockets
-//! and poll with a bound, so these two small pieces live here once.
+//! and poll with a bound, so these small pieces live here once.
 
+use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
 /// The body of a `Transfer-Encoding: chunked` response, chunks joined.
@@ -31,4 +32,24 @@ pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(100));
     }
     false
+}
+
+/// Waits for `child` to exit, `limit` at most; past that, kills it and panics naming `what`.
+#[allow(
+    dead_code,
+    reason = "each test binary compiles this module; not every one runs commands to completion"
+)]
+pub fn finish_within(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {} s", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

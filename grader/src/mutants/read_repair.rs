@@ -180,14 +180,11 @@ impl<const BUG: u8> ReadRepair for Mutant<BUG> {
             }
             // Let the tasks send (a message is on its way once its task first runs).
             tokio::task::yield_now().await;
-            if let (Some(answer), Some(client)) = (early, client) {
-                client.answer(answer);
+        } else {
+            repair(network, key, stale.clone(), &sent).await;
+            if BUG == 4 {
+                repair(network, key, stale, &sent).await;
             }
-            return;
-        }
-        repair(network, key, stale.clone(), &sent).await;
-        if BUG == 4 {
-            repair(network, key, stale, &sent).await;
         }
         if let (Some(answer), Some(client)) = (early, client) {
             client.answer(answer);
